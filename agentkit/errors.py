@@ -1,0 +1,106 @@
+"""Every exception agentkit raises, in one tree.
+
+    AgentkitError
+    ├── ConfigError          a developer mistake, raised at definition time (bad tool, unknown model name)
+    │   └── MissingExtra     an optional dependency is not installed; the message names the pip command
+    ├── ToolError            a tool call that cannot run; the loop turns it into an error ToolResult
+    │   ├── ToolArgumentsError   arguments that fail the tool's JSON schema (every violation listed)
+    │   └── RetryTool        raised by a tool on purpose: "tell the model this and let it try again"
+    ├── ModelError           a backend failed (connection, credentials, throttling, bad response)
+    │   ├── ModelHTTPError   an HTTP status from the backend
+    │   ├── ModelTimeout
+    │   └── ModelUnavailable a failure that a fallback chain should route around
+    ├── SandboxError         no isolating layer, or the sandbox itself broke
+    ├── SessionError         a transcript that cannot be read or resumed
+    └── LimitExceeded        turns, tool calls or time ran out (the loop reports these as stop reasons)
+
+Constructors only store fields; every message says what to do next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AgentkitError",
+    "ConfigError",
+    "LimitExceeded",
+    "MissingExtra",
+    "ModelError",
+    "ModelHTTPError",
+    "ModelTimeout",
+    "ModelUnavailable",
+    "RetryTool",
+    "SandboxError",
+    "SessionError",
+    "ToolArgumentsError",
+    "ToolError",
+]
+
+
+class AgentkitError(Exception):
+    """The root of every agentkit error."""
+
+
+class ConfigError(AgentkitError):
+    """A developer mistake found at definition time."""
+
+
+class MissingExtra(ConfigError):
+    """An optional dependency is missing."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"{package} is not installed; run: pip install 'agentkit[{extra}]'")
+        self.package = package
+        self.extra = extra
+
+
+class ToolError(AgentkitError):
+    """A tool call that cannot run as given."""
+
+
+class ToolArgumentsError(ToolError):
+    """Arguments that fail the tool's schema; `violations` holds one line per problem."""
+
+    def __init__(self, tool: str, violations: list[str]) -> None:
+        lines = "\n".join(f"- {v}" for v in violations)
+        super().__init__(f"invalid arguments for tool {tool!r}:\n{lines}")
+        self.tool = tool
+        self.violations = violations
+
+
+class RetryTool(ToolError):
+    """Raised by a tool to tell the model what to fix; the message goes back as an error result."""
+
+
+class ModelError(AgentkitError):
+    """A model backend failed."""
+
+
+class ModelHTTPError(ModelError):
+    """The backend answered with an HTTP error status."""
+
+    def __init__(self, status: int, message: str, body: Any = None) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.body = body
+
+
+class ModelTimeout(ModelError):
+    """The backend did not answer in time."""
+
+
+class ModelUnavailable(ModelError):
+    """A connection, credential or availability failure: a fallback chain moves on."""
+
+
+class SandboxError(AgentkitError):
+    """The sandbox cannot give the isolation asked for."""
+
+
+class SessionError(AgentkitError):
+    """A session transcript cannot be read or resumed."""
+
+
+class LimitExceeded(AgentkitError):
+    """A run limit was reached."""

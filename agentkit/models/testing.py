@@ -1,0 +1,172 @@
+"""Models for testing agents offline; they ship with agentkit so users can test theirs too.
+
+- `ScriptedModel(turns)`: replays a list of turns. A turn is a string (text the loop parses, so raw
+  `<tool_call>` XML or Harmony text becomes calls), a `Turn` (text, reasoning, calls), a `ToolCall`, or a
+  list of `ToolCall`s. `ScriptedModel.from_transcript(path)` replays a recorded session.
+- `FunctionModel(fn)`: `fn(messages, tools)` returns the next turn in any of those shapes, so a test can
+  answer based on what it sees (for example, echo a tool result).
+- `RecordingModel(inner, path)`: passes another model through and appends every turn it produced to a
+  JSONL transcript that `ScriptedModel.from_transcript` replays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentkit.errors import ModelError
+from agentkit.messages import (
+    Message,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallEvent,
+    TurnEnd,
+    Usage,
+)
+from agentkit.models.base import ModelSettings
+from agentkit.tooling import ToolDefinition
+
+__all__ = ["FunctionModel", "RecordingModel", "ScriptedModel", "Turn"]
+
+
+@dataclass(slots=True, kw_only=True)
+class Turn:
+    """One scripted model turn."""
+
+    text: str = ""
+    reasoning: str | None = None
+    calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage | None = None
+    error: str | None = None  # raise a ModelError instead of answering
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text}
+        if self.reasoning is not None:
+            data["reasoning"] = self.reasoning
+        if self.calls:
+            data["calls"] = [{"name": c.name, "arguments": c.arguments, "id": c.id} for c in self.calls]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Turn:
+        return cls(
+            text=data.get("text", ""),
+            reasoning=data.get("reasoning"),
+            calls=[ToolCall(**c) for c in data.get("calls", [])],
+        )
+
+
+TurnLike = str | Turn | ToolCall | list[ToolCall]
+
+
+def as_turn(item: TurnLike) -> Turn:
+    if isinstance(item, Turn):
+        return item
+    if isinstance(item, str):
+        return Turn(text=item)
+    if isinstance(item, ToolCall):
+        return Turn(calls=[item])
+    if isinstance(item, list) and all(isinstance(c, ToolCall) for c in item):
+        return Turn(calls=list(item))
+    raise TypeError(f"a scripted turn must be str, Turn, ToolCall or list[ToolCall], not {type(item).__name__}")
+
+
+async def _emit(turn: Turn) -> AsyncIterator[StreamEvent]:
+    if turn.error:
+        raise ModelError(turn.error)
+    if turn.reasoning:
+        yield ReasoningDelta(text=turn.reasoning)
+    if turn.text:
+        yield TextDelta(text=turn.text)
+    for call in turn.calls:
+        # A fresh id per replay: a transcript replayed twice must not share call ids.
+        yield ToolCallEvent(call=ToolCall(name=call.name, arguments=call.arguments, raw=call.raw))
+    usage = turn.usage or Usage(output_tokens=max(1, len(turn.text) // 4))
+    yield TurnEnd(stop_reason="tool_use" if turn.calls else "end_turn", usage=usage)
+
+
+class ScriptedModel:
+    """Replays scripted turns in order; a run that asks for more turns than scripted gets a clear error."""
+
+    text_format: str | None = "auto"
+
+    def __init__(self, turns: Sequence[TurnLike], *, name: str = "scripted", text_format: str | None = "auto"):
+        self.turns = [as_turn(t) for t in turns]
+        self.name = name
+        self.text_format = text_format
+        self.position = 0
+        self.requests: list[list[Message]] = []  # what the model was shown, turn by turn
+
+    @classmethod
+    def from_transcript(cls, path: str | os.PathLike[str], **kwargs: Any) -> ScriptedModel:
+        turns = []
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                turns.append(Turn.from_dict(json.loads(line)))
+        return cls(turns, **kwargs)
+
+    async def stream(
+        self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
+    ) -> AsyncIterator[StreamEvent]:
+        if self.position >= len(self.turns):
+            raise ModelError(
+                f"ScriptedModel {self.name!r} has no turn {self.position + 1}: "
+                f"only {len(self.turns)} were scripted; add more turns"
+            )
+        turn = self.turns[self.position]
+        self.position += 1
+        self.requests.append(list(messages))
+        async for event in _emit(turn):
+            yield event
+
+
+class FunctionModel:
+    """Asks `fn(messages, tools)` for each turn."""
+
+    def __init__(
+        self,
+        fn: Callable[[Sequence[Message], Sequence[ToolDefinition]], TurnLike],
+        *,
+        name: str = "function",
+        text_format: str | None = "auto",
+    ) -> None:
+        self.fn = fn
+        self.name = name
+        self.text_format = text_format
+
+    async def stream(
+        self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
+    ) -> AsyncIterator[StreamEvent]:
+        async for event in _emit(as_turn(self.fn(messages, tools))):
+            yield event
+
+
+class RecordingModel:
+    """Wraps a model and appends each turn it produced to a JSONL transcript."""
+
+    def __init__(self, inner: Any, path: str | os.PathLike[str]) -> None:
+        self.inner = inner
+        self.path = Path(path)
+        self.name = f"recording({inner.name})"
+        self.text_format = inner.text_format
+
+    async def stream(
+        self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
+    ) -> AsyncIterator[StreamEvent]:
+        turn = Turn()
+        async for event in self.inner.stream(messages, tools, settings):
+            if isinstance(event, TextDelta):
+                turn.text += event.text
+            elif isinstance(event, ReasoningDelta):
+                turn.reasoning = (turn.reasoning or "") + event.text
+            elif isinstance(event, ToolCallEvent):
+                turn.calls.append(event.call)
+            yield event
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(turn.to_dict(), ensure_ascii=False) + "\n")

@@ -1,0 +1,1 @@
+"""Ready-made agents (installed as `agentkit.agents`)."""
