@@ -56,6 +56,8 @@ class ToolCall:
     `arguments` is the decoded JSON object, or the raw string when the model sent something that
     does not decode (validation then reports it). `strings_only` marks calls from formats whose
     values are all strings (Qwen3-Coder parameters); only those get schema-driven coercion.
+    `invalid_reason` is set when a parser found a call it could not read: the loop answers it with an
+    error result carrying that reason, so the model can correct itself.
     """
 
     name: str
@@ -63,6 +65,7 @@ class ToolCall:
     id: str = field(default_factory=new_call_id)
     raw: str | None = None
     strings_only: bool = False
+    invalid_reason: str | None = None
 
     def arguments_json(self) -> str:
         if isinstance(self.arguments, str):
