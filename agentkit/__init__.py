@@ -36,13 +36,13 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
-    from agentkit.agent import Agent
-    from agentkit.errors import AgentkitError, ConfigError, ModelError, RetryTool
-    from agentkit.loop import AgentEvent, AgentResult, Limits
-    from agentkit.messages import Message, ToolCall, ToolResult, Usage
-    from agentkit.models.base import ModelSettings
-    from agentkit.models.testing import FunctionModel, ScriptedModel, Turn
-    from agentkit.tooling import Needs, Tool, tool
+    from agentkit.agent import Agent  # noqa: F401
+    from agentkit.errors import AgentkitError, ConfigError, ModelError, RetryTool  # noqa: F401
+    from agentkit.loop import AgentEvent, AgentResult, Limits  # noqa: F401
+    from agentkit.messages import Message, ToolCall, ToolResult, Usage  # noqa: F401
+    from agentkit.models.base import ModelSettings  # noqa: F401
+    from agentkit.models.testing import FunctionModel, ScriptedModel, Turn  # noqa: F401
+    from agentkit.tooling import Needs, Tool, tool  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

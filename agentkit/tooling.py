@@ -228,7 +228,8 @@ class Tool:
         kwargs = self._binder(arguments) if self._binder else arguments
         if self.is_async:
             return await self.fn(**kwargs)
-        return await anyio.to_thread.run_sync(lambda: self.fn(**kwargs))
+        # abandon_on_cancel: a per-call timeout returns at once even though the thread cannot be killed.
+        return await anyio.to_thread.run_sync(lambda: self.fn(**kwargs), abandon_on_cancel=True)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Calling a Tool calls its function directly, so decorated functions stay usable."""
@@ -499,7 +500,9 @@ def _arguments_model(fn: Callable[..., Any], docs: dict[str, str]) -> type[pydan
     fields: dict[str, Any] = {}
     for pname, param in signature.parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise ConfigError(f"tool {fn.__name__!r}: *{pname} parameters cannot be described to a model; name each one")
+            raise ConfigError(
+                f"tool {fn.__name__!r}: *{pname} parameters cannot be described to a model; name each one"
+            )
         if pname not in hints:
             raise ConfigError(
                 f"tool {fn.__name__!r}: parameter {pname!r} has no type hint; annotate it (e.g. {pname}: str)"
@@ -530,4 +533,3 @@ def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = clean(schema)
     cleaned.setdefault("properties", {})
     return cleaned
-

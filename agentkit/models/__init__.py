@@ -17,5 +17,6 @@ __all__ = ["FunctionModel", "Model", "ModelSettings", "RecordingModel", "Scripte
 def resolve_model(spec: Any) -> Model:
     """Turn a model, a model name or None into a backend (the backends issue fills this in)."""
     if spec is not None and not isinstance(spec, str) and hasattr(spec, "stream"):
-        return spec  # type: ignore[no-any-return]
+        model: Model = spec
+        return model
     raise ConfigError(f"no backend handles the model {spec!r}")

@@ -1,0 +1,202 @@
+"""Agent: a model, tools, a system prompt and limits, with the call shapes users know from Strands.
+
+    agent = Agent(model="qwen.qwen3-coder-480b-a35b-v1:0", tools=[add], system_prompt="Be brief.")
+    result = agent("What is 2 + 3?")              # sync
+    result = await agent.invoke_async("...")       # async
+    async for event in agent.stream("..."):        # events for UIs; the last is RunEnd
+        ...
+
+An Agent keeps its conversation across calls. With `session=ID or path`, every step is written to a
+durable transcript first (see agentkit.sessions), and a new Agent on the same session continues it.
+
+Resuming after a crash: if the transcript stops inside a tool batch, `resume()` runs the calls that have
+no recorded result again (calls that finished are never re-run, so tools with side effects should be
+idempotent or check their own state); giving a new prompt instead answers those calls with an
+"interrupted" error result, so the model knows they did not complete.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anyio
+
+from agentkit.errors import ConfigError, SessionError
+from agentkit.loop import AgentEvent, AgentLoop, AgentResult, Limits, MessageEvent, RunEnd, ToolCallStarted
+from agentkit.messages import Message, ToolResult
+from agentkit.models import resolve_model
+from agentkit.models.base import Model, ModelSettings
+from agentkit.sessions import Session
+from agentkit.tooling import Tool, ToolExecutor, ToolRegistry
+
+__all__ = ["Agent"]
+
+
+class Agent:
+    """A configured agent. Cheap to create; holds the conversation between calls."""
+
+    def __init__(
+        self,
+        model: Model | str | None = None,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        *,
+        system_prompt: str | None = None,
+        name: str = "agent",
+        limits: Limits | None = None,
+        settings: ModelSettings | None = None,
+        session: str | os.PathLike[str] | Session | None = None,
+        executor: ToolExecutor | None = None,
+    ) -> None:
+        self.model: Model = resolve_model(model)
+        self.tools = ToolRegistry(tools)
+        self.system_prompt = system_prompt
+        self.name = name
+        self.limits = limits or Limits()
+        self.settings = settings or ModelSettings()
+        self.executor = executor
+        self.messages: list[Message] = []
+        self._completed: dict[str, ToolResult] = {}
+        self._interrupted: list[str] = []
+        self._loop: AgentLoop | None = None
+        self.session: Session | None = None
+        if session is not None:
+            self.session = session if isinstance(session, Session) else Session.open(session)
+            state = self.session.load()
+            self.messages = state.messages
+            self._completed = state.completed
+            self._interrupted = state.interrupted
+        if not self.messages and system_prompt:
+            self._append(Message.system(system_prompt))
+
+    # ---- the public call shapes ----------------------------------------------------------------------
+
+    def __call__(self, prompt: str | None = None) -> AgentResult:
+        """Run synchronously. Inside a running event loop, the run happens in a helper thread."""
+        try:
+            anyio.get_current_task()
+        except RuntimeError:
+            return anyio.run(self.invoke_async, prompt)
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["result"] = anyio.run(self.invoke_async, prompt)
+            except BaseException as exc:
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, name=f"agentkit-{self.name}")
+        thread.start()
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        result: AgentResult = box["result"]
+        return result
+
+    async def invoke_async(self, prompt: str | None = None) -> AgentResult:
+        async for event in self.stream(prompt):
+            if isinstance(event, RunEnd):
+                return event.result
+        raise RuntimeError("the agent loop ended without a result")  # unreachable: RunEnd is always last
+
+    async def stream(self, prompt: str | None = None) -> AsyncIterator[AgentEvent]:
+        """Run the agent on a new prompt (or continue the conversation when prompt is None)."""
+        completed: dict[str, ToolResult] = {}
+        if prompt is not None:
+            self._close_interrupted_batch()
+            self._append(Message.user(prompt))
+        elif self._has_pending_calls():
+            completed = self._completed
+        elif not self.messages or self.messages[-1].role == "assistant":
+            raise ConfigError("nothing to run: pass a prompt (the conversation has no unanswered turn)")
+        loop = self._new_loop()
+        self._loop = loop
+        try:
+            async for event in loop.run(self.messages, completed=completed):
+                self._record(event)
+                yield event
+        finally:
+            self._loop = None
+            self._completed, self._interrupted = {}, []
+
+    async def resume(self) -> AgentResult:
+        """Continue an interrupted run from where its transcript stops."""
+        if self.messages and self.messages[-1].role == "assistant" and not self.messages[-1].tool_calls:
+            raise SessionError("the session's last run finished; pass a new prompt instead of resuming")
+        return await self.invoke_async(None)
+
+    def cancel(self) -> None:
+        """Stop the current run at its next step (stop reason "cancelled")."""
+        if self._loop is not None:
+            self._loop.cancel()
+
+    @contextmanager
+    def override(self, *, model: Model | str | None = None) -> Iterator[Agent]:
+        """Swap the model for the duration of a `with` block (for tests)."""
+        previous = self.model
+        self.model = resolve_model(model)
+        try:
+            yield self
+        finally:
+            self.model = previous
+
+    # ---- internals -----------------------------------------------------------------------------------
+
+    def _new_loop(self) -> AgentLoop:
+        return AgentLoop(
+            self.model,
+            self.tools,
+            settings=self.settings,
+            limits=self.limits,
+            executor=self.executor or _default_executor(),
+            on_tool_result=self.session.add_result if self.session else None,
+        )
+
+    def _has_pending_calls(self) -> bool:
+        return bool(self.messages) and self.messages[-1].role == "assistant" and bool(self.messages[-1].tool_calls)
+
+    def _close_interrupted_batch(self) -> None:
+        """A new prompt arrives while calls are unanswered: answer them as interrupted, keep what finished."""
+        if not self._has_pending_calls():
+            return
+        results = []
+        for call in self.messages[-1].tool_calls:
+            done = self._completed.get(call.id)
+            results.append(
+                done
+                or ToolResult(
+                    call_id=call.id,
+                    name=call.name,
+                    content="interrupted: this call did not complete (the run was stopped); call it again if needed",
+                    is_error=True,
+                )
+            )
+        self._append(Message.tool(results))
+        self._completed, self._interrupted = {}, []
+
+    def _append(self, message: Message) -> None:
+        self.messages.append(message)
+        if self.session is not None:
+            self.session.add_message(message)
+
+    def _record(self, event: AgentEvent) -> None:
+        if self.session is None:
+            return
+        if isinstance(event, MessageEvent):
+            self.session.add_message(event.message)
+        elif isinstance(event, ToolCallStarted):
+            self.session.call_started(event.call.id)
+
+
+def _default_executor() -> ToolExecutor:
+    try:
+        from agentkit.sandbox import default_executor
+    except ImportError:
+        from agentkit.tooling import InProcessExecutor
+
+        return InProcessExecutor()
+    executor: ToolExecutor = default_executor()
+    return executor

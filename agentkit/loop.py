@@ -1,0 +1,434 @@
+"""The agent loop: model -> tool calls -> validate -> execute -> results -> model, as a flat async generator.
+
+One run is `AgentLoop.run(messages)`. It appends to `messages` (never copies or rewrites them) and yields
+`AgentEvent`s; the last one is `RunEnd` with the `AgentResult`. The loop never recurses and does no
+whole-history work per turn, so a 10,000-turn run costs 10,000 times one turn.
+
+Bad calls never reach a tool and never end the run: an unreadable call, an unknown tool, arguments that fail
+the schema, a tool that raises or times out, each becomes an error `ToolResult` the model reads and can act
+on. The same call failing the same way `max_repeated_failures` times stops the run ("repeated_tool_error").
+Limits (turns, tool calls, tokens, a deadline) and `cancel()` stop the run with a stop reason and a result
+holding everything done so far; they never raise.
+
+Model text goes through `agentkit.parsing.recover_tool_calls` when the backend declares a `text_format`, so
+a `<tool_call>` or Harmony call left in the text is still executed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+
+from agentkit.errors import RetryTool, ToolArgumentsError
+from agentkit.messages import (
+    Message,
+    ReasoningDelta,
+    StopReason,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallEvent,
+    ToolResult,
+    TurnEnd,
+    Usage,
+)
+from agentkit.models.base import Model, ModelSettings
+
+try:
+    from agentkit.parsing import recover_tool_calls
+except ImportError:  # TEMPORARY until parsing lands
+
+    def recover_tool_calls(events: Any, format: Any = None, tools: Any = None) -> Any:  # type: ignore[misc]
+        return events
+
+
+from agentkit.tooling import InProcessExecutor, ToolExecutor, ToolRegistry, tool_result_text
+
+__all__ = [
+    "AgentEvent",
+    "AgentLoop",
+    "AgentResult",
+    "Limits",
+    "MessageEvent",
+    "ReasoningEvent",
+    "RunEnd",
+    "TextEvent",
+    "ToolCallStarted",
+    "ToolResultEvent",
+]
+
+
+@dataclass(slots=True, kw_only=True)
+class Limits:
+    """When a run stops. None means no limit."""
+
+    max_turns: int | None = 100
+    max_tool_calls: int | None = 1000
+    max_total_tokens: int | None = None
+    deadline: float | None = None  # seconds for the whole run
+    tool_timeout: float | None = 120.0  # per call, unless the tool sets its own
+    max_concurrent_tools: int = 8
+    max_repeated_failures: int = 3
+
+
+@dataclass(slots=True, kw_only=True)
+class AgentResult:
+    """What a run produced: the final text, the whole conversation, and what it cost."""
+
+    text: str
+    messages: list[Message]
+    tool_calls: list[ToolCall]
+    tool_results: list[ToolResult]
+    usage: Usage
+    stop_reason: StopReason
+    turns: int
+    duration: float
+    detail: str | None = None  # why a limit stopped the run, in words
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "stop_reason": self.stop_reason,
+            "detail": self.detail,
+            "turns": self.turns,
+            "duration": round(self.duration, 6),
+            "usage": {"input_tokens": self.usage.input_tokens, "output_tokens": self.usage.output_tokens},
+            "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls],
+        }
+
+
+# ---- events ----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class TextEvent:
+    text: str
+    kind: Literal["text"] = "text"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text}
+
+
+@dataclass(slots=True, kw_only=True)
+class ReasoningEvent:
+    text: str
+    kind: Literal["reasoning"] = "reasoning"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text}
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolCallStarted:
+    call: ToolCall
+    kind: Literal["tool_call"] = "tool_call"
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.call
+        return {"kind": self.kind, "id": c.id, "name": c.name, "arguments": c.arguments}
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolResultEvent:
+    result: ToolResult
+    kind: Literal["tool_result"] = "tool_result"
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {"kind": self.kind, "id": r.call_id, "name": r.name, "content": r.content, "is_error": r.is_error}
+
+
+@dataclass(slots=True, kw_only=True)
+class MessageEvent:
+    """A message was appended to the conversation (an assistant turn, or a batch of tool results)."""
+
+    message: Message
+    turn: int
+    usage: Usage = field(default_factory=Usage)
+    kind: Literal["message"] = "message"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "turn": self.turn, "message": self.message.to_dict()}
+
+
+@dataclass(slots=True, kw_only=True)
+class RunEnd:
+    result: AgentResult
+    kind: Literal["done"] = "done"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.result.to_dict()}
+
+
+AgentEvent = TextEvent | ReasoningEvent | ToolCallStarted | ToolResultEvent | MessageEvent | RunEnd
+
+
+# ---- the loop --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _RunState:
+    started: float
+    turns: int = 0
+    usage: Usage = field(default_factory=Usage)
+    calls: list[ToolCall] = field(default_factory=list)
+    results: list[ToolResult] = field(default_factory=list)
+    failures: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    stop: StopReason | None = None
+    detail: str | None = None
+
+
+class AgentLoop:
+    """Runs one agent run over a conversation; holds no conversation state of its own."""
+
+    def __init__(
+        self,
+        model: Model,
+        tools: ToolRegistry,
+        *,
+        settings: ModelSettings | None = None,
+        limits: Limits | None = None,
+        executor: ToolExecutor | None = None,
+        on_tool_result: Callable[[ToolResult], None] | None = None,
+    ) -> None:
+        self.model = model
+        self.tools = tools
+        self.settings = settings or ModelSettings()
+        self.limits = limits or Limits()
+        self.executor = executor or InProcessExecutor()
+        self.on_tool_result = on_tool_result  # called as each result is ready (durable sessions)
+        self._cancelled = False
+        self._definitions = tools.definitions()
+
+    def cancel(self) -> None:
+        """Stop at the next step; the run ends with stop reason "cancelled"."""
+        self._cancelled = True
+
+    async def run(
+        self, messages: list[Message], *, completed: dict[str, ToolResult] | None = None
+    ) -> AsyncIterator[AgentEvent]:
+        """Run until the model answers without calls or a limit stops it.
+
+        If the last message is an assistant turn whose calls have no results yet (a resumed session),
+        those calls run first; `completed` holds results already recorded for some of them.
+        """
+        state = _RunState(started=time.monotonic())
+        last = messages[-1] if messages else None
+        if last is not None and last.role == "assistant" and last.tool_calls:
+            async for event in self._tool_phase(messages, last.tool_calls, completed or {}, state):
+                yield event
+        while state.stop is None:
+            if self._limit_reached(state):
+                break
+            async for event in self._model_phase(messages, state):
+                yield event
+            if state.stop is not None:
+                break
+            assistant = messages[-1]
+            async for event in self._tool_phase(messages, assistant.tool_calls, {}, state):
+                yield event
+        yield RunEnd(result=self._result(messages, state))
+
+    # ---- one model turn ---------------------------------------------------------------------------
+
+    async def _model_phase(self, messages: list[Message], state: _RunState) -> AsyncIterator[AgentEvent]:
+        state.turns += 1
+        text: list[str] = []
+        reasoning: list[str] = []
+        signature: str | None = None
+        calls: list[ToolCall] = []
+        end = TurnEnd()
+        stream: AsyncIterator[StreamEvent] = self.model.stream(messages, self._definitions, self.settings)
+        if self.model.text_format is not None:
+            stream = recover_tool_calls(stream, format=self.model.text_format, tools=self._definitions)
+        async for event in self._guarded(stream, state):
+            if isinstance(event, TextDelta):
+                text.append(event.text)
+                yield TextEvent(text=event.text)
+            elif isinstance(event, ReasoningDelta):
+                reasoning.append(event.text)
+                signature = event.signature or signature
+                yield ReasoningEvent(text=event.text)
+            elif isinstance(event, ToolCallEvent):
+                calls.append(event.call)
+            elif isinstance(event, TurnEnd):
+                end = event
+        message = Message(
+            role="assistant",
+            content="".join(text),
+            reasoning="".join(reasoning) or None,
+            reasoning_signature=signature,
+            tool_calls=calls,
+            meta=end.meta,
+        )
+        messages.append(message)
+        state.usage.add(end.usage)
+        yield MessageEvent(message=message, turn=state.turns, usage=end.usage)
+        if state.stop is None and not calls:
+            state.stop = end.stop_reason if end.stop_reason not in ("tool_use", "stop_sequence") else "end_turn"
+
+    async def _guarded(self, stream: AsyncIterator[StreamEvent], state: _RunState) -> AsyncIterator[StreamEvent]:
+        """Pass events through, stopping at the deadline or on cancel() between events."""
+        deadline = self.limits.deadline
+        iterator = aiter(stream)
+        try:
+            while True:
+                if self._cancelled:
+                    state.stop, state.detail = "cancelled", "cancelled while the model was answering"
+                    return
+                if deadline is None:
+                    try:
+                        event = await anext(iterator)
+                    except StopAsyncIteration:
+                        return
+                else:
+                    remaining = deadline - (time.monotonic() - state.started)
+                    with anyio.move_on_after(max(remaining, 0)) as scope:
+                        try:
+                            event = await anext(iterator)
+                        except StopAsyncIteration:
+                            return
+                    if scope.cancelled_caught:
+                        state.stop, state.detail = "deadline", f"the {deadline:g} s deadline passed mid-turn"
+                        return
+                yield event
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    # ---- one batch of tool calls -------------------------------------------------------------------
+
+    async def _tool_phase(
+        self, messages: list[Message], calls: list[ToolCall], done: dict[str, ToolResult], state: _RunState
+    ) -> AsyncIterator[AgentEvent]:
+        budget = self.limits.max_tool_calls
+        allowed = len(calls) if budget is None else max(0, budget - len(state.calls))
+        pending = [c for c in calls[:allowed] if c.id not in done]
+        for call in pending:
+            yield ToolCallStarted(call=call)
+        results = dict(done)
+        for call, result in zip(pending, await self._execute_all(pending), strict=True):
+            results[call.id] = result
+        for call in calls[allowed:]:
+            results[call.id] = self._finished(
+                ToolResult(
+                    call_id=call.id, name=call.name, content="not run: the tool-call limit was reached", is_error=True
+                )
+            )
+            state.stop, state.detail = "max_tool_calls", f"the limit of {budget} tool calls was reached"
+        ordered = [results[c.id] for c in calls]
+        state.calls.extend(calls)
+        state.results.extend(ordered)
+        for result in ordered:
+            yield ToolResultEvent(result=result)
+        message = Message.tool(ordered)
+        messages.append(message)
+        yield MessageEvent(message=message, turn=state.turns)
+        self._count_failures(calls, ordered, state)
+
+    async def _execute_all(self, calls: list[ToolCall]) -> list[ToolResult]:
+        if len(calls) <= 1:
+            return [await self._execute(call) for call in calls]
+        results: list[ToolResult | None] = [None] * len(calls)
+        limiter = anyio.CapacityLimiter(self.limits.max_concurrent_tools)
+
+        async def run_one(index: int, call: ToolCall) -> None:
+            async with limiter:
+                results[index] = await self._execute(call)
+
+        async with anyio.create_task_group() as group:
+            for index, call in enumerate(calls):
+                group.start_soon(run_one, index, call)
+        return [r for r in results if r is not None]
+
+    async def _execute(self, call: ToolCall) -> ToolResult:
+        """Validate and run one call; every failure becomes an error result the model can act on."""
+
+        def error(text: str) -> ToolResult:
+            return self._finished(ToolResult(call_id=call.id, name=call.name, content=text, is_error=True))
+
+        if call.invalid_reason:
+            return error(
+                f"could not read this tool call: {call.invalid_reason}. Send it again in the documented format."
+            )
+        tool = self.tools.get(call.name)
+        if tool is None:
+            available = ", ".join(self.tools.names()) or "(none)"
+            return error(f"unknown tool {call.name!r}; available tools: {available}")
+        try:
+            arguments = tool.validate(call.arguments, coerce=call.strings_only)
+        except ToolArgumentsError as exc:
+            return error(f"{exc}\nFix the arguments and call {call.name!r} again.")
+        timeout = tool.timeout if tool.timeout is not None else self.limits.tool_timeout
+        try:
+            with anyio.fail_after(timeout):
+                value = await self.executor.execute(tool, arguments)
+        except TimeoutError:
+            return error(f"tool {call.name!r} timed out after {timeout:g} s")
+        except RetryTool as exc:
+            return error(str(exc))
+        except Exception as exc:
+            return error(f"tool {call.name!r} raised {type(exc).__name__}: {exc}")
+        return self._finished(ToolResult(call_id=call.id, name=call.name, content=tool_result_text(value)))
+
+    def _finished(self, result: ToolResult) -> ToolResult:
+        if self.on_tool_result is not None:
+            self.on_tool_result(result)
+        return result
+
+    # ---- limits --------------------------------------------------------------------------------------
+
+    def _count_failures(self, calls: Iterable[ToolCall], results: Iterable[ToolResult], state: _RunState) -> None:
+        for call, result in zip(calls, results, strict=True):
+            if not result.is_error:
+                continue
+            key = (call.name, _arguments_key(call.arguments), result.content)
+            state.failures[key] = count = state.failures.get(key, 0) + 1
+            if count >= self.limits.max_repeated_failures and state.stop is None:
+                state.stop = "repeated_tool_error"
+                state.detail = f"the call to {call.name!r} failed the same way {count} times: {result.content[:200]}"
+
+    def _limit_reached(self, state: _RunState) -> bool:
+        limits = self.limits
+        if self._cancelled:
+            state.stop, state.detail = "cancelled", "cancelled"
+        elif limits.max_turns is not None and state.turns >= limits.max_turns:
+            state.stop, state.detail = "max_turns", f"the limit of {limits.max_turns} model turns was reached"
+        elif limits.max_total_tokens is not None and state.usage.total_tokens >= limits.max_total_tokens:
+            state.stop, state.detail = "max_tokens", f"the budget of {limits.max_total_tokens} tokens was spent"
+        elif limits.deadline is not None and time.monotonic() - state.started >= limits.deadline:
+            state.stop, state.detail = "deadline", f"the {limits.deadline:g} s deadline passed"
+        return state.stop is not None
+
+    def _result(self, messages: list[Message], state: _RunState) -> AgentResult:
+        text = ""
+        for message in reversed(messages):
+            if message.role == "assistant":
+                text = message.content
+                break
+        return AgentResult(
+            text=text,
+            messages=messages,
+            tool_calls=state.calls,
+            tool_results=state.results,
+            usage=state.usage,
+            stop_reason=state.stop or "end_turn",
+            turns=state.turns,
+            duration=time.monotonic() - state.started,
+            detail=state.detail,
+        )
+
+
+def _arguments_key(arguments: Any) -> str:
+    if isinstance(arguments, str):
+        return arguments
+    try:
+        return json.dumps(arguments, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(arguments)
