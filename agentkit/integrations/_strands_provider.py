@@ -1,0 +1,187 @@
+"""An agentkit backend as a Strands model provider: `strands.Agent(model=AgentkitModelProvider(model))`.
+
+Strands sends Converse-shaped messages and tool specs; they become agentkit Messages and ToolDefinitions,
+the agentkit backend streams its turn, tool calls left in its text are recovered (so a Qwen3-Coder
+`<tool_call>` from a local model becomes a Strands toolUse), and the events go back as Strands
+StreamEvent dicts: messageStart, content blocks (text, reasoningContent, toolUse with JSON input),
+messageStop with the stop reason, metadata with usage.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, TypeVar
+
+import pydantic
+from strands.models import Model as StrandsModelBase
+
+from agentkit.errors import ConfigError, ModelError
+from agentkit.integrations._strands_convert import (
+    messages_from_strands,
+    spec_schema,
+    spec_to_definition,
+    stop_to_strands,
+    system_text,
+    usage_to_strands,
+)
+from agentkit.integrations._strands_recover import recover
+from agentkit.messages import ReasoningDelta, StreamEvent, TextDelta, ToolCall, ToolCallEvent, TurnEnd
+from agentkit.models.base import Model, ModelSettings
+from agentkit.tooling import coerce_arguments
+
+__all__ = ["AgentkitModelProvider"]
+
+T = TypeVar("T", bound=pydantic.BaseModel)
+
+_SETTINGS_KEYS = ("max_tokens", "temperature", "top_p", "stop", "reasoning_effort")
+
+
+class AgentkitModelProvider(StrandsModelBase):
+    """Any agentkit Model (Bedrock, OpenAI-compatible, local Transformers, ScriptedModel...) as a Strands Model.
+
+    Config keys: `max_tokens`, `temperature`, `top_p`, `stop`, `reasoning_effort` (agentkit ModelSettings),
+    `text_format` (how the backend's text is searched for tool calls; default: the backend's own), and
+    anything else, which reaches the backend as `ModelSettings.extra`.
+    """
+
+    def __init__(self, model: Model, **config: Any) -> None:
+        if not hasattr(model, "stream") or not hasattr(model, "name"):
+            raise ConfigError(
+                f"AgentkitModelProvider wraps an agentkit Model (with .name and .stream), got {type(model).__name__}"
+            )
+        self.model = model
+        self.config: dict[str, Any] = {"text_format": getattr(model, "text_format", "auto")}
+        self.update_config(**config)
+
+    def update_config(self, **model_config: Any) -> None:
+        self.config.update(model_config)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model_id": self.model.name, **self.config}
+
+    def _settings(self, tool_choice: Any) -> ModelSettings:
+        settings = ModelSettings(**{k: self.config[k] for k in _SETTINGS_KEYS if self.config.get(k) is not None})
+        skip = {*_SETTINGS_KEYS, "text_format", "context_window_limit"}
+        settings.extra = {k: v for k, v in self.config.items() if k not in skip}
+        if tool_choice:
+            settings.extra["tool_choice"] = tool_choice
+        return settings
+
+    async def stream(
+        self,
+        messages: Any,
+        tool_specs: list[Any] | None = None,
+        system_prompt: str | None = None,
+        *,
+        tool_choice: Any = None,
+        system_prompt_content: list[Any] | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[Any, None]:
+        """One model turn as Strands StreamEvents. Extra keyword arguments from the SDK are accepted and unused."""
+        history = messages_from_strands(messages, system_text(system_prompt, system_prompt_content))
+        specs = [dict(s) for s in tool_specs or []]
+        definitions = [spec_to_definition(s) for s in specs]
+        schemas = {s["name"]: spec_schema(s) for s in specs}
+        events = self.model.stream(history, definitions, self._settings(tool_choice))
+        recovered = recover(events, self.config.get("text_format"), definitions)
+        async for event in _to_strands_events(recovered, schemas):
+            yield event
+
+    async def structured_output(
+        self, output_model: type[T], prompt: Any, system_prompt: str | None = None, **kwargs: Any
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Ask for `output_model` through one forced tool call; the last event is `{"output": instance}`."""
+        spec = {
+            "name": output_model.__name__,
+            "description": (output_model.__doc__ or f"Return a {output_model.__name__}.").strip(),
+            "inputSchema": {"json": output_model.model_json_schema()},
+        }
+        arguments: Any = None
+        async for event in self.stream(prompt, [spec], system_prompt, tool_choice={"tool": {"name": spec["name"]}}):
+            yield event
+            start = event.get("contentBlockStart", {}).get("start", {})
+            if "toolUse" in start and start["toolUse"]["name"] == spec["name"]:
+                arguments = ""
+            delta = event.get("contentBlockDelta", {}).get("delta", {})
+            if arguments is not None and "toolUse" in delta:
+                arguments += delta["toolUse"].get("input", "")
+        if arguments is None:
+            raise ModelError(
+                f"{type(self).__name__}: model {self.model.name!r} did not call the {spec['name']!r} tool for "
+                "structured output; use a model that follows tool instructions or describe the format in the prompt"
+            )
+        try:
+            yield {"output": output_model.model_validate_json(arguments or "{}")}
+        except pydantic.ValidationError as exc:
+            raise ModelError(f"{type(self).__name__}: structured output does not match {spec['name']}: {exc}") from exc
+
+
+class _BlockWriter:
+    """Opens and closes Strands content blocks as the kind of agentkit event changes."""
+
+    def __init__(self) -> None:
+        self.open: str | None = None
+
+    def switch(self, kind: str | None) -> list[dict[str, Any]]:
+        if kind == self.open:
+            return []
+        out: list[dict[str, Any]] = []
+        if self.open is not None:
+            out.append({"contentBlockStop": {}})
+        if kind is not None:
+            out.append({"contentBlockStart": {"start": {}}})
+        self.open = kind
+        return out
+
+
+async def _to_strands_events(
+    events: AsyncIterator[StreamEvent], schemas: dict[str, dict[str, Any]]
+) -> AsyncIterator[dict[str, Any]]:
+    started = time.perf_counter()
+    yield {"messageStart": {"role": "assistant"}}
+    blocks = _BlockWriter()
+    called = False
+    end: TurnEnd | None = None
+    async for event in events:
+        if isinstance(event, TextDelta):
+            if event.text:
+                for item in blocks.switch("text"):
+                    yield item
+                yield {"contentBlockDelta": {"delta": {"text": event.text}}}
+        elif isinstance(event, ReasoningDelta):
+            for item in blocks.switch("reasoning"):
+                yield item
+            if event.text:
+                yield {"contentBlockDelta": {"delta": {"reasoningContent": {"text": event.text}}}}
+            if event.signature:
+                yield {"contentBlockDelta": {"delta": {"reasoningContent": {"signature": event.signature}}}}
+        elif isinstance(event, ToolCallEvent):
+            for item in blocks.switch(None):
+                yield item
+            called = True
+            for item in _tool_use_events(event.call, schemas):
+                yield item
+        elif isinstance(event, TurnEnd):
+            end = event
+    for item in blocks.switch(None):
+        yield item
+    end = end or TurnEnd()
+    reason = "tool_use" if called and end.stop_reason == "end_turn" else stop_to_strands(end.stop_reason)
+    yield {"messageStop": {"stopReason": reason}}
+    latency = int((time.perf_counter() - started) * 1000)
+    yield {"metadata": {"usage": usage_to_strands(end.usage), "metrics": {"latencyMs": latency}}}
+
+
+def _tool_use_events(call: ToolCall, schemas: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    arguments = call.arguments
+    if call.strings_only and isinstance(arguments, dict) and call.name in schemas:
+        # Qwen3-Coder parameters are all strings; Strands tools expect the schema's types.
+        arguments = coerce_arguments(arguments, schemas[call.name])
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    return [
+        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": call.id, "name": call.name}}}},
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": text}}}},
+        {"contentBlockStop": {}},
+    ]
