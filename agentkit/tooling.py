@@ -432,6 +432,10 @@ def _json_type(value: Any) -> str:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # A nullable or union type: report the branch that came closest, not the whole union.
+        candidates = [e for e in error.context if e.validator != "type" or e.validator_value != "null"]
+        error = jsonschema.exceptions.best_match(candidates or error.context) or error
     path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     given = json.dumps(error.instance, ensure_ascii=False, default=str)
     if len(given) > 80:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from agentkit.messages import (
     ToolCallEvent,
     TurnEnd,
     Usage,
+    new_call_id,
 )
 from agentkit.models.base import ModelSettings
 from agentkit.tooling import ToolDefinition
@@ -86,7 +87,7 @@ async def _emit(turn: Turn) -> AsyncIterator[StreamEvent]:
         yield TextDelta(text=turn.text)
     for call in turn.calls:
         # A fresh id per replay: a transcript replayed twice must not share call ids.
-        yield ToolCallEvent(call=ToolCall(name=call.name, arguments=call.arguments, raw=call.raw))
+        yield ToolCallEvent(call=replace(call, id=new_call_id()))
     usage = turn.usage or Usage(output_tokens=max(1, len(turn.text) // 4))
     yield TurnEnd(stop_reason="tool_use" if turn.calls else "end_turn", usage=usage)
 

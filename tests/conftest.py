@@ -1,0 +1,32 @@
+"""Shared test setup: no test reaches a real model provider or the user's own agentkit home."""
+
+from __future__ import annotations
+
+import pytest
+
+_PROVIDER_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AGENTKIT_LOCAL_MODEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    for name in _PROVIDER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path_factory.mktemp("agentkit-home")
+    monkeypatch.setenv("AGENTKIT_HOME", str(home))
+    # botocore must not find the developer's ~/.aws files either
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

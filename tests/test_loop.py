@@ -1,0 +1,278 @@
+"""The agent loop: concurrency, call order, timeouts, error results, limits, cancellation, 10,000 turns."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import pytest
+
+from agentkit import Agent, FunctionModel, Limits, ScriptedModel, ToolCall, Turn, tool
+from agentkit.errors import ConfigError, ModelError, RetryTool
+from agentkit.messages import Message, Usage
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def calls(*pairs: tuple[str, dict]) -> list[ToolCall]:
+    return [ToolCall(name=name, arguments=args) for name, args in pairs]
+
+
+def test_one_tool_turn_then_answer() -> None:
+    model = ScriptedModel([ToolCall(name="add", arguments={"a": 2, "b": 3}), "The sum is 5."])
+    result = Agent(model=model, tools=[add])("What is 2 + 3?")
+    assert result.text == "The sum is 5."
+    assert result.stop_reason == "end_turn"
+    assert result.turns == 2
+    assert [r.content for r in result.tool_results] == ["5"]
+    # the model saw the tool result on its second turn
+    second_request = model.requests[1]
+    assert second_request[-1].role == "tool"
+    assert second_request[-1].tool_results[0].content == "5"
+
+
+def test_calls_run_concurrently_and_results_keep_call_order() -> None:
+    first_started = anyio.Event()
+    order: list[str] = []
+
+    @tool
+    async def slow(tag: str) -> str:
+        """Wait until the fast call has started, then finish."""
+        await first_started.wait()
+        order.append(tag)
+        return f"slow-{tag}"
+
+    @tool
+    async def fast(tag: str) -> str:
+        """Finish at once and let the slow one go."""
+        first_started.set()
+        order.append(tag)
+        return f"fast-{tag}"
+
+    model = ScriptedModel([calls(("slow", {"tag": "1"}), ("fast", {"tag": "2"})), "done"])
+    limits = Limits(tool_timeout=5)
+    result = Agent(model=model, tools=[slow, fast], limits=limits)("go")
+    assert order == ["2", "1"]  # the fast call finished first: they ran at the same time
+    assert [r.content for r in result.tool_results] == ["slow-1", "fast-2"]  # but results keep call order
+    assert [r.call_id for r in result.tool_results] == [c.id for c in result.tool_calls]
+
+
+def test_concurrency_cap() -> None:
+    in_flight = 0
+    peak = 0
+
+    @tool
+    async def work(n: int) -> int:
+        """Do some work."""
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await anyio.sleep(0.01)
+        in_flight -= 1
+        return n
+
+    model = ScriptedModel([calls(*[("work", {"n": i}) for i in range(6)]), "ok"])
+    result = Agent(model=model, tools=[work], limits=Limits(max_concurrent_tools=2))("go")
+    assert peak == 2
+    assert [r.content for r in result.tool_results] == [str(i) for i in range(6)]
+
+
+def test_every_kind_of_bad_call_becomes_an_error_result_and_the_run_goes_on() -> None:
+    @tool
+    def boom(x: int) -> int:
+        """Always fails."""
+        raise ValueError(f"cannot handle {x}")
+
+    @tool
+    def picky(x: int) -> int:
+        """Asks the model to retry."""
+        raise RetryTool("x must be even; call again with an even x")
+
+    @tool
+    async def sleepy() -> str:
+        """Never finishes in time."""
+        await anyio.sleep(10)
+        return "late"
+
+    @tool(timeout=0.05)
+    def blocking_sleep() -> str:
+        """A sync tool stuck in a blocking call."""
+        time.sleep(1)
+        return "late"
+
+    bad = [
+        ToolCall(name="nope", arguments={}),
+        ToolCall(name="add", arguments=[1, 2]),
+        ToolCall(name="add", arguments={"a": "two", "c": 1}),
+        ToolCall(name="boom", arguments={"x": 1}),
+        ToolCall(name="picky", arguments={"x": 1}),
+        ToolCall(name="sleepy", arguments={}),
+        ToolCall(name="blocking_sleep", arguments={}),
+        ToolCall(name="", arguments="<function=add", invalid_reason="the <function= tag is not closed"),
+    ]
+    model = ScriptedModel([bad, "recovered"])
+    agent = Agent(model=model, tools=[add, boom, picky, sleepy, blocking_sleep], limits=Limits(tool_timeout=0.1))
+    result = agent("go")
+    assert result.text == "recovered" and result.stop_reason == "end_turn"
+    contents = [r.content for r in result.tool_results]
+    assert all(r.is_error for r in result.tool_results)
+    assert contents[0] == "unknown tool 'nope'; available tools: add, boom, picky, sleepy, blocking_sleep"
+    assert "expected a JSON object of arguments, got array" in contents[1]
+    assert '$.a: expected integer, got string "two"' in contents[2]
+    assert "$: 'b' is a required property" in contents[2]
+    assert "'c' was unexpected" in contents[2]
+    assert contents[3] == "tool 'boom' raised ValueError: cannot handle 1"
+    assert contents[4] == "x must be even; call again with an even x"
+    assert contents[5] == "tool 'sleepy' timed out after 0.1 s"
+    assert contents[6] == "tool 'blocking_sleep' timed out after 0.05 s"
+    assert "the <function= tag is not closed" in contents[7]
+
+
+def test_same_failure_three_times_stops_the_run() -> None:
+    bad = ToolCall(name="add", arguments={"a": 1})
+    model = ScriptedModel([bad, bad, bad, "never reached"])
+    result = Agent(model=model, tools=[add])("go")
+    assert result.stop_reason == "repeated_tool_error"
+    assert result.turns == 3
+    assert "failed the same way 3 times" in (result.detail or "")
+
+
+def test_repeat_threshold_is_configurable() -> None:
+    bad = ToolCall(name="add", arguments={"a": 1})
+    model = ScriptedModel([bad, bad, "answer"])
+    result = Agent(model=model, tools=[add], limits=Limits(max_repeated_failures=5))("go")
+    assert result.stop_reason == "end_turn"
+
+
+def test_max_turns_returns_a_result_with_the_work_done() -> None:
+    model = FunctionModel(lambda messages, tools: ToolCall(name="add", arguments={"a": 1, "b": 1}))
+    result = Agent(model=model, tools=[add], limits=Limits(max_turns=4))("loop forever")
+    assert result.stop_reason == "max_turns"
+    assert result.turns == 4
+    assert len(result.tool_results) == 4
+
+
+def test_max_tool_calls_answers_the_rest_as_not_run() -> None:
+    model = ScriptedModel([calls(*[("add", {"a": i, "b": 0}) for i in range(5)]), "unreached"])
+    result = Agent(model=model, tools=[add], limits=Limits(max_tool_calls=3))("go")
+    assert result.stop_reason == "max_tool_calls"
+    assert [r.content for r in result.tool_results[:3]] == ["0", "1", "2"]
+    assert all("tool-call limit" in r.content for r in result.tool_results[3:])
+    assert result.messages[-1].role == "tool" and len(result.messages[-1].tool_results) == 5
+
+
+def test_token_budget() -> None:
+    turn = Turn(calls=[ToolCall(name="add", arguments={"a": 1, "b": 2})], usage=Usage(input_tokens=60, output_tokens=5))
+    model = ScriptedModel([turn, turn, turn, "unreached"])
+    result = Agent(model=model, tools=[add], limits=Limits(max_total_tokens=100))("go")
+    assert result.stop_reason == "max_tokens"
+    assert result.usage.total_tokens == 130
+
+
+def test_deadline_stops_a_slow_model_mid_turn() -> None:
+    class SlowModel:
+        name = "slow"
+        text_format = None
+
+        async def stream(self, messages, tools, settings):  # type: ignore[no-untyped-def]
+            from agentkit.messages import TextDelta
+
+            yield TextDelta(text="thinking...")
+            await anyio.sleep(30)
+            yield TextDelta(text="never")
+
+    started = time.monotonic()
+    result = Agent(model=SlowModel(), limits=Limits(deadline=0.2))("go")
+    assert result.stop_reason == "deadline"
+    assert time.monotonic() - started < 10
+    assert result.text == "thinking..."
+
+
+def test_cancel_stops_at_the_next_step() -> None:
+    agent: Agent
+
+    @tool
+    def stop_now() -> str:
+        """Ask the agent to stop."""
+        agent.cancel()
+        return "stopping"
+
+    model = FunctionModel(lambda messages, tools: ToolCall(name="stop_now", arguments={}))
+    agent = Agent(model=model, tools=[stop_now])
+    result = agent("go")
+    assert result.stop_reason == "cancelled"
+    assert result.turns == 1
+    assert result.tool_results[0].content == "stopping"
+
+
+def test_ten_thousand_turns() -> None:
+    turns = 10_000
+
+    def script(messages, tools):  # type: ignore[no-untyped-def]
+        if len(messages) >= 2 * turns:
+            return "finished"
+        return ToolCall(name="add", arguments={"a": 1, "b": 2})
+
+    result = Agent(model=FunctionModel(script), tools=[add], limits=Limits(max_turns=None, max_tool_calls=None))("go")
+    assert result.stop_reason == "end_turn"
+    assert result.text == "finished"
+    assert len(result.tool_results) == turns
+    assert result.turns == turns + 1
+
+
+@pytest.mark.anyio
+async def test_stream_events_in_order() -> None:
+    model = ScriptedModel(
+        [Turn(text="Let me add.", reasoning="need add", calls=[ToolCall(name="add", arguments={"a": 1, "b": 2})]), "3"]
+    )
+    kinds = [event.kind async for event in Agent(model=model, tools=[add]).stream("1+2")]
+    assert kinds == ["reasoning", "text", "message", "tool_call", "tool_result", "message", "text", "message", "done"]
+
+
+def test_conversation_continues_across_calls_and_system_prompt_leads() -> None:
+    model = ScriptedModel(["first", "second"])
+    agent = Agent(model=model, system_prompt="Be brief.")
+    agent("one")
+    result = agent("two")
+    assert [m.role for m in result.messages] == ["system", "user", "assistant", "user", "assistant"]
+    assert model.requests[1][0] == Message.system("Be brief.")
+
+
+def test_sync_call_inside_a_running_event_loop() -> None:
+    async def main() -> str:
+        return Agent(model=ScriptedModel(["hi"]))("hello").text
+
+    assert anyio.run(main) == "hi"
+
+
+def test_model_errors_propagate_with_a_clear_message() -> None:
+    with pytest.raises(ModelError, match="only 1 were scripted"):
+        Agent(model=ScriptedModel([ToolCall(name="add", arguments={"a": 1, "b": 1})]), tools=[add])("go")
+
+
+def test_unknown_model_names_are_a_config_error() -> None:
+    with pytest.raises(ConfigError):
+        Agent(model="no-such-backend:whatever")
+
+
+def test_override_swaps_the_model() -> None:
+    agent = Agent(model=ScriptedModel(["real"]))
+    with agent.override(model=ScriptedModel(["fake"])):
+        assert agent("x").text == "fake"
+    assert agent("y").text == "real"
+
+
+def test_record_and_replay(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from agentkit.models.testing import RecordingModel
+
+    path = tmp_path / "transcript.jsonl"
+    inner = ScriptedModel([Turn(text="adding", calls=[ToolCall(name="add", arguments={"a": 4, "b": 5})]), "nine"])
+    first = Agent(model=RecordingModel(inner, path), tools=[add])("4+5")
+    replayed = Agent(model=ScriptedModel.from_transcript(path), tools=[add])("4+5")
+    assert replayed.text == first.text == "nine"
+    assert [r.content for r in replayed.tool_results] == ["9"]
+    assert len(path.read_text().splitlines()) == 2

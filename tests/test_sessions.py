@@ -1,0 +1,194 @@
+"""Durable sessions: fsynced JSONL, resume after SIGKILL mid tool call, torn last lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from agentkit import Agent, ScriptedModel, ToolCall, tool
+from agentkit.errors import SessionError
+from agentkit.messages import Message
+from agentkit.sessions import Session, list_sessions
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from agentkit import Agent, ScriptedModel, ToolCall, tool
+
+    log = Path(sys.argv[2])
+
+    @tool
+    def note(text: str) -> str:
+        '''Record a note.'''
+        with log.open("a") as fh:
+            fh.write(f"note:{text}\\n")
+        return f"noted {text}"
+
+    @tool
+    def slow(text: str) -> str:
+        '''Record, then hang (the test kills us here).'''
+        with log.open("a") as fh:
+            fh.write(f"slow:{text}\\n")
+        Path(sys.argv[3]).write_text("started")
+        time.sleep(60)
+        return "unreachable"
+
+    model = ScriptedModel([
+        ToolCall(name="note", arguments={"text": "one"}),
+        [ToolCall(name="note", arguments={"text": "two"}), ToolCall(name="slow", arguments={"text": "three"})],
+        "unreachable",
+    ])
+    Agent(model=model, tools=[note, slow], session=sys.argv[1])("start")
+    """
+)
+
+
+def _tools(log: Path):  # type: ignore[no-untyped-def]
+    @tool
+    def note(text: str) -> str:
+        """Record a note."""
+        with log.open("a") as fh:
+            fh.write(f"note:{text}\n")
+        return f"noted {text}"
+
+    @tool
+    def slow(text: str) -> str:
+        """Record and finish (this time)."""
+        with log.open("a") as fh:
+            fh.write(f"slow:{text}\n")
+        return f"slow done {text}"
+
+    return [note, slow]
+
+
+def _kill_mid_tool_call(tmp_path: Path) -> tuple[Path, Path]:
+    session, log, marker = tmp_path / "s.jsonl", tmp_path / "log.txt", tmp_path / "marker"
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    child = subprocess.Popen([sys.executable, str(script), str(session), str(log), str(marker)])
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, "the child agent exited before reaching the slow tool"
+            assert time.monotonic() < deadline, "the child agent never reached the slow tool"
+            time.sleep(0.02)
+        # the marker is written inside the tool; give the concurrent fast call a moment to record its result
+        time.sleep(0.3)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    return session, log
+
+
+@pytest.mark.integration
+def test_sigkill_mid_tool_call_then_resume_reruns_only_the_interrupted_call(tmp_path: Path) -> None:
+    session, log = _kill_mid_tool_call(tmp_path)
+    assert log.read_text().splitlines() == ["note:one", "note:two", "slow:three"]
+
+    state = Session(session).load()
+    assert [m.role for m in state.messages] == ["user", "assistant", "tool", "assistant"]
+    assert state.pending_calls
+    assert [r.content for r in state.completed.values()] == ["noted two"]
+    assert len(state.interrupted) == 1
+
+    model = ScriptedModel(["all done"])
+    agent = Agent(model=model, tools=_tools(log), session=session)
+    result = agent(None)
+    assert result.text == "all done"
+    # completed steps were not repeated; the interrupted call ran again, exactly once
+    assert log.read_text().splitlines() == ["note:one", "note:two", "slow:three", "slow:three"]
+    answered = result.messages[4]
+    assert answered.role == "tool"
+    assert [r.content for r in answered.tool_results] == ["noted two", "slow done three"]
+    # and the model saw every result, in call order
+    assert [r.content for r in model.requests[0][-1].tool_results] == ["noted two", "slow done three"]
+
+    # a third process sees the whole finished conversation
+    final = Session(session).load()
+    assert [m.role for m in final.messages] == ["user", "assistant", "tool", "assistant", "tool", "assistant"]
+    assert not final.pending_calls
+
+
+@pytest.mark.integration
+def test_new_prompt_after_a_crash_reports_the_interrupted_call(tmp_path: Path) -> None:
+    session, log = _kill_mid_tool_call(tmp_path)
+    model = ScriptedModel(["ok, moving on"])
+    result = Agent(model=model, tools=_tools(log), session=session)("something else")
+    tool_message = result.messages[4]
+    assert tool_message.tool_results[0].content == "noted two"
+    assert tool_message.tool_results[1].is_error
+    assert "interrupted" in tool_message.tool_results[1].content
+    assert log.read_text().splitlines() == ["note:one", "note:two", "slow:three"]  # nothing re-ran
+    assert result.messages[5] == Message.user("something else")
+
+
+def test_records_are_on_disk_before_the_next_step(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    seen: list[int] = []
+
+    @tool
+    def peek() -> str:
+        """Count the transcript lines as the tool runs."""
+        seen.append(len(path.read_text().splitlines()))
+        return "ok"
+
+    Agent(model=ScriptedModel([ToolCall(name="peek", arguments={}), "end"]), tools=[peek], session=path)("go")
+    # user message, assistant turn and call_started were durable before the tool ran
+    assert seen == [3]
+    kinds = [json.loads(line)["type"] for line in path.read_text().splitlines()]
+    assert kinds == ["message", "message", "call_started", "tool_result", "message", "message"]
+
+
+def test_session_by_id_lives_under_agentkit_home_and_continues(tmp_path: Path) -> None:
+    Agent(model=ScriptedModel(["first answer"]), system_prompt="sys", session="chat-1")("hello")
+    again = Agent(model=ScriptedModel(["second answer"]), system_prompt="sys", session="chat-1")
+    result = again("and again")
+    assert [m.role for m in result.messages] == ["system", "user", "assistant", "user", "assistant"]
+    infos = list_sessions()
+    assert [i.id for i in infos] == ["chat-1"]
+    assert infos[0].first_prompt == "hello" and infos[0].messages == 5
+    assert Path(os.environ["AGENTKIT_HOME"], "sessions", "chat-1.jsonl").exists()
+
+
+def test_torn_last_line_is_ignored_and_repaired(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    Agent(model=ScriptedModel(["fine"]), session=path)("q1")
+    with path.open("ab") as fh:
+        fh.write(b'{"type": "message", "message": {"role": "assi')  # the process died mid-write
+    agent = Agent(model=ScriptedModel(["still fine"]), session=path)
+    assert [m.role for m in agent.messages] == ["user", "assistant"]
+    agent("q2")
+    assert [m.role for m in Session(path).load().messages] == ["user", "assistant", "user", "assistant"]
+
+
+def test_damage_in_the_middle_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"type":"message","message":{"role":"user","content":"a"}}\nGARBAGE\n{"type":"x"}\n')
+    with pytest.raises(SessionError, match="line 2"):
+        Session(path).load()
+
+
+def test_bad_session_ids_are_refused() -> None:
+    for bad in ("..", "has space", "x" * 200, ".hidden"):
+        with pytest.raises(SessionError, match="invalid"):
+            Session.open(bad)
+
+
+def test_resume_of_a_finished_session_is_refused(tmp_path: Path) -> None:
+    import anyio
+
+    path = tmp_path / "s.jsonl"
+    Agent(model=ScriptedModel(["done"]), session=path)("q")
+    agent = Agent(model=ScriptedModel([]), session=path)
+    with pytest.raises(SessionError, match="finished"):
+        anyio.run(agent.resume)
