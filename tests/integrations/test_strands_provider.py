@@ -1,0 +1,234 @@
+"""A real strands.Agent running on agentkit backends through AgentkitModelProvider."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import anyio
+import pydantic
+import pytest
+import strands
+from strands.types.exceptions import MaxTokensReachedException
+from strands_tools import calculator
+
+from agentkit import ScriptedModel, ToolCall, Turn, Usage, tool
+from agentkit.errors import ConfigError, ModelError
+from agentkit.integrations.strands import AgentkitModelProvider, to_strands_tool
+from agentkit.messages import Message, StreamEvent, TextDelta, TurnEnd
+from agentkit.models.base import ModelSettings
+from agentkit.tooling import ToolDefinition
+
+pytestmark = pytest.mark.filterwarnings("ignore:calculator is deprecated:DeprecationWarning")
+
+QWEN_CALLS = (
+    "I will compute both.\n"
+    "<tool_call>\n<function=add>\n<parameter=a>\n40\n</parameter>\n<parameter=b>\n2\n</parameter>\n"
+    "</function>\n</tool_call>\n"
+    "<tool_call>\n<function=calculator>\n<parameter=expression>\n6*7\n</parameter>\n</function>\n</tool_call>"
+)
+
+
+@pytest.fixture
+def added() -> list[tuple[int, int]]:
+    return []
+
+
+@pytest.fixture
+def add_tool(added: list[tuple[int, int]]) -> Any:
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        added.append((a, b))
+        return a + b
+
+    return add
+
+
+def _tool_results(agent: strands.Agent) -> dict[str, dict[str, Any]]:
+    """toolUseId -> toolResult, from the Strands conversation."""
+    found = {}
+    for message in agent.messages:
+        for block in message["content"]:
+            if "toolResult" in block:
+                found[block["toolResult"]["toolUseId"]] = block["toolResult"]
+    return found
+
+
+def _tool_uses(agent: strands.Agent) -> list[dict[str, Any]]:
+    return [b["toolUse"] for m in agent.messages for b in m["content"] if "toolUse" in b]
+
+
+def _strands_agent(model: Any, tools: list[Any], **kwargs: Any) -> strands.Agent:
+    return strands.Agent(model=AgentkitModelProvider(model), tools=tools, callback_handler=None, **kwargs)
+
+
+def test_structured_tool_calls_run_strands_and_agentkit_tools(add_tool: Any, added: list[tuple[int, int]]) -> None:
+    model = ScriptedModel(
+        [
+            Turn(
+                calls=[
+                    ToolCall(name="add", arguments={"a": 2, "b": 3}),
+                    ToolCall(name="calculator", arguments={"expression": "6*7"}),
+                ]
+            ),
+            "The sum is 5 and the product is 42.",
+        ]
+    )
+    agent = _strands_agent(model, [to_strands_tool(add_tool), calculator])
+
+    result = agent("add 2 and 3, multiply 6 by 7")
+
+    assert str(result).strip() == "The sum is 5 and the product is 42."
+    assert added == [(2, 3)]
+    uses = {u["name"]: u for u in _tool_uses(agent)}
+    results = _tool_results(agent)
+    assert results[uses["add"]["toolUseId"]]["content"] == [{"text": "5"}]
+    assert results[uses["calculator"]["toolUseId"]]["content"] == [{"text": "Result: 42"}]
+    # The agentkit backend saw the tool results as one agentkit tool message, with names restored.
+    second = model.requests[1]
+    assert [m.role for m in second] == ["user", "assistant", "tool"]
+    assert {(r.name, r.content) for r in second[2].tool_results} == {("add", "5"), ("calculator", "Result: 42")}
+
+
+def test_qwen3_coder_text_calls_are_recovered_into_strands_tool_uses(
+    add_tool: Any, added: list[tuple[int, int]]
+) -> None:
+    model = ScriptedModel([QWEN_CALLS, "Both are 42."])
+    agent = _strands_agent(model, [to_strands_tool(add_tool), calculator])
+
+    result = agent("what are 40+2 and 6*7?")
+
+    assert str(result).strip() == "Both are 42."
+    assert added == [(40, 2)]  # Qwen3-Coder strings coerced to the schema's integers
+    uses = _tool_uses(agent)
+    assert [(u["name"], u["input"]) for u in uses] == [
+        ("add", {"a": 40, "b": 2}),
+        ("calculator", {"expression": "6*7"}),
+    ]
+    results = _tool_results(agent)
+    assert [results[u["toolUseId"]]["content"][0]["text"] for u in uses] == ["42", "Result: 42"]
+    # The text around the calls stays text; the raw XML does not reach the conversation.
+    first_reply = agent.messages[1]["content"]
+    assert first_reply[0] == {"text": "I will compute both."}
+    assert "<tool_call>" not in str(agent.messages)
+
+
+def test_agentkit_validation_failure_is_a_strands_error_result(add_tool: Any, added: list[tuple[int, int]]) -> None:
+    model = ScriptedModel([ToolCall(name="add", arguments={"a": "two", "b": 3, "c": 1}), "sorry"])
+    agent = _strands_agent(model, [to_strands_tool(add_tool)])
+
+    agent("add")
+
+    assert added == []
+    (result,) = _tool_results(agent).values()
+    assert result["status"] == "error"
+    text = result["content"][0]["text"]
+    assert "invalid arguments for tool 'add'" in text
+    assert "$.a: expected integer, got string" in text
+    assert "'c'" in text  # the unknown key is named, not silently dropped as Strands' @tool would
+
+
+def test_tool_exception_becomes_error_result() -> None:
+    @tool
+    def explode(reason: str) -> str:
+        """Fail on purpose."""
+        raise RuntimeError(f"kaboom {reason}")
+
+    agent = _strands_agent(
+        ScriptedModel([ToolCall(name="explode", arguments={"reason": "now"}), "ok"]), [to_strands_tool(explode)]
+    )
+    agent("go")
+
+    (result,) = _tool_results(agent).values()
+    assert result["status"] == "error"
+    assert result["content"][0]["text"] == "Error: RuntimeError - kaboom now"
+
+
+def test_reasoning_text_and_usage_reach_strands() -> None:
+    turn = Turn(reasoning="think first", text="answer", usage=Usage(input_tokens=11, output_tokens=4))
+    agent = _strands_agent(ScriptedModel([turn]), [])
+
+    result = agent("q")
+
+    content = agent.messages[-1]["content"]
+    assert content[0] == {"reasoningContent": {"reasoningText": {"text": "think first"}}}
+    assert content[1] == {"text": "answer"}
+    usage = result.metrics.accumulated_usage
+    assert (usage["inputTokens"], usage["outputTokens"], usage["totalTokens"]) == (11, 4, 15)
+    assert result.stop_reason == "end_turn"
+
+
+def test_history_and_system_prompt_are_translated_for_the_backend(add_tool: Any) -> None:
+    model = ScriptedModel([Turn(reasoning="r", calls=[ToolCall(name="add", arguments={"a": 1, "b": 1})]), "two"])
+    agent = _strands_agent(model, [to_strands_tool(add_tool)], system_prompt="Be brief.")
+
+    agent("1+1?")
+
+    system, user, assistant, tool_message = model.requests[1]
+    assert (system.role, system.content) == ("system", "Be brief.")
+    assert (user.role, user.content) == ("user", "1+1?")
+    assert assistant.reasoning == "r"
+    assert [(c.name, c.arguments) for c in assistant.tool_calls] == [("add", {"a": 1, "b": 1})]
+    assert tool_message.tool_results[0].call_id == assistant.tool_calls[0].id
+    assert tool_message.tool_results[0].content == "2"
+
+
+class _MaxTokensModel:
+    name = "max-tokens"
+    text_format: str | None = None
+
+    async def stream(
+        self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
+    ) -> AsyncIterator[StreamEvent]:
+        self.settings = settings
+        yield TextDelta(text="cut o")
+        yield TurnEnd(stop_reason="max_tokens")
+
+
+def test_stop_reason_and_settings_cross_the_border() -> None:
+    backend = _MaxTokensModel()
+    provider = AgentkitModelProvider(backend, max_tokens=5, temperature=0.1, seed=7)
+    agent = strands.Agent(model=provider, callback_handler=None)
+
+    with pytest.raises(MaxTokensReachedException):
+        agent("long story")
+
+    assert (backend.settings.max_tokens, backend.settings.temperature) == (5, 0.1)
+    assert backend.settings.extra == {"seed": 7}
+    assert provider.get_config()["model_id"] == "max-tokens"
+    provider.update_config(temperature=0.5)
+    assert provider.get_config()["temperature"] == 0.5
+
+
+class Person(pydantic.BaseModel):
+    """A person."""
+
+    name: str
+    age: int
+
+
+async def _structured(provider: AgentkitModelProvider) -> list[dict[str, Any]]:
+    return [event async for event in provider.structured_output(Person, [{"role": "user", "content": [{"text": "x"}]}])]
+
+
+def test_structured_output_through_a_tool_call() -> None:
+    provider = AgentkitModelProvider(ScriptedModel([ToolCall(name="Person", arguments={"name": "Ada", "age": "36"})]))
+
+    events = anyio.run(_structured, provider)
+
+    assert events[-1] == {"output": Person(name="Ada", age=36)}
+
+
+def test_structured_output_without_the_call_names_the_class() -> None:
+    provider = AgentkitModelProvider(ScriptedModel(["no tool for you"]))
+
+    with pytest.raises(ModelError, match="AgentkitModelProvider: model 'scripted' did not call the 'Person' tool"):
+        anyio.run(_structured, provider)
+
+
+def test_bad_inputs_get_clear_errors() -> None:
+    with pytest.raises(ConfigError, match="AgentkitModelProvider wraps an agentkit Model"):
+        AgentkitModelProvider("qwen")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="to_strands_tool takes an agentkit Tool"):
+        to_strands_tool(lambda: 1)  # type: ignore[arg-type]
