@@ -120,8 +120,16 @@ def test_coercion_rules() -> None:
         },
         schema,
     )
-    assert got == {"n": 42, "x": 2.5, "flag": True, "obj": {"a": 1}, "arr": ["a", 1, True], "maybe": None,
-                   "name": "null", "any": 7}
+    assert got == {
+        "n": 42,
+        "x": 2.5,
+        "flag": True,
+        "obj": {"a": 1},
+        "arr": ["a", 1, True],
+        "maybe": None,
+        "name": "null",
+        "any": 7,
+    }
     # big integers stay exact; what cannot convert stays a string for validation to report
     assert coerce_arguments({"n": "9007199254740993"}, schema) == {"n": 9007199254740993}
     assert coerce_arguments({"n": "forty", "flag": "yes"}, schema) == {"n": "forty", "flag": "yes"}
