@@ -1,0 +1,562 @@
+"""Serve an agent over the Amazon Bedrock AgentCore HTTP contract: `POST /invocations` and `GET /ping`.
+
+    app = create_app(load_agent_factory("agents/echo.py"))     # an ASGI app
+    serve(app, host="0.0.0.0", port=8080)                       # what `agentkit serve` runs
+
+`POST /invocations` takes a JSON object with a `prompt` string. It answers with one JSON object (the run's
+result), or with `text/event-stream` events (`data: <json>` per agent event, the last one `"kind": "done"`)
+when the payload says `"stream": true` or the Accept header prefers `text/event-stream`. The header
+`X-Amzn-Bedrock-AgentCore-Runtime-Session-Id` names a durable agentkit session, so a conversation continues
+across invocations (and across restarts); invocations of one session run one at a time, in arrival order.
+`GET /ping` says `Healthy`, or `HealthyBusy` while any run is in progress; `time_of_last_update` changes
+only when the status does (AgentCore reaps sessions that stay Healthy for the idle timeout).
+
+Failures: malformed JSON or a payload without a prompt is a 400, a payload over `max_payload_bytes` a 413
+(from Content-Length before reading, or as soon as a chunked body crosses it), a failed run a 500. Error
+bodies never carry exception text (it may hold keys or prompts); they carry a request id that the server
+log repeats next to the traceback. A client that disconnects cancels its run; everything the run had
+finished is already in the session transcript, so the next invocation continues from there.
+
+Why not the official `bedrock-agentcore` SDK app (`BedrockAgentCoreApp`, a Starlette app)? Measured on the
+same machine (benchmarks/bench_serve.py) and read from its source: it returns exception text in 500 bodies,
+has no payload limit, reports a failure inside a stream as HTTP 200, and importing it pulls in boto3
+(~0.5 s more startup). The contract is two routes, so this module is a small ASGI app on uvicorn instead. It
+keeps the SDK's good idea: agent runs happen on one worker thread with its own event loop, so `/ping`
+answers at once even while agent code blocks (a synchronous model call, a CPU-bound parser).
+
+Agents come from `load_agent_factory(spec)`: a ready-made agent's name, a `module:attribute` import path or
+a Python file (optionally `file.py:attribute`). The attribute is an Agent, or a callable returning one
+(taking `session=` if it wants to bind the session itself). This module holds no agent logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from agentkit.agent import Agent
+from agentkit.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_MAX_PAYLOAD_BYTES",
+    "SESSION_HEADER",
+    "AgentCoreApp",
+    "AgentFactory",
+    "create_app",
+    "load_agent_factory",
+    "serve",
+    "session_key",
+]
+
+log = logging.getLogger("agentkit.serve")
+
+SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+_REQUEST_ID_HEADER = b"x-amzn-bedrock-agentcore-runtime-request-id"
+DEFAULT_MAX_PAYLOAD_BYTES = 100_000_000  # AgentCore's own request limit
+_FILE_ATTRIBUTES = ("agent", "create_agent", "make_agent")
+_SAFE_SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+# session key (None: no session header, a throwaway conversation) -> a fresh Agent bound to it
+AgentFactory = Callable[[str | None], Agent]
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+# ---- loading agents ----------------------------------------------------------------------------------
+
+
+def load_agent_factory(spec: str) -> AgentFactory:
+    """Resolve an agent spec (ready-made name, `module:attribute`, `file.py[:attribute]`) to a factory."""
+    obj, origin = _load_object(spec)
+    return _factory_from(obj, origin)
+
+
+def _load_object(spec: str) -> tuple[Any, str]:
+    path_part, attribute = spec, ""
+    if ":" in spec and not _is_drive(spec):
+        path_part, _, attribute = spec.rpartition(":")
+    candidate = Path(path_part)
+    if candidate.suffix == ".py" or candidate.exists():
+        return _load_from_file(candidate, attribute), str(candidate)
+    if attribute:
+        try:
+            module = importlib.import_module(path_part)
+        except ImportError as exc:
+            raise ConfigError(f"cannot import {path_part!r} for agent {spec!r}: {exc}") from exc
+        if not hasattr(module, attribute):
+            raise ConfigError(f"module {path_part!r} has no attribute {attribute!r}; check the agent spec {spec!r}")
+        return getattr(module, attribute), spec
+    return _load_named(spec), spec
+
+
+def _is_drive(spec: str) -> bool:
+    return len(spec) > 1 and spec[1] == ":" and spec[0].isalpha()
+
+
+def _load_from_file(path: Path, attribute: str) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"agent file {str(path)!r} does not exist; pass a Python file, module:attribute or a name")
+    name = "agentkit_served_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ConfigError(f"cannot load {str(path)!r} as a Python module")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    module_spec.loader.exec_module(module)
+    names = (attribute,) if attribute else _FILE_ATTRIBUTES
+    for candidate in names:
+        if hasattr(module, candidate):
+            return getattr(module, candidate)
+    wanted = " or ".join(repr(n) for n in names)
+    raise ConfigError(f"{str(path)!r} defines no {wanted}: define an Agent or a function returning one")
+
+
+def _load_named(name: str) -> Any:
+    try:
+        agents = importlib.import_module("agentkit.agents")
+    except ImportError as exc:  # pragma: no cover - the package always ships agents/
+        raise ConfigError(f"cannot import agentkit.agents: {exc}") from exc
+    loader = getattr(agents, "load_agent", None)
+    if loader is None:
+        raise ConfigError(f"unknown agent {name!r}: pass a Python file or module:attribute")
+    return loader(name)
+
+
+def _factory_from(obj: Any, origin: str) -> AgentFactory:
+    if isinstance(obj, Agent):
+        template = obj
+        return lambda session: _bind(template, session)
+    if not callable(obj):
+        raise ConfigError(f"{origin!r} is a {type(obj).__name__}, not an Agent or a function returning one")
+    takes_session = _accepts_session(obj)
+
+    def factory(session: str | None) -> Agent:
+        agent = obj(session=session) if takes_session else obj()
+        if not isinstance(agent, Agent):
+            raise ConfigError(f"{origin!r} returned a {type(agent).__name__}, not an Agent")
+        return agent if takes_session else _bind(agent, session)
+
+    return factory
+
+
+def _accepts_session(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "session" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _bind(agent: Agent, session: str | None) -> Agent:
+    """A fresh Agent configured like `agent`, continuing `session` (or a new throwaway conversation)."""
+    return Agent(
+        model=agent.model,
+        tools=list(agent.tools),
+        system_prompt=agent.system_prompt,
+        name=agent.name,
+        limits=agent.limits,
+        settings=agent.settings,
+        session=session,
+        executor=agent.executor,
+    )
+
+
+def session_key(header_value: str) -> str:
+    """The agentkit session id for an AgentCore session id (hashed when it is not a safe file name)."""
+    if _SAFE_SESSION.match(header_value):
+        return header_value
+    return "ac-" + hashlib.sha256(header_value.encode()).hexdigest()
+
+
+# ---- health --------------------------------------------------------------------------------------------
+
+
+class _Health:
+    """Healthy / HealthyBusy, with the time of the last change (never re-stamped while unchanged)."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self._set("Healthy")
+
+    def _set(self, status: str) -> None:
+        self.status = status
+        self.changed = int(time.time())
+        self.body = json.dumps({"status": status, "time_of_last_update": self.changed}).encode()
+
+    def enter(self) -> None:
+        self.running += 1
+        if self.running == 1:
+            self._set("HealthyBusy")
+
+    def leave(self) -> None:
+        self.running -= 1
+        if self.running == 0:
+            self._set("Healthy")
+
+
+# ---- the worker event loop -------------------------------------------------------------------------------
+
+
+class _Worker:
+    """One thread running its own event loop: agent code that blocks never stalls the server's loop."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self.loop is None:
+                ready = threading.Event()
+                self._thread = threading.Thread(target=self._main, args=(ready,), name="agentkit-runs", daemon=True)
+                self._thread.start()
+                ready.wait()
+            assert self.loop is not None
+            return self.loop
+
+    def _main(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self.loop = loop
+        asyncio.set_event_loop(loop)
+        ready.set()
+        loop.run_forever()
+        loop.close()
+
+    def stop(self) -> None:
+        with self._lock:
+            loop, thread = self.loop, self._thread
+            self.loop = self._thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+
+
+class _Run:
+    """One agent run on the worker loop, cancellable from the server's loop."""
+
+    def __init__(self, worker_loop: asyncio.AbstractEventLoop) -> None:
+        self.worker_loop = worker_loop
+        self.task: asyncio.Task[Any] | None = None
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.worker_loop.call_soon_threadsafe(self._cancel_task)
+
+    def _cancel_task(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+class _SessionLocks:
+    """One asyncio.Lock per session, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def acquire(self, key: str) -> None:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        await lock.acquire()
+
+    def release(self, key: str) -> None:
+        lock, users = self._locks[key]
+        lock.release()
+        if users == 1:
+            del self._locks[key]
+        else:
+            self._locks[key] = (lock, users - 1)
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+_DONE = object()
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
+
+
+def _sse(data: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+
+
+# ---- the ASGI app --------------------------------------------------------------------------------------
+
+
+class AgentCoreApp:
+    """The AgentCore HTTP contract as a plain ASGI app."""
+
+    def __init__(self, factory: AgentFactory, *, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        if max_payload_bytes < 1:
+            raise ConfigError(f"max_payload_bytes must be positive, not {max_payload_bytes}")
+        self.factory = factory
+        self.max_payload_bytes = max_payload_bytes
+        self.health = _Health()
+        self._worker = _Worker()
+        self._sessions = _SessionLocks()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._worker.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self._worker.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        if path == "/ping":
+            if method in ("GET", "HEAD"):
+                await _respond(send, 200, self.health.body, _JSON_HEADERS)
+            else:
+                await _respond(send, 405, b'{"error":"use GET /ping"}', [*_JSON_HEADERS, (b"allow", b"GET, HEAD")])
+        elif path == "/invocations":
+            if method == "POST":
+                await self._invocation(scope, receive, send)
+            else:
+                await _respond(send, 405, b'{"error":"use POST /invocations"}', [*_JSON_HEADERS, (b"allow", b"POST")])
+        else:
+            await _respond(send, 404, b'{"error":"not found: use POST /invocations or GET /ping"}', _JSON_HEADERS)
+
+    async def _invocation(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        request_id = headers.get(_REQUEST_ID_HEADER, b"").decode("latin-1") or uuid.uuid4().hex
+        extra = [(b"x-request-id", request_id.encode("latin-1"))]
+        try:
+            payload = await self._read_payload(headers, receive)
+            prompt, stream = _parse_payload(payload, headers.get(b"accept", b""))
+        except _BadRequest as exc:
+            body = json.dumps({"error": exc.message, "request_id": request_id}).encode()
+            await _respond(send, exc.status, body, [*_JSON_HEADERS, *extra])
+            return
+        raw_session = headers.get(SESSION_HEADER.lower().encode(), b"").decode("latin-1")
+        key = session_key(raw_session) if raw_session else None
+        if key is not None:
+            await self._sessions.acquire(key)
+        try:
+            await self._run(prompt, key, stream, request_id, receive, send, extra)
+        finally:
+            if key is not None:
+                self._sessions.release(key)
+
+    async def _read_payload(self, headers: dict[bytes, bytes], receive: Receive) -> Any:
+        limit = self.max_payload_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _BadRequest(413, f"payload of {int(declared)} bytes is over the limit of {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _BadRequest(400, "the client disconnected before sending the whole payload")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _BadRequest(413, f"payload is over the limit of {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        try:
+            return json.loads(b"".join(chunks))
+        except (ValueError, UnicodeDecodeError) as exc:
+            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+            raise _BadRequest(
+                400, f'invalid JSON payload ({detail}): send a JSON object like {{"prompt": "..."}}'
+            ) from None
+
+    async def _run(
+        self,
+        prompt: str,
+        key: str | None,
+        stream: bool,
+        request_id: str,
+        receive: Receive,
+        send: Send,
+        extra: list[tuple[bytes, bytes]],
+    ) -> None:
+        main_loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        def push(item: Any) -> None:
+            main_loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        worker_loop = self._worker.start()
+        run = _Run(worker_loop)
+        self.health.enter()
+        future = asyncio.wrap_future(_submit(worker_loop, self._drive(run, prompt, key, stream, push)))
+        future.add_done_callback(lambda _: queue.put_nowait(_DONE))
+        watcher = asyncio.ensure_future(_wait_disconnect(receive))
+
+        def on_disconnect(_: object) -> None:
+            run.cancel()
+
+        watcher.add_done_callback(on_disconnect)
+        try:
+            await self._relay(queue, future, stream, request_id, send, extra)
+        finally:
+            watcher.remove_done_callback(on_disconnect)
+            watcher.cancel()
+            if not future.done():
+                run.cancel()
+            await asyncio.wait([future])  # the run has unwound (and closed its session) before the lock frees
+            self.health.leave()
+            if future.cancelled() or run.cancelled:
+                log.info("request %s: the client disconnected; the run was cancelled", request_id)
+
+    async def _relay(
+        self,
+        queue: asyncio.Queue[Any],
+        future: asyncio.Future[Any],
+        stream: bool,
+        request_id: str,
+        send: Send,
+        extra: list[tuple[bytes, bytes]],
+    ) -> None:
+        started = False
+        while True:
+            item = await queue.get()
+            parts = [item]
+            while not queue.empty():
+                parts.append(queue.get_nowait())
+            done = parts[-1] is _DONE
+            body = b"".join(p for p in parts if p is not _DONE)
+            if done:
+                failure = None if future.cancelled() else future.exception()
+                if failure is not None:
+                    log.error("request %s: the agent run failed", request_id, exc_info=failure)
+                    error = {"error": f"the agent run failed ({type(failure).__name__}); see the server log"}
+                    error["request_id"] = request_id
+                    if not started:
+                        await _respond(send, 500, json.dumps(error).encode(), [*_JSON_HEADERS, *extra])
+                        return
+                    body += _sse({"kind": "error", **error})
+                if future.cancelled():
+                    return
+            if not started:
+                if not stream:
+                    await _respond(send, 200, body, [*_JSON_HEADERS, *extra])
+                    return
+                await send({"type": "http.response.start", "status": 200, "headers": [*_SSE_HEADERS, *extra]})
+                started = True
+            await send({"type": "http.response.body", "body": body, "more_body": not done})
+            if done:
+                return
+
+    async def _drive(self, run: _Run, prompt: str, key: str | None, stream: bool, push: Callable[[Any], None]) -> None:
+        """Runs on the worker loop: one agent run, its output pushed to the server's loop as bytes."""
+        run.task = asyncio.current_task()
+        if run.cancelled:
+            return
+        agent = self.factory(key)
+        try:
+            if not stream:
+                result = await agent.invoke_async(prompt)
+                data = result.to_dict() | {"session_id": key}
+                push(json.dumps(data, ensure_ascii=False).encode())
+                return
+            async for event in agent.stream(prompt):
+                if event.kind != "message":
+                    push(_sse(event.to_dict()))
+        finally:
+            if agent.session is not None:
+                agent.session.close()
+
+
+def _submit(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+    return asyncio.run_coroutine_threadsafe(coro, loop)
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _parse_payload(payload: Any, accept: bytes) -> tuple[str, bool]:
+    if not isinstance(payload, dict):
+        raise _BadRequest(
+            400, f'the payload must be a JSON object like {{"prompt": "..."}}, not {type(payload).__name__}'
+        )
+    prompt = payload.get("prompt")
+    if not isinstance(prompt, str) or not prompt:
+        raise _BadRequest(400, 'the payload needs a non-empty "prompt" string')
+    stream = payload.get("stream")
+    if stream is None:
+        return prompt, _prefers_event_stream(accept.decode("latin-1"))
+    if not isinstance(stream, bool):
+        raise _BadRequest(400, '"stream" must be true or false')
+    return prompt, stream
+
+
+def _prefers_event_stream(accept: str) -> bool:
+    """True when text/event-stream is listed and no JSON type is preferred to it (by q, then order)."""
+    best: tuple[float, int, str] | None = None
+    for position, item in enumerate(accept.split(",")):
+        media, _, params = item.strip().partition(";")
+        media = media.strip().lower()
+        if media not in ("text/event-stream", "application/json"):
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if best is None or q > best[0]:
+            best = (q, position, media)
+    return best is not None and best[2] == "text/event-stream" and best[0] > 0
+
+
+def create_app(factory: AgentFactory, *, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> AgentCoreApp:
+    """The ASGI app serving `factory`'s agents over the AgentCore contract."""
+    return AgentCoreApp(factory, max_payload_bytes=max_payload_bytes)
+
+
+def serve(app: AgentCoreApp, *, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning") -> None:
+    """Run `app` under uvicorn until interrupted (in a container, pass host="0.0.0.0")."""
+    try:
+        import uvicorn
+    except ImportError as exc:
+        from agentkit.errors import MissingExtra
+
+        raise MissingExtra("uvicorn", "serve") from exc
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
