@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from enum import Enum
+from enum import StrEnum
 
 import pytest
 
@@ -11,7 +11,7 @@ from agentkit.errors import ConfigError, ToolArgumentsError
 from agentkit.tooling import Tool, ToolDefinition, ToolRegistry, coerce_arguments, tool
 
 
-class Unit(str, Enum):
+class Unit(StrEnum):
     celsius = "celsius"
     fahrenheit = "fahrenheit"
 
