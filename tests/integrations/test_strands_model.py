@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncGenerator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -183,3 +186,87 @@ def test_import_agentkit_does_not_import_strands() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+# ---- a real Strands provider (OpenAIModel) over HTTP on 127.0.0.1 ------------------------------------
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    return {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [choice]}
+
+
+def _usage(prompt: int, completion: int) -> dict[str, Any]:
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [], "usage": usage}
+
+
+class _ChatServer:
+    """An OpenAI-compatible streaming endpoint that replays scripted chunks and records request bodies."""
+
+    def __init__(self, turns: list[list[dict[str, Any]]]) -> None:
+        self.turns = turns
+        self.bodies: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                server.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for chunk in server.turns[len(server.bodies) - 1]:
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
+
+    def __enter__(self) -> _ChatServer:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.integration
+def test_strands_openai_provider_over_http_drives_an_agentkit_agent() -> None:
+    from strands.models.openai import OpenAIModel
+
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "multiply", "arguments": ""}}
+    turns = [
+        [
+            _chunk({"role": "assistant", "tool_calls": [call]}),
+            _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"a": 6, '}}]}),
+            _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"b": 7}'}}]}),
+            _chunk({}, "tool_calls"),
+            _usage(10, 5),
+        ],
+        [
+            _chunk({"role": "assistant", "content": "It is "}),
+            _chunk({"content": "42."}),
+            _chunk({}, "stop"),
+            _usage(20, 3),
+        ],
+    ]
+    with _ChatServer(turns) as server:
+        provider = OpenAIModel(client_args={"base_url": server.url, "api_key": "test"}, model_id="qwen3-coder")
+        result = Agent(model=StrandsModel(provider), tools=[multiply], system_prompt="sys")("6*7?")
+
+    assert result.text == "It is 42."
+    assert [(r.call_id, r.content, r.is_error) for r in result.tool_results] == [("call_1", "42", False)]
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (30, 8)
+    sent = server.bodies[1]
+    assert sent["model"] == "qwen3-coder"
+    assert [t["function"]["name"] for t in sent["tools"]] == ["multiply"]
+    system, user, assistant, tool_message = sent["messages"]
+    assert (system["role"], system["content"]) == ("system", "sys")
+    assert user["content"] == [{"type": "text", "text": "6*7?"}]
+    assert assistant["tool_calls"][0]["function"] == {"name": "multiply", "arguments": '{"a": 6, "b": 7}'}
+    assert tool_message == {"role": "tool", "tool_call_id": "call_1", "content": "42"}
