@@ -1,0 +1,404 @@
+"""Any OpenAI-compatible chat-completions server: vLLM, Ollama, DashScope, Bedrock's OpenAI endpoint.
+
+Configuration, in order: constructor arguments, then the environment.
+
+- base URL: `base_url=`, then `OPENAI_BASE_URL`, then the SDK's default (api.openai.com).
+- key: `api_key=`, then `OPENAI_API_KEY`; local servers that need none get a placeholder.
+- model: `model=`; None asks the server's `/models` on first use and takes the first it lists (vLLM and
+  Ollama serve one or a few).
+- `OpenAIModel.bedrock(model, region=...)` targets https://bedrock-runtime.REGION.amazonaws.com/openai/v1
+  with the Bedrock API key in `AWS_BEARER_TOKEN_BEDROCK`.
+
+Tool calls stream as fragments keyed by index; they are assembled here and emitted complete when the stream
+ends. Arguments that are not valid JSON stay a raw string, which the loop reports to the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentkit.errors import ConfigError, MissingExtra, ModelError, ModelHTTPError, ModelTimeout, ModelUnavailable
+
+try:
+    import httpx
+    import openai
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise MissingExtra("openai", "openai") from exc
+
+from agentkit.messages import (
+    Message,
+    ReasoningDelta,
+    StopReason,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallEvent,
+    TurnEnd,
+    Usage,
+)
+from agentkit.models.base import ModelSettings
+from agentkit.tooling import ToolDefinition
+
+__all__ = ["OpenAIModel", "to_openai_messages"]
+
+_PLACEHOLDER_KEY = "not-needed"
+_FINISH_REASONS: dict[str, StopReason] = {
+    "stop": "end_turn",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "length": "max_tokens",
+    "content_filter": "content_filtered",
+}
+
+
+def _format_for(model: str) -> str:
+    lowered = model.lower()
+    if "gpt-oss" in lowered:
+        return "harmony"
+    if "qwen3-coder" in lowered or "qwen3_coder" in lowered:
+        return "qwen3_coder"
+    if "qwen" in lowered:
+        return "hermes"
+    return "auto"
+
+
+class OpenAIModel:
+    """A model served over the OpenAI chat-completions protocol."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        client: Any = None,
+        max_retries: int = 2,
+        timeout: float = 120.0,
+        include_usage: bool = True,
+        replay_reasoning: bool | None = None,
+        text_format: str | None = None,
+        default_headers: dict[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        self.include_usage = include_usage
+        self._explicit_format = text_format
+        self._replay_reasoning = replay_reasoning
+        self.name = "openai:?"
+        self.text_format: str | None = text_format if text_format is not None else "auto"
+        self.model: str | None = None
+        if model:
+            self._set_model(model)
+        self._client = client or openai.AsyncOpenAI(
+            base_url=self.base_url,
+            api_key=api_key or os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_KEY,
+            max_retries=max_retries,
+            timeout=timeout,
+            default_headers=default_headers,
+        )
+        self.base_url = str(self._client.base_url)
+
+    @classmethod
+    def bedrock(
+        cls, model: str, *, region: str | None = None, api_key: str | None = None, **kwargs: Any
+    ) -> OpenAIModel:
+        """Bedrock's OpenAI-compatible endpoint, authenticated with a Bedrock API key."""
+        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-west-2"
+        key = api_key or os.environ.get("AWS_BEARER_TOKEN_BEDROCK")
+        if not key:
+            raise ConfigError(
+                "Bedrock's OpenAI endpoint needs a Bedrock API key: set AWS_BEARER_TOKEN_BEDROCK "
+                "(create one in the Bedrock console under API keys) or pass api_key="
+            )
+        url = f"https://bedrock-runtime.{region}.amazonaws.com/openai/v1"
+        return cls(model, base_url=url, api_key=key, **kwargs)
+
+    def _set_model(self, model: str) -> None:
+        self.model = model
+        self.name = f"openai:{model}"
+        if self._explicit_format is None:
+            self.text_format = _format_for(model)
+
+    def __repr__(self) -> str:
+        return f"OpenAIModel({self.model!r}, base_url={self.base_url!r})"
+
+    # ---- requests -----------------------------------------------------------------------------
+
+    def build_request(
+        self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
+    ) -> dict[str, Any]:
+        """The keyword arguments for `chat.completions.create` (streaming) for one turn."""
+        replay = self._replay_reasoning
+        if replay is None:
+            replay = "gpt-oss" in (self.model or "")
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": to_openai_messages(messages, replay_reasoning=replay),
+            "stream": True,
+        }
+        if self.include_usage:
+            request["stream_options"] = {"include_usage": True}
+        if tools:
+            request["tools"] = [tool.to_openai() for tool in tools]
+        if settings.max_tokens is not None:
+            request["max_tokens"] = settings.max_tokens
+        if settings.temperature is not None:
+            request["temperature"] = settings.temperature
+        if settings.top_p is not None:
+            request["top_p"] = settings.top_p
+        if settings.stop:
+            request["stop"] = list(settings.stop)
+        if settings.reasoning_effort:
+            request["reasoning_effort"] = settings.reasoning_effort
+        if settings.extra:
+            request["extra_body"] = dict(settings.extra)
+        return request
+
+    async def stream(
+        self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
+    ) -> AsyncIterator[StreamEvent]:
+        if self.model is None:
+            self._set_model(await self._discover_model())
+        request = self.build_request(messages, tools, settings)
+        response = await self._open(request)
+        reader = _ChunkReader()
+        try:
+            async for chunk in response:
+                for event in reader.feed(chunk):
+                    yield event
+        except openai.APIError as exc:
+            raise self._translate(exc) from exc
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            raise ModelUnavailable(
+                f"the connection to {self.base_url} broke while streaming ({exc!r}); retry, or check the server"
+            ) from exc
+        except ValueError as exc:  # a data: line that is not JSON
+            raise ModelError(f"{self.base_url} sent a malformed stream chunk ({exc}); check the server's logs") from exc
+        finally:
+            await response.close()
+        for event in reader.finish(self.base_url):
+            yield event
+
+    async def _open(self, request: dict[str, Any]) -> Any:
+        try:
+            return await self._client.chat.completions.create(**request)
+        except openai.BadRequestError as exc:
+            if "stream_options" in request and "stream_options" in str(exc):
+                # Some servers refuse stream_options; ask again without it, and stop sending it.
+                self.include_usage = False
+                request = {k: v for k, v in request.items() if k != "stream_options"}
+                return await self._open(request)
+            raise self._translate(exc) from exc
+        except openai.OpenAIError as exc:
+            raise self._translate(exc) from exc
+
+    async def _discover_model(self) -> str:
+        try:
+            page = await self._client.models.list()
+        except openai.OpenAIError as exc:
+            raise self._translate(exc) from exc
+        ids = [m.id for m in page.data]
+        if not ids:
+            raise ConfigError(f"{self.base_url} lists no models; pass model= or set OPENAI_MODEL")
+        return str(ids[0])
+
+    # ---- errors -------------------------------------------------------------------------------
+
+    def _translate(self, exc: Exception) -> ModelError:
+        where = f"{self.base_url} (model {self.model!r})"
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelTimeout(f"{where} did not answer in time; retry, or raise timeout=")
+        if isinstance(exc, openai.APIConnectionError):
+            return ModelUnavailable(f"cannot connect to {where}: {exc.__cause__ or exc}; is the server running?")
+        if not isinstance(exc, openai.APIStatusError):
+            return ModelError(f"{where} failed: {exc}")
+        status = exc.status_code
+        detail = _error_detail(exc)
+        if status in (401, 403):
+            error: ModelError = ModelUnavailable(
+                f"{where} rejected the credentials (HTTP {status}: {detail}); set OPENAI_API_KEY "
+                "(AWS_BEARER_TOKEN_BEDROCK for Bedrock) to a valid key"
+            )
+        elif status == 404:
+            error = ModelUnavailable(
+                f"{where} answered 404 ({detail}); check the model name and that the base URL ends in /v1"
+            )
+        elif status == 429 or status >= 500:
+            error = ModelUnavailable(f"{where} is unavailable after retries (HTTP {status}: {detail}); try later")
+        elif status in (400, 422):
+            error = ModelHTTPError(
+                status, f"{where} rejected the request: {detail}. Check the messages, tool schemas and settings"
+            )
+        else:
+            error = ModelHTTPError(status, f"{where} failed: {detail}")
+        error.status = status  # type: ignore[attr-defined]
+        return error
+
+
+def _error_detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return exc.message
+
+
+# ---- message translation ---------------------------------------------------------------------
+
+
+def to_openai_messages(messages: Sequence[Message], *, replay_reasoning: bool = False) -> list[dict[str, Any]]:
+    """agentkit messages -> chat-completions messages (one `tool` message per result)."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "tool":
+            for result in message.tool_results:
+                out.append({"role": "tool", "tool_call_id": result.call_id, "content": result.content})
+        elif message.role == "assistant":
+            entry: dict[str, Any] = {"role": "assistant", "content": message.content or None}
+            if message.tool_calls:
+                entry["tool_calls"] = [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": call.arguments_json()},
+                    }
+                    for call in message.tool_calls
+                ]
+            if replay_reasoning and message.reasoning:
+                entry["reasoning_content"] = message.reasoning
+            out.append(entry)
+        else:
+            out.append({"role": message.role, "content": message.content})
+    return out
+
+
+# ---- responses -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _PendingCall:
+    id: str | None = None
+    name: str = ""
+    parts: list[str] = field(default_factory=list)
+
+
+class _ChunkReader:
+    """Chat-completion chunks -> agentkit stream events (one instance per turn)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, _PendingCall] = {}
+        self._aliases: dict[int, int] = {}  # the server's index -> our key
+        self._last: int | None = None
+        self.finish_reason: str | None = None
+        self.usage = Usage()
+
+    def feed(self, chunk: Any) -> list[StreamEvent]:
+        if getattr(chunk, "usage", None) is not None:
+            self.usage = _usage(chunk.usage)
+        events: list[StreamEvent] = []
+        for choice in chunk.choices or []:
+            if choice.index not in (0, None):
+                continue
+            delta = choice.delta
+            if delta is not None:
+                events.extend(self._delta(delta))
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+        return events
+
+    def _delta(self, delta: Any) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        extra = delta.model_extra or {}
+        reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            events.append(ReasoningDelta(text=reasoning))
+        if delta.content:
+            events.append(TextDelta(text=delta.content))
+        for fragment in delta.tool_calls or []:
+            events.append(self._call_fragment(fragment))
+        return events
+
+    def _call_fragment(self, fragment: Any) -> ToolCallDelta:
+        index = self._index_for(fragment)
+        pending = self.calls.setdefault(index, _PendingCall())
+        if fragment.id and not pending.id:
+            pending.id = fragment.id
+        function = fragment.function
+        name = function.name if function is not None else None
+        if name and not pending.name:
+            pending.name = name
+        arguments = (function.arguments if function is not None else None) or ""
+        pending.parts.append(arguments)
+        return ToolCallDelta(index=index, name=name, arguments_delta=arguments)
+
+    def _index_for(self, fragment: Any) -> int:
+        """Our key for a fragment: servers may repeat ids, omit indexes, or number every call 0."""
+        if fragment.id:
+            for known, pending in self.calls.items():
+                if pending.id == fragment.id:
+                    return self._remember(fragment.index, known)
+        if fragment.index is None:
+            if fragment.id or self._last is None:
+                return self._remember(None, self._next_key())
+            return self._last
+        key = self._aliases.get(fragment.index, fragment.index)
+        current = self.calls.get(key)
+        if current is not None and fragment.id and current.id and fragment.id != current.id:
+            key = self._next_key()
+        return self._remember(fragment.index, key)
+
+    def _next_key(self) -> int:
+        return max(self.calls, default=-1) + 1
+
+    def _remember(self, index: int | None, key: int) -> int:
+        if index is not None:
+            self._aliases[index] = key
+        self._last = key
+        return key
+
+    def finish(self, where: str | None) -> list[StreamEvent]:
+        if self.finish_reason is None:
+            raise ModelUnavailable(
+                f"{where} closed the stream before the turn finished (no finish_reason); retry, or check the server"
+            )
+        events: list[StreamEvent] = []
+        for index in sorted(self.calls):
+            events.append(ToolCallEvent(call=_complete(self.calls[index])))
+        stop = _FINISH_REASONS.get(self.finish_reason, "end_turn")
+        if self.calls and stop == "end_turn":
+            stop = "tool_use"
+        events.append(TurnEnd(stop_reason=stop, usage=self.usage))
+        return events
+
+
+def _complete(pending: _PendingCall) -> ToolCall:
+    raw = "".join(pending.parts)
+    arguments: Any
+    if not raw.strip():
+        arguments = {}
+    else:
+        try:
+            arguments = json.loads(raw)
+        except ValueError:
+            arguments = raw  # the loop tells the model its arguments were not JSON
+    call = ToolCall(name=pending.name, arguments=arguments, raw=raw or None)
+    if pending.id:
+        call.id = pending.id
+    return call
+
+
+def _usage(usage: Any) -> Usage:
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    return Usage(
+        input_tokens=int(usage.prompt_tokens or 0),
+        output_tokens=int(usage.completion_tokens or 0),
+        cache_read_tokens=int(cached or 0),
+    )
