@@ -1,0 +1,71 @@
+"""Small scanning tools shared by the machines: marker search, held-back suffixes, whitespace trimming.
+
+A machine keeps only a short unconsumed tail between deltas: the part that might still be the start of a
+delimiter. `Markers.held` says how long that tail must be, so a chunk boundary inside `<tool_call>` never
+leaks half a tag into content, and no text is scanned twice except that short tail.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["WHITESPACE", "Markers", "TrailingTrim", "skip_ws"]
+
+WHITESPACE = " \t\r\n"
+
+
+class Markers:
+    """A set of literal delimiters: find the first one, and measure a suffix that may be a partial one."""
+
+    __slots__ = ("_prefixes", "_regex", "longest")
+
+    def __init__(self, *markers: str) -> None:
+        self._regex = re.compile("|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)))
+        self._prefixes = {m[:k] for m in markers for k in range(1, len(m))}
+        self.longest = max(len(m) for m in markers)
+
+    def search(self, text: str, start: int) -> re.Match[str] | None:
+        return self._regex.search(text, start)
+
+    def held(self, text: str, start: int = 0) -> int:
+        """Length of the longest suffix of text[start:] that is a proper prefix of some marker."""
+        limit = min(self.longest - 1, len(text) - start)
+        for k in range(limit, 0, -1):
+            if text[-k:] in self._prefixes:
+                return k
+        return 0
+
+
+def skip_ws(text: str, pos: int) -> int:
+    """The index of the first non-whitespace character at or after pos (len(text) if none)."""
+    end = len(text)
+    while pos < end and text[pos] in WHITESPACE:
+        pos += 1
+    return pos
+
+
+class TrailingTrim:
+    """Streams text with leading and trailing whitespace removed: trailing whitespace is held until more
+    non-whitespace text proves it inner, and dropped at the end."""
+
+    __slots__ = ("_held", "_started")
+
+    def __init__(self) -> None:
+        self._started = False
+        self._held = ""
+
+    def push(self, text: str) -> str:
+        if not text:
+            return ""
+        if not self._started:
+            text = text.lstrip(WHITESPACE)
+            if not text:
+                return ""
+            self._started = True
+        body = text.rstrip(WHITESPACE)
+        if not body:
+            self._held += text
+            return ""
+        out = self._held + body
+        self._held = text[len(body) :]
+        return out

@@ -1,0 +1,80 @@
+"""Tool calls left in model text, recovered inside a model's event stream (for the agent loop).
+
+Backends that return text (local Transformers, raw completions, a server whose own parser failed) emit calls
+as text. `recover_tool_calls` wraps any Model stream: text goes through a StreamParser, everything else
+passes through untouched, and each call found becomes a ToolCallEvent before the turn's TurnEnd.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from typing import Any
+
+from agentkit.messages import ReasoningDelta, StreamEvent, TextDelta, ToolCall, ToolCallEvent, TurnEnd
+from agentkit.parsing._events import CallFinished, CallInvalid, ContentDelta, ParseEvent, ReasoningText
+from agentkit.parsing.stream import StreamParser
+
+__all__ = ["recover_tool_calls"]
+
+
+async def recover_tool_calls(
+    events: AsyncIterable[StreamEvent],
+    format: str = "auto",
+    tools: Iterable[Any] | None = None,
+    *,
+    model_name: str | None = None,
+) -> AsyncIterator[StreamEvent]:
+    """Yields `events` with the TextDeltas parsed: content -> TextDelta, reasoning -> ReasoningDelta, each
+    call -> ToolCallEvent (an unreadable one carries `invalid_reason`). When a call was recovered, the
+    TurnEnd's stop_reason becomes "tool_use"."""
+    parser: StreamParser | None = None
+    strings_only = False
+    recovered = False
+    async for event in events:
+        if isinstance(event, TextDelta):
+            if parser is None:
+                parser = StreamParser(format, tools, model_name=model_name)
+            parsed = parser.feed(event.text)
+            if len(parsed) == 1 and isinstance(parsed[0], ContentDelta) and parsed[0].text == event.text:
+                yield event  # plain text: pass the original event on
+                continue
+            strings_only = parser.format == "qwen3_coder"
+            for out in _convert(parsed, strings_only):
+                recovered = recovered or isinstance(out, ToolCallEvent)
+                yield out
+        elif isinstance(event, TurnEnd):
+            if parser is not None:
+                tail = parser.finish()
+                strings_only = parser.format == "qwen3_coder"
+                parser = None
+                for out in _convert(tail, strings_only):
+                    recovered = recovered or isinstance(out, ToolCallEvent)
+                    yield out
+            if recovered and event.stop_reason != "tool_use":
+                event = dataclasses.replace(event, stop_reason="tool_use")
+            recovered = False
+            yield event
+        else:
+            yield event
+    if parser is not None:  # a stream that ended without a TurnEnd
+        for out in _convert(parser.finish(), parser.format == "qwen3_coder"):
+            yield out
+
+
+def _convert(events: list[ParseEvent], strings_only: bool) -> Iterable[StreamEvent]:
+    for event in events:
+        if isinstance(event, ContentDelta):
+            yield TextDelta(text=event.text)
+        elif isinstance(event, ReasoningText):
+            yield ReasoningDelta(text=event.text)
+        elif isinstance(event, CallFinished):
+            call = event.call
+            yield ToolCallEvent(
+                call=ToolCall(name=call.name, arguments=call.arguments, raw=call.raw, strings_only=strings_only)
+            )
+        elif isinstance(event, CallInvalid):
+            bad = event.invalid
+            yield ToolCallEvent(
+                call=ToolCall(name=bad.name or "", arguments=bad.raw, raw=bad.raw, invalid_reason=bad.reason)
+            )
