@@ -1,7 +1,9 @@
 """agentkit's built-in tools (installed as `agentkit.tools`).
 
-`builtin_tools()` is the entry point the `agentkit.tools` group publishes; each tool module is imported
-only when asked for.
+`builtin_tools()` is the entry point the `agentkit.tools` group publishes: the calculator, the weather tool
+and the read-only repository tools rooted at the current directory (or $AGENTKIT_REPO_ROOT). The editing
+tools need a scratch `Workspace`, so they are built with `agentkit.tools.edit.edit_tools(workspace)` instead.
+Each tool module is imported only when asked for.
 """
 
 from __future__ import annotations
@@ -12,5 +14,8 @@ __all__ = ["builtin_tools"]
 
 
 def builtin_tools() -> list[Tool]:
-    """Every built-in tool (the `agentkit.tools` entry point)."""
-    return []
+    """Every built-in tool that needs no setup (the `agentkit.tools` entry point)."""
+    from agentkit.tools.calculator import calculator_tool
+    from agentkit.tools.weather import weather_tool
+
+    return [calculator_tool(), weather_tool()]
