@@ -18,7 +18,7 @@ Options (`**options`) per family:
 - `qwen3_coder`: none.
 - `hermes`: `enable_thinking` (False appends the empty think block, as Qwen3's template does) and
   `system_prompt_default` (a system text used when the conversation has none; Qwen2.5 used
-  `QWEN25_DEFAULT_SYSTEM`). `reasoning_effort` is accepted and ignored (Qwen3 has no effort levels).
+  `DEFAULT_SYSTEM_QWEN25`). `reasoning_effort` is accepted and ignored (Qwen3 has no effort levels).
 - `harmony`: `model_identity`, `knowledge_cutoff`, `current_date` (YYYY-MM-DD, omitted by default) and
   `auto_drop_analysis` (default True); `reasoning_effort` is low, medium (the default) or high.
 """
@@ -32,12 +32,12 @@ from agentkit.messages import Message
 from agentkit.prompts._common import check_options, flatten, tool_definitions
 from agentkit.prompts._family import FAMILIES, PromptFamily, family_for_model, get_family, neutralise, stop_sequences
 from agentkit.prompts._harmony import render_harmony
-from agentkit.prompts._hermes import QWEN25_DEFAULT_SYSTEM, render_hermes
+from agentkit.prompts._hermes import DEFAULT_SYSTEM_QWEN25, render_hermes
 from agentkit.prompts._qwen3_coder import render_qwen3_coder
 
 __all__ = [
+    "DEFAULT_SYSTEM_QWEN25",
     "FAMILIES",
-    "QWEN25_DEFAULT_SYSTEM",
     "PromptFamily",
     "family_for_model",
     "get_family",

@@ -17,9 +17,9 @@ from agentkit.errors import ConfigError
 from agentkit.prompts._common import Entry, call_arguments, tojson
 from agentkit.tooling import ToolDefinition
 
-__all__ = ["QWEN25_DEFAULT_SYSTEM", "render_hermes"]
+__all__ = ["DEFAULT_SYSTEM_QWEN25", "render_hermes"]
 
-QWEN25_DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+DEFAULT_SYSTEM_QWEN25 = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 
 _TOOLS_HEAD = (
     "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
