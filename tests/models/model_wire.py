@@ -9,6 +9,7 @@ import json
 import queue
 import struct
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    delay: float = 0.0  # seconds to wait before answering (to provoke client timeouts)
 
 
 @dataclass
@@ -50,11 +52,13 @@ class ScriptedServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                server.requests.append(Request(self.command, self.path, dict(self.headers), body))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                server.requests.append(Request(self.command, self.path, headers, body))
                 try:
                     reply = server.replies.get_nowait()
                 except queue.Empty:
                     reply = Reply(599, {"Content-Type": "text/plain"}, b"no reply scripted")
+                time.sleep(reply.delay)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

@@ -220,7 +220,7 @@ def test_stream_text_and_tool_call(server: Any, aws_env: None, collect: Any) -> 
     assert (end.usage.input_tokens, end.usage.output_tokens) == (10, 5)
     request = server.requests[0]
     assert request.path == "/model/qwen.qwen3-coder-480b-a35b-v1%3A0/converse-stream"
-    assert request.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTESTTESTTEST/")
+    assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTESTTESTTEST/")
     body = request.json()
     assert body["system"] == [{"text": "sys"}]
     assert body["toolConfig"]["tools"][0]["toolSpec"]["name"] == "add"
