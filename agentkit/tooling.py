@@ -15,6 +15,9 @@
 from __future__ import annotations
 
 import ast
+import asyncio
+import concurrent.futures
+import functools
 import importlib.metadata
 import inspect
 import json
@@ -23,7 +26,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, get_type_hints
 
-import anyio.to_thread
 import jsonschema
 import pydantic
 
@@ -228,12 +230,27 @@ class Tool:
         kwargs = self._binder(arguments) if self._binder else arguments
         if self.is_async:
             return await self.fn(**kwargs)
-        # abandon_on_cancel: a per-call timeout returns at once even though the thread cannot be killed.
-        return await anyio.to_thread.run_sync(lambda: self.fn(**kwargs), abandon_on_cancel=True)
+        return await _run_in_thread(functools.partial(self.fn, **kwargs))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Calling a Tool calls its function directly, so decorated functions stay usable."""
         return self.fn(*args, **kwargs)
+
+
+_tool_threads: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+async def _run_in_thread(call: Callable[[], Any]) -> Any:
+    """Run a sync tool in a worker thread so it never blocks the event loop.
+
+    One pool serves every run in the process: anyio's own pool belongs to one event loop, so each
+    `agent("...")` (a new loop) would start fresh threads. If the caller is cancelled (a per-call timeout),
+    the await returns at once; the thread finishes on its own, since threads cannot be killed.
+    """
+    global _tool_threads
+    if _tool_threads is None:
+        _tool_threads = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="agentkit-tool")
+    return await asyncio.get_running_loop().run_in_executor(_tool_threads, call)
 
 
 def tool(
