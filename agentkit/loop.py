@@ -38,15 +38,7 @@ from agentkit.messages import (
     Usage,
 )
 from agentkit.models.base import Model, ModelSettings
-
-try:
-    from agentkit.parsing import recover_tool_calls
-except ImportError:  # TEMPORARY until parsing lands
-
-    def recover_tool_calls(events: Any, format: Any = None, tools: Any = None) -> Any:  # type: ignore[misc]
-        return events
-
-
+from agentkit.parsing import recover_tool_calls
 from agentkit.tooling import InProcessExecutor, ToolExecutor, ToolRegistry, tool_result_text
 
 __all__ = [
@@ -245,7 +237,9 @@ class AgentLoop:
         end = TurnEnd()
         stream: AsyncIterator[StreamEvent] = self.model.stream(messages, self._definitions, self.settings)
         if self.model.text_format is not None:
-            stream = recover_tool_calls(stream, format=self.model.text_format, tools=self._definitions)
+            stream = recover_tool_calls(
+                stream, format=self.model.text_format, tools=self._definitions, model_name=self.model.name
+            )
         async for event in self._guarded(stream, state):
             if isinstance(event, TextDelta):
                 text.append(event.text)

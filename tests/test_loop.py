@@ -276,3 +276,57 @@ def test_record_and_replay(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert replayed.text == first.text == "nine"
     assert [r.content for r in replayed.tool_results] == ["9"]
     assert len(path.read_text().splitlines()) == 2
+
+
+QWEN_CODER_CALL = (
+    "I will add them.\n<tool_call>\n<function=add>\n<parameter=a>\n2\n</parameter>\n"
+    "<parameter=b>\n40\n</parameter>\n</function>\n</tool_call>"
+)
+HERMES_CALL = 'Adding.\n<tool_call>\n{"name": "add", "arguments": {"a": 5, "b": 6}}\n</tool_call>'
+HARMONY_CALL = (
+    "<|channel|>analysis<|message|>Need the add tool.<|end|><|start|>assistant<|channel|>commentary "
+    'to=functions.add <|constrain|>json<|message|>{"a": 1, "b": 1}<|call|>'
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "arguments", "content"),
+    [
+        (QWEN_CODER_CALL, {"a": 2, "b": 40}, "I will add them.\n"),
+        (HERMES_CALL, {"a": 5, "b": 6}, "Adding.\n"),
+        (HARMONY_CALL, {"a": 1, "b": 1}, ""),
+    ],
+)
+def test_raw_text_tool_calls_are_parsed_and_executed(raw: str, arguments: dict, content: str) -> None:
+    model = ScriptedModel([raw, "done"])
+    result = Agent(model=model, tools=[add])("go")
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [("add", arguments)]
+    assert result.tool_results[0].content == str(sum(arguments.values()))
+    assert result.messages[1].content.strip() == content.strip()
+    assert "<tool_call>" not in result.messages[1].content and "<|call|>" not in result.messages[1].content
+
+
+def test_a_malformed_text_call_becomes_an_error_result_next_to_the_valid_one() -> None:
+    raw = (
+        '<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "add", "arguments": {"a": 1,, }\n</tool_call>'
+    )
+    result = Agent(model=ScriptedModel([raw, "ok"]), tools=[add])("go")
+    assert [r.is_error for r in result.tool_results] == [False, True]
+    assert result.tool_results[0].content == "3"
+    assert "could not read this tool call" in result.tool_results[1].content
+
+
+def test_qwen3_coder_string_values_are_typed_from_the_schema() -> None:
+    @tool
+    def configure(count: int, ratio: float, enabled: bool, tags: list[str]) -> dict:
+        """Echo the typed arguments."""
+        return {"count": count, "ratio": ratio, "enabled": enabled, "tags": tags}
+
+    raw = (
+        "<tool_call>\n<function=configure>\n<parameter=count>\n3\n</parameter>\n<parameter=ratio>\n0.5\n</parameter>\n"
+        '<parameter=enabled>\ntrue\n</parameter>\n<parameter=tags>\n["a", "b"]\n</parameter>\n</function>\n</tool_call>'
+    )
+    result = Agent(model=ScriptedModel([raw, "ok"]), tools=[configure])("go")
+    assert not result.tool_results[0].is_error, result.tool_results[0].content
+    assert result.tool_results[0].content == '{"count": 3, "ratio": 0.5, "enabled": true, "tags": ["a", "b"]}'
