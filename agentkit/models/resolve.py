@@ -8,6 +8,7 @@ Accepted forms:
   short names in `agentkit.models.bedrock.BEDROCK_MODELS`);
 - `openai:MODEL`: an OpenAI-compatible server at OPENAI_BASE_URL with the key in OPENAI_API_KEY;
 - `hf:ID` or a local directory: a local Transformers model;
+- `replay:PATH`: replays a recorded session transcript (ScriptedModel.from_transcript), offline;
 - a name a plugin resolves: packages register `resolver(spec: str) -> Model | None` under the entry-point
   group `agentkit.models`; the built-in forms are tried first.
 
@@ -41,7 +42,7 @@ _BEDROCK_FAMILIES = ("qwen.", "openai.gpt-oss")
 FORMS = (
     "a Bedrock model id such as 'qwen.qwen3-coder-480b-a35b-v1:0' or 'openai.gpt-oss-120b-1:0' "
     "(optionally with a 'us.'/'eu.' prefix), 'bedrock:ID', 'openai:MODEL' (OpenAI-compatible server at "
-    "OPENAI_BASE_URL), 'hf:ID' or a local model directory, or a Model instance"
+    "OPENAI_BASE_URL), 'hf:ID' or a local model directory, 'replay:TRANSCRIPT.jsonl', or a Model instance"
 )
 
 Resolver = Callable[[str], Any]
@@ -75,6 +76,8 @@ def _builtin(spec: str) -> Model | None:
         return _load("agentkit.models.openai", "OpenAIModel")(model_name)
     if spec.startswith("hf:"):
         return _local(spec.removeprefix("hf:"))
+    if spec.startswith("replay:"):
+        return _replay(spec.removeprefix("replay:"))
     if spec.startswith(("/", "./", "../", "~")) or os.path.isdir(spec):
         return _local(os.path.expanduser(spec))
     return None
@@ -99,6 +102,14 @@ def _local(model_id: str) -> Model:
     if not model_id:
         raise ConfigError("'hf:' needs a model id or path, for example 'hf:Qwen/Qwen3-0.6B'")
     return _load("agentkit.models.transformers", "TransformersModel")(model_id)
+
+
+def _replay(path: str) -> Model:
+    from agentkit.models.testing import ScriptedModel
+
+    if not os.path.isfile(path):
+        raise ConfigError(f"replay transcript {path!r} does not exist; record one with RecordingModel")
+    return ScriptedModel.from_transcript(path, name=f"replay:{os.path.basename(path)}")
 
 
 def _load(module: str, attribute: str) -> Any:
