@@ -22,7 +22,7 @@ _HARMONY = ("<|start|>", "<|channel|>", "<|message|>", "<|end|>", "<|call|>", "<
 _CALL_OPEN = "<tool_call>"
 _MARKS = Markers(*_HARMONY, "<function=", "<parameter=", _CALL_OPEN)
 _LOOKAHEAD = len("<function=")
-_QWEN35 = re.compile(r"qwen3[._-]?[5-9]")
+_QWEN35 = re.compile(r"qwen3[._][5-9](?![0-9])")
 
 
 def format_for_model(model_name: str | None) -> str | None:

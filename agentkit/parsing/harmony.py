@@ -39,6 +39,7 @@ _PREFIXES = {t[:k] for t in _KNOWN for k in range(1, len(t))}
 _MAX_HEADER = 512
 _ROLES = frozenset({"assistant", "system", "developer", "user", "tool"})
 _CHANNEL_PART = re.compile(r"<\|channel\|>([^\s<]*)")
+_VALID_NAME = re.compile(r"[^\s{}<>\"'|]+")
 _PEERS = frozenset({"assistant", "user", "all"})
 
 
@@ -200,7 +201,7 @@ class HarmonyMachine:
         self._state = "content"
         if recipient is not None and recipient not in _PEERS:
             name = recipient[len("functions.") :] if recipient.startswith("functions.") else ""
-            if name:
+            if _VALID_NAME.fullmatch(name):
                 self._kind = "call"
                 self._index = self._out.start(name)
             else:
@@ -247,6 +248,7 @@ class HarmonyMachine:
             reason = f"content type {self._ctype!r} is not JSON; send the arguments as a JSON object"
         elif not body.strip():
             args = {}
+            self._out.arguments(self._index, "{}")
         else:
             try:
                 args = json.loads(body)

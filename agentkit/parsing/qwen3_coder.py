@@ -15,7 +15,8 @@ depend on where the chunks were cut. Robustness, each rule from §1.6:
   off mid-call still yields the call (marked incomplete);
 - a bare `<function=` (no `<tool_call>`) opens a call, and an orphan `</tool_call>` after it is swallowed;
 - delimiters inside values are structural only when what follows says so (`</parameter>` must be followed by
-  another parameter, `</function>`, `</tool_call>` or the end); literal `<parameter=` lines nest;
+  another parameter, `</function>`, `</tool_call>` or the end); literal `<parameter=` lines and literal
+  `<function=…</function>` blocks nest, so a value may hold a whole example call;
 - drifted close tags (`</parameter1>`, a cut `</parameter`) close the value and are not kept in it;
 - a bad function name (`{{ tc.name }}`, no `>`) makes that one call invalid; later calls still parse.
 String values stream as escaped JSON fragments; typed values are buffered until they close.
@@ -43,7 +44,7 @@ _PARAM_CLOSE = "</parameter"
 _MAX_NAME = 256
 
 _CONTENT_MARKS = Markers(_CALL_OPEN, _FUNCTION)
-_VALUE_MARKS = Markers(_PARAM_CLOSE, _PARAM, _FUNCTION_CLOSE, _CALL_CLOSE)
+_VALUE_MARKS = Markers(_PARAM_CLOSE, _PARAM, _FUNCTION_CLOSE, _CALL_CLOSE, _FUNCTION)
 _SKIP_MARKS = Markers(_CALL_CLOSE, _CALL_OPEN, _FUNCTION)
 # a parameter close tag, including drifted ones such as </parameter1> or </parameter_function>
 _CLOSE_TAG = re.compile(r"</parameter[A-Za-z0-9_]*>?")
@@ -79,6 +80,7 @@ class Qwen3CoderMachine:
         self._parts: list[str] = []
         self._lead = True
         self._depth = 0
+        self._nested = 0
         self._value_from = 0
         self._last_char = ""
 
@@ -250,6 +252,7 @@ class Qwen3CoderMachine:
         self._parts = []
         self._lead = True
         self._depth = 0
+        self._nested = 0
         self._last_char = ""
         self._pos = after
         self._value_from = after
@@ -290,18 +293,24 @@ class Qwen3CoderMachine:
     def _structural(self, match: re.Match[str]) -> bool | None:
         """Ends the value and returns True when the delimiter is structural; None: wait for more text."""
         buf, tag, start = self._buf, match.group(), match.start()
+        if tag == _FUNCTION:  # a literal call inside the value (a fixture, a template): all of it is text
+            self._nested += 1
+            return False
         if tag == _PARAM:
             name, _, waiting = self._read_name(match.end())
             if waiting:
                 return None
-            if self._depth == 0 and self._known_param(name):
+            if self._nested == 0 and self._depth == 0 and self._known_param(name):
                 self._end_value(start, start, complete=False)
                 return True
             prev = buf[start - 1] if start > self._value_from else self._last_char
-            if prev in ("", "\n"):
+            if self._nested or prev in ("", "\n"):
                 self._depth += 1  # a literal <parameter= line: its own close tag is literal too
             return False
         if tag == _FUNCTION_CLOSE:
+            if self._nested:
+                self._nested -= 1
+                return False
             follow = self._follows(match.end(), (_CALL_CLOSE,))
             if follow:
                 self._end_value(start, start, complete=False)
