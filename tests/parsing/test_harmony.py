@@ -7,7 +7,10 @@ from agentkit.parsing.harmony import parse_header
 
 from ._helpers import assert_same_any_chunking
 
-CALL = '<|start|>assistant<|channel|>commentary to=functions.search_files <|constrain|>json<|message|>{"query":"TODO"}<|call|>'
+CALL = (
+    "<|start|>assistant<|channel|>commentary to=functions.search_files <|constrain|>json"
+    '<|message|>{"query":"TODO"}<|call|>'
+)
 ANALYSIS = "<|channel|>analysis<|message|>Need to search.<|end|>"
 
 

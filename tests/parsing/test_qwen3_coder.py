@@ -89,7 +89,8 @@ def test_greater_than_inside_value_is_content() -> None:
 
 
 def test_missing_closing_parameter_tag_ends_at_next_parameter_or_function() -> None:
-    text = "<tool_call>\n<function=write_file>\n<parameter=path>\na.txt\n<parameter=content>\nhi\n</function>\n</tool_call>"
+    text = "<tool_call>\n<function=write_file>\n<parameter=path>\na.txt\n<parameter=content>\nhi\n"
+    text += "</function>\n</tool_call>"
     assert coder(text).calls[0].arguments == {"path": "a.txt", "content": "hi"}
 
 
@@ -132,7 +133,8 @@ def test_inline_empty_tool_call_is_prose_and_content_runs_to_real_call() -> None
 
 
 def test_literal_tags_inside_values_are_not_structural() -> None:
-    fixture = "Example:\n<tool_call>\n<function=read_file>\n<parameter=path>\nx\n</parameter>\n</function>\n</tool_call>\ndone"
+    fixture = "Example:\n<tool_call>\n<function=read_file>\n<parameter=path>\nx\n</parameter>\n"
+    fixture += "</function>\n</tool_call>\ndone"
     text = call("write_file", ("path", "t.md"), ("content", fixture))
     result = coder(text)
     assert result.calls[0].arguments == {"path": "t.md", "content": fixture}
@@ -152,7 +154,8 @@ def test_two_tools_second_with_out_of_schema_nested_literal() -> None:
 
 
 def test_drifted_close_tags_are_stripped() -> None:
-    text = "<tool_call>\n<function=write_file>\n<parameter=path>\na</parameter1>\n<parameter=content>\nb</parameter_function>\n</function>\n</tool_call>"
+    text = "<tool_call>\n<function=write_file>\n<parameter=path>\na</parameter1>\n"
+    text += "<parameter=content>\nb</parameter_function>\n</function>\n</tool_call>"
     assert coder(text).calls[0].arguments == {"path": "a", "content": "b"}
 
 

@@ -50,5 +50,6 @@ def test_convert_value_rules(text: str, schema: Any, expected: Any) -> None:
 
 def test_typing_failure_never_drops_the_call() -> None:
     tools = [{"name": "f", "parameters": {"properties": {"n": {"type": "integer"}, "m": {"type": "array"}}}}]
-    text = "<tool_call>\n<function=f>\n<parameter=n>\nfive\n</parameter>\n<parameter=m>\n[oops\n</parameter>\n</function>\n</tool_call>"
+    text = "<tool_call>\n<function=f>\n<parameter=n>\nfive\n</parameter>\n"
+    text += "<parameter=m>\n[oops\n</parameter>\n</function>\n</tool_call>"
     assert parse(text, "qwen3_coder", tools).calls[0].arguments == {"n": "five", "m": "[oops"}
