@@ -63,14 +63,10 @@ class Agent:
         self._interrupted: list[str] = []
         self._loop: AgentLoop | None = None
         self.session: Session | None = None
+        if system_prompt:
+            self.messages.append(Message.system(system_prompt))
         if session is not None:
-            self.session = session if isinstance(session, Session) else Session.open(session)
-            state = self.session.load()
-            self.messages = state.messages
-            self._completed = state.completed
-            self._interrupted = state.interrupted
-        if not self.messages and system_prompt:
-            self._append(Message.system(system_prompt))
+            self.attach_session(session if isinstance(session, Session) else Session.open(session))
 
     # ---- the public call shapes ----------------------------------------------------------------------
 
@@ -142,6 +138,17 @@ class Agent:
             yield self
         finally:
             self.model = previous
+
+    def attach_session(self, session: Session) -> None:
+        """Make `session` this agent's transcript: continue it if it has messages, else start it."""
+        state = session.load()
+        self.session = session
+        if state.messages:
+            self.messages = state.messages
+            self._completed, self._interrupted = state.completed, state.interrupted
+        else:
+            for message in self.messages:
+                session.add_message(message)
 
     # ---- internals -----------------------------------------------------------------------------------
 

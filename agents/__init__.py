@@ -134,5 +134,7 @@ def _as_definition(obj: Any, name: str) -> AgentDefinition:
                 raise ConfigError(f"{name}() returned {type(agent).__name__}, not an agentkit Agent")
             return agent
 
-        return AgentDefinition(name=name, description=(obj.__doc__ or name).strip().splitlines()[0], build=build_factory)
+        return AgentDefinition(
+            name=name, description=(obj.__doc__ or name).strip().splitlines()[0], build=build_factory
+        )
     raise ConfigError(f"{name!r} is a {type(obj).__name__}; expected an AgentDefinition, an Agent or a function")

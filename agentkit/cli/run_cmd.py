@@ -1,0 +1,286 @@
+"""`agentkit run`, `agentkit chat`, `agentkit agents list` and `agentkit sessions list|show|resume`.
+
+Every run is a durable session (an id is made up when --session is not given), so Ctrl-C, a crash or a
+closed terminal leaves it resumable with `agentkit sessions resume ID`. The first Ctrl-C asks the agent
+to stop at its next step; a second one stops at once (the transcript holds every finished step either way).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import click
+
+from agentkit.agent import Agent
+from agentkit.agents import AgentDefinition, available_agents, load_definition
+from agentkit.cli.display import JsonDisplay, LiveDisplay, summarize
+from agentkit.errors import ConfigError
+from agentkit.loop import AgentResult, RunEnd
+from agentkit.sessions import Session, list_sessions, new_session_id
+
+__all__ = ["agents_group", "chat_command", "run_command", "sessions_group"]
+
+
+# ---- shared: building the agent and running it with a display -------------------------------------
+
+
+def _parse_agent_options(definition: AgentDefinition, args: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """Parse the agent's own options (declared in its definition) from the leftover command line."""
+    params: list[click.Parameter] = []
+    for option in definition.options:
+        if option.positional:
+            params.append(click.Argument([option.name], required=option.required, default=option.default))
+        else:
+            flag = "--" + option.name.replace("_", "-")
+            params.append(
+                click.Option(
+                    [flag, option.name],
+                    help=option.help,
+                    default=option.default,
+                    is_flag=option.is_flag,
+                    required=option.required,
+                )
+            )
+    if definition.takes_prompt:
+        params.append(click.Argument(["prompt_words"], nargs=-1))
+    command = click.Command(definition.name, params=params)
+    try:
+        ctx = command.make_context(f"agentkit run {definition.name}", list(args), resilient_parsing=False)
+    except click.UsageError as exc:
+        raise click.UsageError(f"{definition.name}: {exc.format_message()}") from None
+    values = dict(ctx.params)
+    words = list(values.pop("prompt_words", ()) or ())
+    return values, words
+
+
+def _build(definition: AgentDefinition, model: str | None, session: Session, options: dict[str, Any]) -> Agent:
+    agent = definition.create(model, **options)
+    agent.attach_session(session)
+    return agent
+
+
+def _drive(agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay) -> AgentResult:
+    """Run one prompt with the display; Ctrl-C once asks the agent to stop, twice stops at once."""
+    interrupts = 0
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            click.echo("\nstopping after the current step (Ctrl-C again to stop now)…", err=True)
+            agent.cancel()
+        else:
+            raise KeyboardInterrupt
+
+    async def consume() -> AgentResult:
+        display.waiting()
+        async for event in agent.stream(prompt):
+            display.handle(event)
+            if isinstance(event, RunEnd):
+                return event.result
+        raise RuntimeError("the run ended without a result")
+
+    previous: Callable[..., Any] | int | None = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return anyio.run(consume)
+    finally:
+        display.close()
+        signal.signal(signal.SIGINT, previous)
+
+
+def _open_session(session_id: str | None) -> Session:
+    session = Session.open(session_id or new_session_id())
+    return session
+
+
+def _finish(
+    definition: AgentDefinition, agent: Agent, result: AgentResult, session: Session, started: float, as_json: bool
+) -> None:
+    report = definition.finish(agent, result) if definition.finish else None
+    if as_json:
+        return
+    if report:
+        click.echo(report)
+    click.echo(
+        summarize(
+            result,
+            session=f"{session.path} (resume: agentkit sessions resume {session.id})",
+            elapsed=time.monotonic() - started,
+        ),
+        err=True,
+    )
+
+
+# ---- agentkit run ----------------------------------------------------------------------------------
+
+
+@click.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    help="Run AGENT on a prompt. AGENT is a shipped agent (see `agentkit agents list`), a .py file, or "
+    "module:attribute; options after AGENT that agentkit does not know go to the agent "
+    "(e.g. `agentkit run repo-optimizer ./repo --test 'pytest -q'`).",
+)
+@click.argument("agent_spec", metavar="AGENT")
+@click.option("--model", "-m", help="model name, e.g. qwen.qwen3-coder-480b-a35b-v1:0, openai:NAME, hf:ID, replay:FILE")
+@click.option("--session", "session_id", help="session id or path (default: a new session)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
+@click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
+@click.pass_context
+def run_command(
+    ctx: click.Context, agent_spec: str, model: str | None, session_id: str | None, as_json: bool, hide_reasoning: bool
+) -> None:
+    definition = load_definition(agent_spec)
+    options, words = _parse_agent_options(definition, ctx.args)
+    prompt = " ".join(words) or None
+    if definition.takes_prompt and prompt is None:
+        if not sys.stdin.isatty():
+            prompt = sys.stdin.read().strip() or None
+        if prompt is None:
+            raise click.UsageError(f'give {definition.name} a prompt: agentkit run {agent_spec} "..."')
+    started = time.monotonic()
+    agent = definition.create(model, **options)
+    session = _open_session(session_id)
+    session.append({"type": "meta", "agent": agent_spec, "options": options, "model": model})
+    agent.attach_session(session)
+    display = JsonDisplay() if as_json else LiveDisplay(show_reasoning=not hide_reasoning)
+    result = _drive(agent, prompt if definition.takes_prompt else _default_prompt(agent), display)
+    _finish(definition, agent, result, session, started, as_json)
+    if result.stop_reason in ("error",):
+        sys.exit(1)
+
+
+def _default_prompt(agent: Agent) -> str:
+    prompt = getattr(agent, "initial_prompt", None)
+    if not isinstance(prompt, str):
+        raise ConfigError("this agent takes no prompt but did not set one; fix its definition")
+    return prompt
+
+
+# ---- agentkit chat ---------------------------------------------------------------------------------
+
+
+@click.command("chat", help="Chat with AGENT interactively (empty line or Ctrl-D ends; the session is kept).")
+@click.argument("agent_spec", metavar="AGENT")
+@click.option("--model", "-m", help="model name (see `agentkit run --help`)")
+@click.option("--session", "session_id", help="session id or path to continue")
+@click.option("--hide-reasoning", is_flag=True)
+def chat_command(agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool) -> None:
+    definition = load_definition(agent_spec)
+    agent = definition.create(model)
+    session = _open_session(session_id)
+    session.append({"type": "meta", "agent": agent_spec, "options": {}, "model": model})
+    agent.attach_session(session)
+    click.echo(f"chatting with {definition.name} (session {session.id}); empty line or Ctrl-D to end", err=True)
+    while True:
+        try:
+            line = input("you> ")
+        except EOFError:
+            break
+        if not line.strip():
+            break
+        started = time.monotonic()
+        result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning))
+        click.echo(summarize(result, session=None, elapsed=time.monotonic() - started), err=True)
+    click.echo(f"session kept: agentkit sessions resume {session.id}", err=True)
+
+
+# ---- agentkit agents -------------------------------------------------------------------------------
+
+
+@click.group("agents", help="The ready-made agents.")
+def agents_group() -> None:
+    pass
+
+
+@agents_group.command("list", help="List the registered agents.")
+def agents_list() -> None:
+    for name, definition in available_agents().items():
+        click.echo(f"{name:<16} {definition.description}")
+
+
+# ---- agentkit sessions -----------------------------------------------------------------------------
+
+
+@click.group("sessions", help="Durable sessions: list, show and resume them.")
+def sessions_group() -> None:
+    pass
+
+
+@sessions_group.command("list", help="List sessions, newest first.")
+@click.option("--json", "as_json", is_flag=True)
+def sessions_list(as_json: bool) -> None:
+    infos = list_sessions()
+    if as_json:
+        rows = [
+            {
+                "id": i.id,
+                "path": str(i.path),
+                "updated": i.updated,
+                "messages": i.messages,
+                "first_prompt": i.first_prompt,
+            }
+            for i in infos
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    if not infos:
+        click.echo("no sessions yet", err=True)
+    for info in infos:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.updated))
+        click.echo(f"{info.id:<28} {when}  {info.messages:>4} msgs  {info.first_prompt}")
+
+
+def _existing(session_id: str) -> Session:
+    session = Session.open(session_id)
+    if not session.exists():
+        raise click.ClickException(f"no session {session_id!r} (see `agentkit sessions list`)")
+    return session
+
+
+@sessions_group.command("show", help="Print a session's conversation.")
+@click.argument("session_id")
+@click.option("--json", "as_json", is_flag=True)
+def sessions_show(session_id: str, as_json: bool) -> None:
+    state = _existing(session_id).load()
+    for message in state.messages:
+        if as_json:
+            click.echo(json.dumps(message.to_dict(), ensure_ascii=False))
+            continue
+        if message.role == "tool":
+            for r in message.tool_results:
+                click.echo(f"[tool {r.name}{' error' if r.is_error else ''}] {r.content}")
+            continue
+        click.echo(f"[{message.role}] {message.content}")
+        for call in message.tool_calls:
+            click.echo(f"  → {call.name}({json.dumps(call.arguments, ensure_ascii=False, default=str)})")
+    if state.pending_calls:
+        click.echo(f"(interrupted inside a tool batch: agentkit sessions resume {session_id})", err=True)
+
+
+@sessions_group.command("resume", help="Continue an interrupted session, or add a prompt to a finished one.")
+@click.argument("session_id")
+@click.argument("prompt", required=False)
+@click.option("--model", "-m", help="model to continue with (default: the one the session started with)")
+@click.option("--json", "as_json", is_flag=True)
+def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_json: bool) -> None:
+    session = _existing(session_id)
+    meta = next((r for r in session.records() if r.get("type") == "meta"), None)
+    if meta is None:
+        raise click.ClickException(f"session {session_id!r} was not started by `agentkit run`; resume it in Python")
+    definition = load_definition(meta["agent"])
+    started = time.monotonic()
+    agent = _build(definition, model or meta.get("model"), session, dict(meta.get("options") or {}))
+    last = agent.messages[-1] if agent.messages else None
+    if prompt is None and last is not None and last.role == "assistant" and not last.tool_calls:
+        raise click.ClickException(f"session {session_id!r} finished its run; give a new prompt to continue it")
+    display = JsonDisplay() if as_json else LiveDisplay()
+    result = _drive(agent, prompt, display)
+    _finish(definition, agent, result, session, started, as_json)
