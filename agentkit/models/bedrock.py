@@ -207,7 +207,7 @@ class BedrockModel:
     ) -> AsyncIterator[StreamEvent]:
         request = self.build_request(messages, tools, settings)
         if not self.streaming:
-            response = await self._call(functools.partial(self.client.converse, **request))
+            response = await self._call(lambda: self.client.converse(**request))
             for event in events_from_converse(response):
                 yield event
             return
@@ -228,7 +228,8 @@ class BedrockModel:
             await anyio.sleep(random.uniform(0, self.retry_delay * 2**attempt))
 
     async def _stream_once(self, request: dict[str, Any]) -> AsyncIterator[StreamEvent]:
-        response = await self._call(functools.partial(self.client.converse_stream, **request))
+        # The client is made on first use, in the worker thread: building a boto3 session blocks.
+        response = await self._call(lambda: self.client.converse_stream(**request))
         events: Iterator[dict[str, Any]] = iter(response["stream"])
         reader = _StreamReader()
         try:
