@@ -50,18 +50,21 @@ QUESTION = "What is the weather in Paris?"
 CITY = "Paris"
 TOOL_OUTPUT = "Sunny, 21 C"
 ANSWER = "It is sunny and 21 C in Paris."
+WEATHER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"city": {"type": "string", "description": "The city name."}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "get_weather",
         "description": "Get the current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string", "description": "The city name."}},
-            "required": ["city"],
-        },
+        "parameters": WEATHER_SCHEMA,
     },
-}
+}  # what agentkit shows the model for the Tool in test_agent_local.py, so the rendered prompt is the trained one
+
 
 # ---- chat templates (written for these tests in each family's wire format) ---------------------------
 # hermes: Qwen3's JSON calls in <tool_call>, earlier turns' <think> dropped once a new user turn starts.
