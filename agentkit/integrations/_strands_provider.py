@@ -26,9 +26,9 @@ from agentkit.integrations._strands_convert import (
     system_text,
     usage_to_strands,
 )
-from agentkit.integrations._strands_recover import recover
 from agentkit.messages import ReasoningDelta, StreamEvent, TextDelta, ToolCall, ToolCallEvent, TurnEnd
 from agentkit.models.base import Model, ModelSettings
+from agentkit.parsing import recover_tool_calls
 from agentkit.tooling import coerce_arguments
 
 __all__ = ["AgentkitModelProvider"]
@@ -85,8 +85,10 @@ class AgentkitModelProvider(StrandsModelBase):
         definitions = [spec_to_definition(s) for s in specs]
         schemas = {s["name"]: spec_schema(s) for s in specs}
         events = self.model.stream(history, definitions, self._settings(tool_choice))
-        recovered = recover(events, self.config.get("text_format"), definitions)
-        async for event in _to_strands_events(recovered, schemas):
+        text_format = self.config.get("text_format")
+        if text_format is not None:
+            events = recover_tool_calls(events, format=text_format, tools=definitions, model_name=self.model.name)
+        async for event in _to_strands_events(events, schemas):
             yield event
 
     async def structured_output(
