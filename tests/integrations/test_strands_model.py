@@ -270,3 +270,27 @@ def test_strands_openai_provider_over_http_drives_an_agentkit_agent() -> None:
     assert user["content"] == [{"type": "text", "text": "6*7?"}]
     assert assistant["tool_calls"][0]["function"] == {"name": "multiply", "arguments": '{"a": 6, "b": 7}'}
     assert tool_message == {"role": "tool", "tool_call_id": "call_1", "content": "42"}
+
+
+@pytest.mark.integration
+def test_call_a_server_left_in_text_still_runs_under_agentkit() -> None:
+    """Strands alone would show this text as the answer (harness-sdk #3882); agentkit's loop recovers the call."""
+    from strands.models.openai import OpenAIModel
+
+    leaked = "<tool_call>\n<function=multiply>\n<parameter=a>\n6\n</parameter>\n<parameter=b>\n7\n</parameter>\n"
+    first = [_chunk({"role": "assistant", "content": leaked}), _chunk({"content": "</function>\n</tool_call>"})]
+    turns = [
+        [*first, _chunk({}, "stop"), _usage(10, 20)],
+        [_chunk({"role": "assistant", "content": "42"}), _chunk({}, "stop"), _usage(30, 1)],
+    ]
+    with _ChatServer(turns) as server:
+        provider = OpenAIModel(client_args={"base_url": server.url, "api_key": "test"}, model_id="qwen3-coder")
+        result = Agent(model=StrandsModel(provider), tools=[multiply])("6*7?")
+
+    assert result.text == "42"
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [("multiply", {"a": 6, "b": 7})]
+    assert [(r.content, r.is_error) for r in result.tool_results] == [("42", False)]
+    # The provider is sent a structured call on the next turn, not the leaked XML.
+    assistant = server.bodies[1]["messages"][1]
+    assert assistant["tool_calls"][0]["function"]["name"] == "multiply"
+    assert "<tool_call>" not in json.dumps(server.bodies[1])
