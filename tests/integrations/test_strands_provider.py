@@ -232,3 +232,12 @@ def test_bad_inputs_get_clear_errors() -> None:
         AgentkitModelProvider("qwen")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="to_strands_tool takes an agentkit Tool"):
         to_strands_tool(lambda: 1)  # type: ignore[arg-type]
+
+
+def test_strands_structured_output_model_path() -> None:
+    """Strands 1.62's supported path: the agent registers a tool for the output model and the backend calls it."""
+    agent = _strands_agent(ScriptedModel([ToolCall(name="Person", arguments={"name": "Ada", "age": 36})]), [])
+
+    result = agent("who?", structured_output_model=Person)
+
+    assert result.structured_output == Person(name="Ada", age=36)
