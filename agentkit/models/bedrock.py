@@ -30,6 +30,8 @@ from agentkit.errors import MissingExtra, ModelError, ModelTimeout, ModelUnavail
 
 try:
     import boto3
+    import botocore.loaders
+    import botocore.session
     from botocore.config import Config
     from botocore.exceptions import (
         BotoCoreError,
@@ -96,6 +98,13 @@ _STOP_REASONS: dict[str, StopReason] = {
     "content_filtered": "content_filtered",
     "guardrail_intervened": "content_filtered",
 }
+
+
+@functools.cache
+def _shared_loader() -> Any:
+    """botocore's loader of service-model JSON, shared: the files are read-only, and parsing them per client
+    costs more than the rest of building one."""
+    return botocore.loaders.create_loader()
 
 
 def strip_region_prefix(model_id: str) -> str:
@@ -175,7 +184,9 @@ class BedrockModel:
         """The boto3 bedrock-runtime client, made on first use."""
         if self._client is None:
             # A session of our own: boto3's default session would cache credentials across models.
-            session = boto3.session.Session(profile_name=self.profile)
+            core = botocore.session.get_session()
+            core.register_component("data_loader", _shared_loader())
+            session = boto3.session.Session(botocore_session=core, profile_name=self.profile)
             self._client = session.client("bedrock-runtime", region_name=self.region, **self._client_options)
         return self._client
 
