@@ -1,0 +1,706 @@
+"""Deployment manifests for Amazon Bedrock AgentCore Runtime, their validation, and the `--apply` step.
+
+    files = render(DeployConfig(agent="assistant", name="assistant", region="us-west-2"))
+    validate(files)          # name pattern, botocore service model, IAM structure, cfn-lint
+    write(files, "deploy/assistant")
+
+`render` is pure and deterministic (no timestamps, sorted keys), so the output can be checked in and a test
+can regenerate it and compare. The image serves the agent with `agentkit serve` on 0.0.0.0:8080 for
+linux/arm64, as a non-root user, with every third-party dependency pinned to the version installed where the
+manifests were generated (requirements.txt is the dependency closure of agentkit's runtime needs).
+
+Account ids are the placeholder 000000000000 in runtime.json and the IAM files (the CloudFormation template
+uses ${AWS::AccountId}); `apply` swaps in the caller's account before it calls the API.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.metadata
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentkit import __version__
+from agentkit.errors import AgentkitError, ConfigError
+
+__all__ = [
+    "PLACEHOLDER_ACCOUNT",
+    "RUNTIME_NAME_PATTERN",
+    "ApplyResult",
+    "DeployConfig",
+    "apply",
+    "default_runtime_name",
+    "render",
+    "validate",
+    "write",
+]
+
+RUNTIME_NAME_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
+PLACEHOLDER_ACCOUNT = "000000000000"
+_PORT = 8080
+_PYTHON = "3.11"
+_BASE_IMAGE = "python:3.11-slim-bookworm"
+# What the image needs from PyPI: agentkit's own dependencies, the server, and boto3 for Bedrock models.
+_ROOT_REQUIREMENTS = ("pydantic", "jsonschema", "anyio", "click", "httpx", "starlette", "uvicorn", "boto3")
+_TARGET_MARKERS = {
+    "implementation_name": "cpython",
+    "os_name": "posix",
+    "platform_machine": "aarch64",
+    "platform_python_implementation": "CPython",
+    "platform_system": "Linux",
+    "python_full_version": "3.11.7",
+    "python_version": _PYTHON,
+    "sys_platform": "linux",
+}
+
+
+@dataclass(slots=True, kw_only=True)
+class DeployConfig:
+    """What to deploy and where. `agent` is what `agentkit serve` gets inside the image."""
+
+    agent: str
+    name: str
+    region: str = "us-west-2"
+    agent_file: Path | None = None  # a local agent file, copied into the image as /app/agent.py
+    idle_timeout: int = 900
+    max_lifetime: int = 28800
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def partition(self) -> str:
+        if self.region.startswith("cn-"):
+            return "aws-cn"
+        if self.region.startswith("us-gov-"):
+            return "aws-us-gov"
+        return "aws"
+
+    @property
+    def repository(self) -> str:
+        return "agentkit-" + self.name.lower().replace("_", "-")
+
+    @property
+    def role_name(self) -> str:
+        return f"agentkit-{self.name}-runtime"
+
+    @property
+    def served_spec(self) -> str:
+        return "/app/agent.py" if self.agent_file is not None else self.agent
+
+
+def default_runtime_name(agent: str) -> str:
+    """A valid runtime name derived from an agent spec ("repo-optimizer" -> "repo_optimizer")."""
+    stem = Path(agent.rpartition(":")[2] if ":" in agent and not agent.endswith(".py") else agent).stem
+    name = re.sub(r"[^a-zA-Z0-9_]", "_", stem).strip("_") or "agent"
+    if not name[0].isalpha():
+        name = "agent_" + name
+    return name[:48]
+
+
+# ---- rendering -----------------------------------------------------------------------------------------
+
+
+def render(config: DeployConfig) -> dict[str, str]:
+    """Every manifest, as relative path -> text. Raises ConfigError on a bad name or region."""
+    _check_name(config.name)
+    if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", config.region):
+        raise ConfigError(f"region {config.region!r} is not an AWS region name like us-west-2")
+    files = {
+        "Dockerfile": _dockerfile(config),
+        ".dockerignore": _DOCKERIGNORE,
+        "requirements.txt": _requirements(),
+        ".bedrock_agentcore.yaml": _toolkit_yaml(config),
+        "template.yaml": _template(config),
+        "iam/trust-policy.json": _json(trust_policy(config, config.partition, config.region, PLACEHOLDER_ACCOUNT)),
+        "iam/execution-policy.json": _json(
+            execution_policy(config, config.partition, config.region, PLACEHOLDER_ACCOUNT)
+        ),
+        "runtime.json": _json(runtime_request(config)),
+        "build.sh": _build_script(config),
+        "README.md": _readme(config),
+    }
+    if config.agent_file is not None:
+        files["agent.py"] = Path(config.agent_file).read_text(encoding="utf-8")
+    return files
+
+
+def _check_name(name: str) -> None:
+    if not RUNTIME_NAME_PATTERN.fullmatch(name):
+        raise ConfigError(
+            f"runtime name {name!r} is invalid: AgentCore needs a letter, then up to 47 letters, digits or "
+            "underscores (no hyphens); pass --name"
+        )
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def image_uri(config: DeployConfig, account: str = PLACEHOLDER_ACCOUNT, tag: str = "latest") -> str:
+    suffix = ".com.cn" if config.partition == "aws-cn" else ".com"
+    return f"{account}.dkr.ecr.{config.region}.amazonaws{suffix}/{config.repository}:{tag}"
+
+
+def runtime_request(config: DeployConfig, account: str = PLACEHOLDER_ACCOUNT) -> dict[str, Any]:
+    """The CreateAgentRuntime request (UpdateAgentRuntime takes the same body plus agentRuntimeId)."""
+    return {
+        "agentRuntimeName": config.name,
+        "description": f"agentkit agent {config.agent} (agentkit {__version__})",
+        "agentRuntimeArtifact": {"containerConfiguration": {"containerUri": image_uri(config, account)}},
+        "roleArn": f"arn:{config.partition}:iam::{account}:role/{config.role_name}",
+        "networkConfiguration": {"networkMode": "PUBLIC"},
+        "protocolConfiguration": {"serverProtocol": "HTTP"},
+        "lifecycleConfiguration": {
+            "idleRuntimeSessionTimeout": config.idle_timeout,
+            "maxLifetime": config.max_lifetime,
+        },
+        "environmentVariables": _environment(config),
+    }
+
+
+def _environment(config: DeployConfig) -> dict[str, str]:
+    return {"AGENTKIT_HOME": "/tmp/agentkit", **config.environment}
+
+
+def trust_policy(config: DeployConfig, partition: str, region: str, account: str) -> dict[str, Any]:
+    """Lets AgentCore (and only for this account's runtimes) assume the execution role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AgentCoreAssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "bedrock-agentcore.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:bedrock-agentcore:{region}:{account}:*"},
+                },
+            }
+        ],
+    }
+
+
+def execution_policy(config: DeployConfig, partition: str, region: str, account: str) -> dict[str, Any]:
+    """What the runtime needs: pull its image, write logs, traces and metrics, get identity tokens, call Bedrock."""
+    arn = f"arn:{partition}"
+    logs = f"{arn}:logs:{region}:{account}:log-group:/aws/bedrock-agentcore/runtimes/*"
+    identity = f"{arn}:bedrock-agentcore:{region}:{account}:workload-identity-directory/default"
+
+    def statement(sid: str, actions: list[str], resources: list[str], **extra: Any) -> dict[str, Any]:
+        return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources, **extra}
+
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            statement(
+                "ECRImageAccess",
+                ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                [f"{arn}:ecr:{region}:{account}:repository/{config.repository}"],
+            ),
+            statement("ECRTokenAccess", ["ecr:GetAuthorizationToken"], ["*"]),
+            statement("LogGroups", ["logs:DescribeLogStreams", "logs:CreateLogGroup"], [logs]),
+            statement("LogGroupsList", ["logs:DescribeLogGroups"], [f"{arn}:logs:{region}:{account}:log-group:*"]),
+            statement("LogStreams", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{logs}:log-stream:*"]),
+            statement(
+                "XRay",
+                [
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                    "xray:PutTelemetryRecords",
+                    "xray:PutTraceSegments",
+                ],
+                ["*"],
+            ),
+            statement(
+                "Metrics",
+                ["cloudwatch:PutMetricData"],
+                ["*"],
+                Condition={"StringEquals": {"cloudwatch:namespace": "bedrock-agentcore"}},
+            ),
+            statement(
+                "WorkloadIdentity",
+                ["bedrock-agentcore:GetWorkloadAccessToken", "bedrock-agentcore:GetWorkloadAccessTokenForJWT"],
+                [identity, f"{identity}/workload-identity/{config.name}-*"],
+            ),
+            statement(
+                "BedrockModels",
+                ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                [f"{arn}:bedrock:*::foundation-model/*", f"{arn}:bedrock:{region}:{account}:*"],
+            ),
+        ],
+    }
+
+
+def _template(config: DeployConfig) -> str:
+    import yaml
+
+    cfn = ("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}")
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "RoleName": config.role_name,
+            "Description": f"Execution role of the AgentCore runtime {config.name}",
+            "AssumeRolePolicyDocument": _sub(trust_policy(config, *cfn)),
+            "Policies": [
+                {"PolicyName": "agentkit-runtime", "PolicyDocument": _sub(execution_policy(config, *cfn))},
+            ],
+        },
+    }
+    runtime = {
+        "Type": "AWS::BedrockAgentCore::Runtime",
+        "Properties": {
+            "AgentRuntimeName": config.name,
+            "Description": f"agentkit agent {config.agent}",
+            "AgentRuntimeArtifact": {
+                "ContainerConfiguration": {
+                    "ContainerUri": {
+                        "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
+                        + config.repository
+                        + ":${ImageTag}"
+                    }
+                }
+            },
+            "RoleArn": {"Fn::GetAtt": ["ExecutionRole", "Arn"]},
+            "NetworkConfiguration": {"NetworkMode": "PUBLIC"},
+            "ProtocolConfiguration": "HTTP",
+            "LifecycleConfiguration": {
+                "IdleRuntimeSessionTimeout": config.idle_timeout,
+                "MaxLifetime": config.max_lifetime,
+            },
+            "EnvironmentVariables": _environment(config),
+        },
+    }
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"agentkit agent {config.agent} on Amazon Bedrock AgentCore Runtime (generated)",
+        "Parameters": {
+            "ImageTag": {"Type": "String", "Default": "latest", "Description": "Tag pushed by build.sh"},
+        },
+        "Resources": {"ExecutionRole": role, "Runtime": runtime},
+        "Outputs": {
+            "AgentRuntimeArn": {"Value": {"Fn::GetAtt": ["Runtime", "AgentRuntimeArn"]}},
+            "AgentRuntimeId": {"Value": {"Fn::GetAtt": ["Runtime", "AgentRuntimeId"]}},
+        },
+    }
+    header = "# Generated by `agentkit deploy agentcore`; regenerate instead of editing.\n"
+    return header + yaml.safe_dump(template, sort_keys=False, width=120)
+
+
+def _sub(node: Any) -> Any:
+    """Wrap every string that names a pseudo parameter in Fn::Sub."""
+    if isinstance(node, dict):
+        return {k: _sub(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_sub(v) for v in node]
+    if isinstance(node, str) and "${AWS::" in node:
+        return {"Fn::Sub": node}
+    return node
+
+
+def _toolkit_yaml(config: DeployConfig) -> str:
+    """The starter toolkit's .bedrock_agentcore.yaml, so `agentcore` commands can work on this folder."""
+    import yaml
+
+    agent = {
+        "name": config.name,
+        "language": "python",
+        "entrypoint": "agent.py" if config.agent_file is not None else f"agentkit serve {config.agent}",
+        "deployment_type": "container",
+        "platform": "linux/arm64",
+        "source_path": ".",
+        "aws": {
+            "execution_role": runtime_request(config)["roleArn"],
+            "execution_role_auto_create": False,
+            "account": PLACEHOLDER_ACCOUNT,
+            "region": config.region,
+            "ecr_repository": image_uri(config).rpartition(":")[0],
+            "ecr_auto_create": False,
+            "network_configuration": {"network_mode": "PUBLIC"},
+            "protocol_configuration": {"server_protocol": "HTTP"},
+            "observability": {"enabled": False},
+            "lifecycle_configuration": {
+                "idle_runtime_session_timeout": config.idle_timeout,
+                "max_lifetime": config.max_lifetime,
+            },
+        },
+        "bedrock_agentcore": {"agent_id": None, "agent_arn": None, "agent_session_id": None},
+        "memory": {"mode": "NO_MEMORY"},
+    }
+    data = {"default_agent": config.name, "agents": {config.name: agent}}
+    return yaml.safe_dump(data, sort_keys=False, width=120)
+
+
+def _dockerfile(config: DeployConfig) -> str:
+    copy_agent = "COPY --chown=1000:1000 agent.py /app/agent.py\n" if config.agent_file is not None else ""
+    cmd = json.dumps(["agentkit", "serve", config.served_spec, "--host", "0.0.0.0", "--port", str(_PORT)])
+    return f"""# Generated by `agentkit deploy agentcore`; regenerate instead of editing.
+# Build with ./build.sh: it passes the agentkit wheel in as the "wheels" build context.
+FROM --platform=linux/arm64 {_BASE_IMAGE}
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \\
+    DOCKER_CONTAINER=1 AGENTKIT_HOME=/tmp/agentkit
+WORKDIR /app
+COPY requirements.txt /app/requirements.txt
+RUN pip install --no-cache-dir -r /app/requirements.txt
+COPY --from=wheels / /tmp/wheels/
+RUN pip install --no-cache-dir --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
+{copy_agent}RUN useradd --create-home --uid 1000 agentkit
+USER 1000
+EXPOSE {_PORT}
+CMD {cmd}
+"""
+
+
+_DOCKERIGNORE = """# Generated by `agentkit deploy agentcore`.
+.git
+.env
+.venv
+venv
+__pycache__
+*.pyc
+.pytest_cache
+.mypy_cache
+.ruff_cache
+tests
+build
+dist
+*.egg-info
+.bedrock_agentcore.yaml
+.bedrock_agentcore
+template.yaml
+runtime.json
+iam
+build.sh
+README.md
+"""
+
+
+def _requirements() -> str:
+    """Pins for the dependency closure of _ROOT_REQUIREMENTS, as installed here, for linux/aarch64."""
+    pins = dict(_closure(_ROOT_REQUIREMENTS))
+    lines = [f"{name}=={version}" for name, version in sorted(pins.items())]
+    return (
+        f"# Generated by `agentkit deploy agentcore` (agentkit {__version__}): the dependency closure of\n"
+        f"# {', '.join(_ROOT_REQUIREMENTS)}, pinned to the versions installed where it ran; target linux/aarch64.\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
+def _closure(roots: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pending: list[tuple[str, frozenset[str]]] = [(r, frozenset()) for r in roots]
+    seen: dict[str, set[str]] = {}
+    while pending:
+        name, extras = pending.pop()
+        key = canonicalize_name(name)
+        known = seen.get(key)
+        if known is not None and extras <= known:
+            continue
+        seen.setdefault(key, set()).update(extras)
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            message = f"{name} is not installed, so it cannot be pinned: pip install 'agentkit[serve,bedrock]'"
+            raise ConfigError(message) from None
+        if known is None:
+            yield str(key), dist.version
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if req.marker is None or any(
+                req.marker.evaluate({**_TARGET_MARKERS, "extra": extra}) for extra in (sorted(extras) or [""])
+            ):
+                pending.append((req.name, frozenset(req.extras)))
+
+
+def _build_script(config: DeployConfig) -> str:
+    return f"""#!/usr/bin/env bash
+# Generated by `agentkit deploy agentcore`: build the linux/arm64 image of {config.name} and push it to ECR.
+# Needs docker with buildx (and QEMU/binfmt on x86 hosts), the AWS CLI, and credentials for the account.
+#   AGENTKIT_SOURCE  what to build the agentkit wheel from (default: agentkit=={__version__} from PyPI;
+#                    pass a checkout, e.g. AGENTKIT_SOURCE=../.. from the repository's deploy/<agent>/)
+#   IMAGE_TAG        default: latest        AWS_REGION  default: {config.region}
+set -euo pipefail
+here="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+region="${{AWS_REGION:-{config.region}}}"
+account="${{AWS_ACCOUNT_ID:-$(aws sts get-caller-identity --query Account --output text)}}"
+repository="{config.repository}"
+tag="${{IMAGE_TAG:-latest}}"
+registry="$account.dkr.ecr.$region.amazonaws.com"
+wheels="$(mktemp -d)"
+trap 'rm -rf "$wheels"' EXIT
+
+python3 -m pip wheel --no-deps --wheel-dir "$wheels" "${{AGENTKIT_SOURCE:-agentkit=={__version__}}}"
+aws ecr describe-repositories --region "$region" --repository-names "$repository" >/dev/null 2>&1 \\
+  || aws ecr create-repository --region "$region" --repository-name "$repository" >/dev/null
+aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
+docker buildx build --platform linux/arm64 --build-context wheels="$wheels" \\
+  --tag "$registry/$repository:$tag" --push "$here"
+echo "pushed $registry/$repository:$tag"
+"""
+
+
+def _readme(config: DeployConfig) -> str:
+    return f"""# {config.name} on Amazon Bedrock AgentCore Runtime
+
+Generated by `agentkit deploy agentcore {config.agent} --name {config.name} --region {config.region}`;
+regenerate rather than edit. The image runs `agentkit serve {config.served_spec}` on 0.0.0.0:{_PORT}
+(linux/arm64, user 1000). Account ids here are the placeholder {PLACEHOLDER_ACCOUNT}.
+
+1. Build and push the image: `./build.sh` (docker buildx, AWS CLI; see the variables at its top).
+2. Deploy, either way:
+   - CloudFormation: `aws cloudformation deploy --template-file template.yaml --stack-name agentkit-{config.name}
+     --capabilities CAPABILITY_NAMED_IAM --region {config.region}` (creates the execution role and the runtime), or
+   - the API: create the role from `iam/trust-policy.json` and `iam/execution-policy.json`, then
+     `agentkit deploy agentcore {config.agent} --name {config.name} --region {config.region} --apply`
+     (creates or updates the runtime from `runtime.json` and waits until it is READY).
+3. Invoke: `aws bedrock-agentcore invoke-agent-runtime --agent-runtime-arn <ARN> --runtime-session-id <33+ chars>
+   --payload '{{"prompt": "hello"}}' --cli-binary-format raw-in-base64-out response.json`
+
+Files: Dockerfile, .dockerignore, requirements.txt (pinned), runtime.json (the CreateAgentRuntime request),
+template.yaml (CloudFormation), iam/ (trust and execution policies), .bedrock_agentcore.yaml (starter toolkit).
+"""
+
+
+# ---- validation ----------------------------------------------------------------------------------------
+
+
+def validate(files: dict[str, str], *, lint: bool = True) -> None:
+    """Check the rendered manifests; raise ConfigError with one line naming the first problem."""
+    request = json.loads(files["runtime.json"])
+    _check_name(request.get("agentRuntimeName", ""))
+    validate_request("CreateAgentRuntime", request)
+    for path in ("iam/trust-policy.json", "iam/execution-policy.json"):
+        problem = _iam_problem(json.loads(files[path]), trust=path.endswith("trust-policy.json"))
+        if problem:
+            raise ConfigError(f"{path}: {problem}")
+    if lint:
+        _cfn_lint(files["template.yaml"], _region_of(request))
+
+
+def _region_of(request: dict[str, Any]) -> str:
+    uri = request["agentRuntimeArtifact"]["containerConfiguration"]["containerUri"]
+    return str(uri.split(".")[3])
+
+
+def validate_request(operation: str, params: dict[str, Any]) -> None:
+    """botocore's own validator for the bedrock-agentcore-control model, plus its patterns and enums."""
+    import botocore.session
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import validate_parameters
+
+    model = botocore.session.get_session().get_service_model("bedrock-agentcore-control")
+    shape = model.operation_model(operation).input_shape
+    try:
+        validate_parameters(params, shape)
+    except ParamValidationError as exc:
+        raise ConfigError(f"{operation} request is invalid: {' '.join(str(exc).split())}") from None
+    for where, problem in _pattern_problems(params, shape, operation):
+        raise ConfigError(f"{operation} request is invalid: {where} {problem}")
+
+
+def _pattern_problems(value: Any, shape: Any, where: str) -> Iterator[tuple[str, str]]:
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        for key, item in value.items():
+            if key in shape.members:
+                yield from _pattern_problems(item, shape.members[key], f"{where}.{key}")
+    elif kind == "list" and isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _pattern_problems(item, shape.member, f"{where}[{i}]")
+    elif kind == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _pattern_problems(key, shape.key, f"{where} key {key!r}")
+            yield from _pattern_problems(item, shape.value, f"{where}[{key!r}]")
+    elif kind == "string" and isinstance(value, str):
+        enum = shape.metadata.get("enum")
+        if enum and value not in enum:
+            yield where, f"is {value!r}, not one of {', '.join(enum)}"
+        pattern = shape.metadata.get("pattern")
+        compiled = _compiled(pattern) if pattern else None
+        if compiled is not None and not compiled.fullmatch(value):
+            yield where, f"{value!r} does not match the pattern {pattern}"
+
+
+_PATTERNS: dict[str, re.Pattern[str] | None] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    if pattern not in _PATTERNS:
+        try:
+            _PATTERNS[pattern] = re.compile(pattern)
+        except re.error:  # a dialect Python cannot read: botocore does not check it either
+            _PATTERNS[pattern] = None
+    return _PATTERNS[pattern]
+
+
+def _iam_problem(policy: Any, *, trust: bool) -> str | None:
+    if not isinstance(policy, dict) or policy.get("Version") != "2012-10-17":
+        return 'the policy needs "Version": "2012-10-17"'
+    statements = policy.get("Statement")
+    if not isinstance(statements, list) or not statements:
+        return '"Statement" must be a non-empty list'
+    for i, st in enumerate(statements):
+        if not isinstance(st, dict):
+            return f"statement {i} is not an object"
+        if st.get("Effect") not in ("Allow", "Deny"):
+            return f'statement {i}: "Effect" must be Allow or Deny'
+        actions = st.get("Action")
+        if not actions or not all(isinstance(a, str) and ":" in a for a in _as_list(actions)):
+            return f'statement {i}: "Action" must name service:action strings'
+        needed = "Principal" if trust else "Resource"
+        if not st.get(needed):
+            return f'statement {i}: "{needed}" is missing'
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _cfn_lint(template: str, region: str) -> None:
+    try:
+        from cfnlint.api import ManualArgs, lint
+    except ImportError:
+        raise ConfigError(
+            "cfn-lint is not installed, so template.yaml cannot be checked: pip install cfn-lint"
+        ) from None
+    matches = lint(template, config=ManualArgs(regions=[region]))
+    errors = [m for m in matches if m.rule.id.startswith("E")]
+    if errors:
+        first = errors[0]
+        raise ConfigError(f"template.yaml fails cfn-lint: {first.rule.id} {first.message} (line {first.linenumber})")
+
+
+# ---- writing -------------------------------------------------------------------------------------------
+
+
+def write(files: dict[str, str], out: str | os.PathLike[str]) -> list[Path]:
+    """Write the manifests under `out` (build.sh executable); returns the paths written."""
+    root = Path(out)
+    written = []
+    for relative, text in sorted(files.items()):
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        if relative.endswith(".sh"):
+            path.chmod(0o755)
+        written.append(path)
+    return written
+
+
+# ---- apply ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class ApplyResult:
+    arn: str
+    runtime_id: str
+    version: str
+    created: bool  # False: an existing runtime of that name was updated
+
+    def invoke_command(self, region: str) -> str:
+        return (
+            f"aws bedrock-agentcore invoke-agent-runtime --region {region} --agent-runtime-arn {self.arn} "
+            "--runtime-session-id \"$(python3 -c 'import uuid; print(uuid.uuid4())')\" "
+            '--payload \'{"prompt": "hello"}\' --cli-binary-format raw-in-base64-out response.json'
+        )
+
+
+def apply(
+    request: dict[str, Any],
+    *,
+    control: Any,
+    account: str,
+    image_uri: str | None = None,
+    timeout: float = 900.0,
+    poll_interval: float = 5.0,
+    progress: Callable[[str], None] = lambda _: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ApplyResult:
+    """Create the runtime, or update the one with the same name; wait until it is READY.
+
+    `control` is a boto3 `bedrock-agentcore-control` client; `account` replaces the placeholder account.
+    """
+    from botocore.exceptions import ClientError
+
+    body = _for_account(request, account, image_uri)
+    validate_request("CreateAgentRuntime", body)
+    name = body["agentRuntimeName"]
+    try:
+        existing = _find_runtime(control, name)
+        if existing is None:
+            progress(f"creating runtime {name}")
+            answer = control.create_agent_runtime(**body)
+        else:
+            progress(f"updating runtime {name} ({existing})")
+            update = {k: v for k, v in body.items() if k != "agentRuntimeName"}
+            answer = control.update_agent_runtime(agentRuntimeId=existing, **update)
+        runtime_id = answer["agentRuntimeId"]
+        status = _wait_ready(control, runtime_id, timeout, poll_interval, progress, sleep)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "Error"), error.get("Message", "")
+        hint = ""
+        if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
+            hint = "; the caller needs bedrock-agentcore:*AgentRuntime* and iam:PassRole on the execution role"
+        raise AgentkitError(f"{exc.operation_name} failed: {code}: {message}{hint}") from None
+    return ApplyResult(
+        arn=status["agentRuntimeArn"],
+        runtime_id=runtime_id,
+        version=str(status.get("agentRuntimeVersion", answer.get("agentRuntimeVersion", ""))),
+        created=existing is None,
+    )
+
+
+def _for_account(request: dict[str, Any], account: str, image_uri: str | None) -> dict[str, Any]:
+    if not re.fullmatch(r"\d{12}", account):
+        raise ConfigError(f"AWS account id {account!r} is not 12 digits")
+    body = copy.deepcopy(request)
+    body["roleArn"] = body["roleArn"].replace(f":{PLACEHOLDER_ACCOUNT}:", f":{account}:")
+    container = body["agentRuntimeArtifact"]["containerConfiguration"]
+    container["containerUri"] = image_uri or container["containerUri"].replace(PLACEHOLDER_ACCOUNT, account, 1)
+    return body
+
+
+def _find_runtime(control: Any, name: str) -> str | None:
+    token: str | None = None
+    while True:
+        page = control.list_agent_runtimes(**({"nextToken": token} if token else {}))
+        for runtime in page.get("agentRuntimes", []):
+            if runtime.get("agentRuntimeName") == name:
+                return str(runtime["agentRuntimeId"])
+        token = page.get("nextToken")
+        if not token:
+            return None
+
+
+def _wait_ready(
+    control: Any,
+    runtime_id: str,
+    timeout: float,
+    poll_interval: float,
+    progress: Callable[[str], None],
+    sleep: Callable[[float], None],
+) -> dict[str, Any]:
+    waited = 0.0
+    while True:
+        status: dict[str, Any] = control.get_agent_runtime(agentRuntimeId=runtime_id)
+        state = status.get("status")
+        if state == "READY":
+            return status
+        if state in ("CREATE_FAILED", "UPDATE_FAILED", "DELETING", "DELETE_FAILED"):
+            reason = status.get("failureReason") or "no reason given"
+            raise AgentkitError(f"runtime {runtime_id} is {state}: {reason}")
+        if waited >= timeout:
+            raise AgentkitError(f"runtime {runtime_id} is still {state} after {timeout:.0f} s; check the console")
+        progress(f"runtime {runtime_id} is {state}")
+        sleep(poll_interval)
+        waited += poll_interval
