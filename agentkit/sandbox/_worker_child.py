@@ -1,0 +1,93 @@
+"""The warm worker's own code: runs inside the sandbox, started as `python -S -I -c <this file> CONFIG`.
+
+Standard library only. It reads one JSON request per line on stdin, imports the function by module and
+qualified name, calls it, and writes one JSON reply per line on a private copy of stdout (fd 1 itself is
+pointed at stderr, so a tool that prints cannot corrupt the channel).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib
+import inspect
+import json
+import os
+import resource
+import sys
+from typing import Any
+
+
+def _resolve(module: str, qualname: str) -> Any:
+    if "<locals>" in qualname:
+        raise TypeError(f"{module}.{qualname} is defined inside a function; isolated tools must be module-level")
+    target: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _call(target: Any, kwargs: dict[str, Any]) -> Any:
+    binder = getattr(target, "_binder", None)
+    fn = getattr(target, "fn", None)
+    if fn is not None and callable(fn) and hasattr(target, "definition"):  # an agentkit Tool
+        kwargs = binder(kwargs) if binder else kwargs
+        target = fn
+    result = target(**kwargs)
+    if inspect.isawaitable(result):
+        result = asyncio.run(_await(result))
+    return result
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump()
+    return repr(value)
+
+
+def _cpu_budget(seconds: int) -> None:
+    """Give the next call `seconds` of CPU on top of what the worker has used so far."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(used.ru_utime + used.ru_stime)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = spent + seconds + 1
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    sys.path[:0] = config["path"]
+    reply = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer
+    reply.write('{"ready": true}\n')
+    reply.flush()
+    for line in requests:
+        request = json.loads(line)
+        try:
+            _cpu_budget(int(config["cpu_seconds"]))
+            result = _call(_resolve(request["module"], request["qualname"]), request["kwargs"])
+            text = json.dumps({"id": request["id"], "ok": True, "result": result}, default=_jsonable)
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            error = {"type": type(exc).__name__, "module": type(exc).__module__, "message": str(exc)}
+            text = json.dumps({"id": request["id"], "ok": False, "error": error})
+        reply.write(text + "\n")
+        reply.flush()
+
+
+main()

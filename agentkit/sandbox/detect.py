@@ -1,0 +1,171 @@
+"""Which isolation layers work on this machine: probed once, cached, reported by `agentkit sandbox doctor`.
+
+Each layer is tried for real (bubblewrap runs `true` with the hardened flags; Landlock and seccomp are
+asked through their system calls; a cgroup is created and removed), because "installed" is not
+"works": bubblewrap fails inside some containers and under AppArmor's userns restriction.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+
+from agentkit.errors import SandboxError
+from agentkit.sandbox.kernel import landlock_abi, seccomp_error
+from agentkit.sandbox.policy import MINIMAL_PATH, Mode
+
+__all__ = ["BACKENDS", "Capabilities", "Layer", "choose_backend", "probe"]
+
+BACKENDS = ("bwrap", "landlock", "rlimits", "sandbox-exec")
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """The result of the start-up probe."""
+
+    platform: str
+    is_root: bool
+    bwrap: Layer
+    landlock: Layer
+    seccomp: Layer
+    cgroup: Layer
+    openat2: Layer
+    setpriv: str | None
+    bwrap_path: str | None
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return (self.bwrap, self.landlock, self.seccomp, self.cgroup, self.openat2)
+
+    def available(self) -> list[str]:
+        """Backends that can run here, strongest first."""
+        found = []
+        if self.platform == "linux":
+            if self.bwrap.ok:
+                found.append("bwrap")
+            if self.landlock.ok:
+                found.append("landlock")
+            found.append("rlimits")
+        elif self.platform == "darwin":
+            found += ["sandbox-exec", "rlimits"]
+        return found
+
+
+@functools.cache
+def probe() -> Capabilities:
+    """Probe every layer (a few tens of milliseconds, once per process)."""
+    platform = "linux" if sys.platform.startswith("linux") else sys.platform
+    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    setpriv = shutil.which("setpriv", path=MINIMAL_PATH)
+    bwrap_path = shutil.which("bwrap", path=MINIMAL_PATH)
+    if platform != "linux":
+        off = Layer("", False, f"not available on {platform}")
+        exec_ok = platform == "darwin" and os.path.exists("/usr/bin/sandbox-exec")
+        bwrap = Layer("bwrap", False, off.detail)
+        return Capabilities(
+            platform=platform,
+            is_root=is_root,
+            bwrap=bwrap,
+            landlock=Layer("landlock", False, off.detail),
+            seccomp=Layer("seccomp", False, off.detail),
+            cgroup=Layer("cgroup", False, off.detail),
+            openat2=Layer("openat2", False, "O_NOFOLLOW walk is used instead"),
+            setpriv=None,
+            bwrap_path="/usr/bin/sandbox-exec" if exec_ok else None,
+        )
+    from agentkit.sandbox.cgroup import cgroup_support
+    from agentkit.sandbox.confined import openat2_available
+
+    abi = landlock_abi()
+    sec_err = seccomp_error()
+    cg_ok, cg_detail = cgroup_support()
+    return Capabilities(
+        platform=platform,
+        is_root=is_root,
+        bwrap=_probe_bwrap(bwrap_path, is_root, setpriv, sec_err is None),
+        landlock=Layer("landlock", abi > 0, f"ABI {abi}" if abi else "the kernel has no Landlock (or it is disabled)"),
+        seccomp=Layer("seccomp", sec_err is None, "pyseccomp + libseccomp" if sec_err is None else sec_err),
+        cgroup=Layer("cgroup", cg_ok, cg_detail),
+        openat2=Layer(
+            "openat2",
+            openat2_available(),
+            "RESOLVE_BENEATH" if openat2_available() else "missing; the O_NOFOLLOW walk is used",
+        ),
+        setpriv=setpriv,
+        bwrap_path=bwrap_path,
+    )
+
+
+def _probe_bwrap(path: str | None, is_root: bool, setpriv: str | None, seccomp_ok: bool) -> Layer:
+    if path is None:
+        return Layer("bwrap", False, "bwrap not found; install it: apt-get install -y bubblewrap")
+    if is_root and setpriv is None:
+        return Layer("bwrap", False, "running as root needs setpriv (util-linux) to drop to an unprivileged uid")
+    from agentkit.sandbox.launch import bwrap_argv
+    from agentkit.sandbox.policy import Policy
+
+    argv, fds = bwrap_argv(Policy(), ["true"], cwd=None, extra_ro=(), bwrap=path, setpriv=setpriv, seccomp=None)
+    try:
+        done = subprocess.run(
+            argv,
+            env={"PATH": MINIMAL_PATH},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=10,
+            pass_fds=fds,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Layer("bwrap", False, f"bwrap did not run: {exc}")
+    if done.returncode != 0:
+        err = done.stderr.decode(errors="replace").strip().splitlines()
+        return Layer("bwrap", False, f"bwrap failed: {err[-1] if err else done.returncode}")
+    version = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    user = "setpriv to an unprivileged uid" if is_root else "user namespace"
+    extra = " + seccomp" if seccomp_ok else " (no seccomp)"
+    return Layer("bwrap", True, f"{version or 'bwrap'}: all namespaces, caps dropped, {user}{extra}")
+
+
+def choose_backend(mode: Mode = "required", prefer: str | None = None) -> str:
+    """The strongest backend here; `required` raises SandboxError when none isolates, `best_effort` warns."""
+    if mode not in ("required", "best_effort"):
+        raise ValueError(f"sandbox mode must be 'required' or 'best_effort', got {mode!r}")
+    caps = probe()
+    available = caps.available()
+    if prefer is not None:
+        if prefer not in BACKENDS:
+            raise ValueError(f"unknown sandbox backend {prefer!r}; choose one of {', '.join(BACKENDS)}")
+        if prefer not in available:
+            raise SandboxError(
+                f"sandbox backend {prefer!r} does not work here; available: {', '.join(available) or 'none'}"
+                " (run 'agentkit sandbox doctor' for the reasons)"
+            )
+        return prefer
+    if caps.platform == "win32" or not available:
+        raise SandboxError(
+            f"no sandbox is available on {caps.platform}: code execution is refused;"
+            " pass allow_unsandboxed=True to run it anyway, at your own risk"
+        )
+    best = available[0]
+    if best == "rlimits":
+        message = (
+            "NO ISOLATING SANDBOX LAYER WORKS HERE (no bubblewrap, no Landlock): tool code would run with only"
+            " resource limits, able to read and write your files and use the network."
+            " Install bubblewrap (apt-get install -y bubblewrap) or run 'agentkit sandbox doctor'."
+        )
+        if mode == "required":
+            raise SandboxError(message + " Refusing, because the sandbox mode is 'required'.")
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return best

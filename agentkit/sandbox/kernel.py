@@ -1,0 +1,221 @@
+"""The kernel layers, one function each: seccomp BPF, Landlock rules, rlimits, capability drop.
+
+Everything that runs in a child between fork and exec (`child_setup`) is plain system calls through
+ctypes or `resource`: the seccomp program is compiled by libseccomp (pyseccomp) in the parent, once, and
+the child only loads the finished BPF with prctl, so no library allocates memory after fork.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import resource
+from collections.abc import Callable, Sequence
+
+__all__ = [
+    "child_setup",
+    "landlock_abi",
+    "seccomp_bpf",
+    "seccomp_error",
+]
+
+# ---- seccomp -----------------------------------------------------------------------------------
+
+# calls refused with EPERM: ways out of the sandbox or into the kernel's largest attack surfaces
+_DENIED_SYSCALLS = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "chroot",
+    "unshare", "setns", "io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "keyctl",
+    "add_key", "request_key", "perf_event_open", "kexec_load", "kexec_file_load", "reboot",
+    "init_module", "finit_module", "delete_module", "userfaultfd", "open_by_handle_at",
+    "name_to_handle_at", "swapon", "swapoff", "acct", "syslog", "quotactl", "fsopen", "fsmount",
+    "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr", "lookup_dcookie",
+    "personality", "vhangup",
+)  # fmt: skip
+# clone() flags that create namespaces (clone3 is refused with ENOSYS so libc falls back to clone)
+_CLONE_NS_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080)
+# socket families refused with EACCES when the network is off (AF_UNIX stays: pipes and the worker use it)
+_NET_FAMILIES = (2, 10, 16, 17, 40)  # AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_VSOCK
+
+
+@functools.cache
+def seccomp_bpf(network: bool) -> bytes:
+    """The compiled filter as raw BPF (an array of `struct sock_filter`), cached per network setting."""
+    import errno
+    import tempfile
+
+    import pyseccomp as sc
+
+    f = sc.SyscallFilter(defaction=sc.ALLOW)
+    for name in _DENIED_SYSCALLS:
+        try:
+            f.add_rule(sc.ERRNO(errno.EPERM), name)
+        except (ValueError, RuntimeError, OSError):
+            continue  # not a syscall on this architecture
+    f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    for flag in _CLONE_NS_FLAGS:
+        f.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+    # TIOCSTI pushes characters into the controlling terminal's input queue
+    f.add_rule(sc.ERRNO(errno.EPERM), "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, 0x5412))
+    if not network:
+        for family in _NET_FAMILIES:
+            f.add_rule(sc.ERRNO(errno.EACCES), "socket", sc.Arg(0, sc.EQ, family))
+    with tempfile.TemporaryFile() as fh:
+        f.export_bpf(fh)
+        fh.seek(0)
+        return fh.read()
+
+
+@functools.cache
+def seccomp_error() -> str | None:
+    """None when a filter can be built here, else why not."""
+    try:
+        seccomp_bpf(False)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+_PR_CAPBSET_DROP = 24
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(rc: int, what: str) -> int:
+    if rc < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+    return rc
+
+
+def _load_bpf(program: bytes, keep: list[object]) -> None:
+    buf = ctypes.create_string_buffer(program, len(program))
+    keep.append(buf)
+    prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    _check(_libc().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp")
+
+
+# ---- Landlock ----------------------------------------------------------------------------------
+
+_SYS_LL_CREATE, _SYS_LL_ADD_RULE, _SYS_LL_RESTRICT = 444, 445, 446
+_LL_VERSION = 1
+_LL_RULE_PATH_BENEATH = 1
+_FS_EXECUTE, _FS_WRITE_FILE, _FS_READ_FILE, _FS_READ_DIR = 1, 2, 4, 8
+_FS_ALL_V1 = (1 << 13) - 1
+_FS_REFER, _FS_TRUNCATE, _FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+_FS_READ = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
+_FILE_ONLY = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
+_NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
+_SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1, 2
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+@functools.cache
+def landlock_abi() -> int:
+    """The Landlock ABI version (0 when Landlock is missing or disabled); probed with the syscall itself."""
+    if os.uname().sysname != "Linux":
+        return 0
+    rc = _libc().syscall(_SYS_LL_CREATE, None, 0, _LL_VERSION)
+    return int(rc) if rc > 0 else 0
+
+
+def _fs_handled(abi: int) -> int:
+    handled = _FS_ALL_V1
+    if abi >= 2:
+        handled |= _FS_REFER
+    if abi >= 3:
+        handled |= _FS_TRUNCATE
+    if abi >= 5:
+        handled |= _FS_IOCTL_DEV
+    return handled
+
+
+def _landlock_restrict(abi: int, read: Sequence[str], write: Sequence[str], network: bool) -> None:
+    """Allow reads beneath `read`, everything beneath `write`, no TCP unless `network`; then enforce."""
+    handled = _fs_handled(abi)
+    attr = _RulesetAttr(handled, 0, 0)
+    size = 8
+    if abi >= 4 and not network:
+        attr.net, size = _NET_BIND_TCP | _NET_CONNECT_TCP, 16
+    if abi >= 6:
+        attr.scoped, size = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL, 24
+    libc = _libc()
+    ruleset = _check(libc.syscall(_SYS_LL_CREATE, ctypes.byref(attr), size, 0), "landlock_create_ruleset")
+    try:
+        for paths, access in ((read, _FS_READ), (write, handled)):
+            for path in paths:
+                _landlock_allow(ruleset, path, access)
+        _check(libc.syscall(_SYS_LL_RESTRICT, ruleset, 0), "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+
+
+def _landlock_allow(ruleset: int, path: str, access: int) -> None:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return  # a path that does not exist needs no rule
+    try:
+        if not os.path.isdir(f"/proc/self/fd/{fd}"):
+            access &= _FILE_ONLY
+        rule = _PathBeneath(access, fd)
+        _check(_libc().syscall(_SYS_LL_ADD_RULE, ruleset, _LL_RULE_PATH_BENEATH, ctypes.byref(rule), 0), path)
+    finally:
+        os.close(fd)
+
+
+# ---- the child's set-up between fork and exec ----------------------------------------------------
+
+
+def _drop_capabilities() -> None:
+    """Empty the bounding set, so that an exec'd root process starts with no capabilities at all."""
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as fh:
+            last = int(fh.read())
+    except OSError:
+        last = 40
+    for cap in range(last + 1):
+        _libc().prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
+
+
+def child_setup(
+    *,
+    rlimits: dict[int, tuple[int, int]],
+    seccomp: bytes | None = None,
+    landlock: tuple[int, Sequence[str], Sequence[str], bool] | None = None,
+    drop_caps: bool = False,
+) -> Callable[[], None]:
+    """A `preexec_fn`: rlimits, then (optionally) capability drop, no_new_privs, Landlock and seccomp."""
+    keep: list[object] = []
+
+    def setup() -> None:
+        for which, limits in rlimits.items():
+            resource.setrlimit(which, limits)
+        if drop_caps:
+            _drop_capabilities()
+        if seccomp is not None or landlock is not None:
+            _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+        if landlock is not None:
+            _landlock_restrict(*landlock)
+        if seccomp is not None:
+            _load_bpf(seccomp, keep)
+
+    return setup

@@ -1,0 +1,206 @@
+"""Turn a Policy and a command into a concrete launch for one backend.
+
+- **bwrap**: new IPC, PID, UTS, cgroup (and, unless the network is on, network) namespaces; `/` is an
+  empty tmpfs holding read-only binds of the system directories and the interpreter, a private `/tmp`,
+  a fresh `/proc` and a minimal `/dev`; all capabilities dropped; `--die-with-parent`, `--new-session`,
+  `--clearenv`; the seccomp BPF arrives through a pipe (`--seccomp FD`). When we are root, bubblewrap
+  would map the sandbox to host root (same owner checks as root, so /etc/shadow stays readable), so it
+  runs without a user namespace and the command starts through `setpriv` as `Policy.sandbox_uid`, a real
+  unprivileged uid for which RLIMIT_NPROC also holds. Otherwise a user namespace is used.
+- **landlock**: the command runs on the host filesystem under Landlock rules (read beneath the system
+  directories, the interpreter and the granted paths; write beneath the granted paths; no TCP unless the
+  network is on; signals and abstract sockets scoped), seccomp, rlimits, and an empty capability set.
+- **rlimits**: the last resort: rlimits, seccomp where it loads, and an empty capability set. It does not
+  isolate files or the network; choosing it warns loudly.
+- **sandbox-exec** (macOS, not tested here): a deny-by-default Seatbelt profile plus CPU, FSIZE and
+  NOFILE rlimits (Darwin ignores the memory limits).
+
+rlimits are set on the launcher (inherited by the command) in a `preexec_fn` that only makes system calls.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from agentkit.sandbox.kernel import child_setup, landlock_abi, seccomp_bpf
+from agentkit.sandbox.policy import MINIMAL_PATH, Policy
+
+__all__ = ["Launch", "build_launch", "bwrap_argv", "interpreter_paths"]
+
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# what programs read from /etc, granted one by one where /etc as a whole is not mounted (Landlock as root)
+_ETC_FILES = (
+    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/hostname", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/hosts",
+    "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/ssl", "/etc/ca-certificates",
+    "/etc/alternatives", "/etc/os-release", "/etc/mime.types", "/etc/protocols", "/etc/services",
+)  # fmt: skip
+_DEV_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+
+
+@dataclass
+class Launch:
+    """Everything `subprocess.Popen` needs, plus fds to close once the child has started."""
+
+    backend: str
+    argv: list[str]
+    env: dict[str, str]
+    preexec_fn: Callable[[], None] | None
+    pass_fds: tuple[int, ...] = ()
+    close_after_start: list[int] = field(default_factory=list)
+    cwd: str | None = None
+
+    def close_fds(self) -> None:
+        while self.close_after_start:
+            try:
+                os.close(self.close_after_start.pop())
+            except OSError:
+                pass
+
+
+def interpreter_paths() -> tuple[str, ...]:
+    """The directories a Python child needs to see: the interpreter prefixes and the import path."""
+    found = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    found += [p for p in sys.path if p and os.path.isabs(p)]
+    return _dedupe_existing(found)
+
+
+def _dedupe_existing(paths: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for path in paths:
+        path = os.path.normpath(path)
+        if os.path.exists(path) and path not in out:
+            out.append(path)
+    return tuple(out)
+
+
+def _rlimits(policy: Policy, *, nproc: bool) -> dict[int, tuple[int, int]]:
+    limits = {
+        resource.RLIMIT_CPU: (policy.cpu_seconds, policy.cpu_seconds + 1),
+        resource.RLIMIT_FSIZE: (policy.max_file_bytes, policy.max_file_bytes),
+        resource.RLIMIT_NOFILE: (policy.max_open_files, policy.max_open_files),
+        resource.RLIMIT_CORE: (0, 0),
+    }
+    if sys.platform.startswith("linux"):
+        limits[resource.RLIMIT_DATA] = (policy.memory_bytes, policy.memory_bytes)
+    if nproc:
+        limits[resource.RLIMIT_NPROC] = (policy.max_processes, policy.max_processes)
+    return limits
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.strip("/").split("/")[:-1]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def bwrap_argv(
+    policy: Policy,
+    argv: Sequence[str],
+    *,
+    cwd: str | None,
+    extra_ro: Sequence[str],
+    bwrap: str,
+    setpriv: str | None,
+    seccomp: bytes | None,
+) -> tuple[list[str], tuple[int, ...]]:
+    """The bubblewrap command line (and the fds it must inherit) for `argv` under `policy`."""
+    root = os.geteuid() == 0
+    out = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
+    if not root:
+        out.append("--unshare-user")
+    if not policy.network:
+        out.append("--unshare-net")
+    out += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    if root:  # only setpriv uses these, to become sandbox_uid; the uid change then clears every capability
+        out += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    for sysdir in (*_SYSTEM_DIRS, "/etc"):
+        if os.path.isdir(sysdir):
+            out += ["--ro-bind", sysdir, sysdir]
+    out += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    created = {"/", "/tmp", "/dev", "/proc", "/etc", *_SYSTEM_DIRS}
+    binds: list[tuple[str, str]] = [(p, "--ro-bind") for p in _dedupe_existing(extra_ro)]
+    binds += [(p, "--ro-bind") for p in _dedupe_existing(policy.read_paths)]
+    binds += [(p, "--bind") for p in _dedupe_existing(policy.write_paths)]
+    if cwd and not any(cwd == p or cwd.startswith(p.rstrip("/") + "/") for p, _ in binds):
+        binds.append((cwd, "--ro-bind"))
+    for path, flag in sorted(binds, key=lambda item: item[0].count("/")):
+        if any(path == s or path.startswith(s + "/") for s in (*_SYSTEM_DIRS, "/etc")) and flag == "--ro-bind":
+            continue  # already visible read-only
+        for parent in _parents(path):
+            if parent not in created:  # bubblewrap would create it 0700, unreadable to the sandbox uid
+                out += ["--perms", "0755", "--dir", parent]
+                created.add(parent)
+        out += [flag, path, path]
+        created.add(path)
+    out.append("--clearenv")
+    for key, value in policy.environment().items():
+        out += ["--setenv", key, value]
+    out += ["--chdir", cwd or "/tmp"]
+    fds: tuple[int, ...] = ()
+    if seccomp is not None:
+        read_end, write_end = os.pipe()
+        os.write(write_end, seccomp)  # a few hundred bytes: far below the pipe buffer
+        os.close(write_end)
+        out += ["--seccomp", str(read_end)]
+        fds = (read_end,)
+    out.append("--")
+    if root:
+        uid = str(policy.sandbox_uid)
+        out += [setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
+    return out + list(argv), fds
+
+
+def build_launch(
+    backend: str, policy: Policy, argv: Sequence[str], *, cwd: str | None, extra_ro: Sequence[str] = ()
+) -> Launch:
+    """A ready-to-start launch of `argv` under `policy` with the named backend."""
+    from agentkit.sandbox.detect import probe
+
+    caps = probe()
+    root = caps.is_root
+    seccomp = seccomp_bpf(policy.network) if caps.seccomp.ok else None
+    launcher_env = {"PATH": MINIMAL_PATH}  # bubblewrap's own environment is readable through /proc/1/environ
+    if backend == "bwrap":
+        full, fds = bwrap_argv(
+            policy,
+            argv,
+            cwd=cwd,
+            extra_ro=extra_ro,
+            bwrap=caps.bwrap_path or "bwrap",
+            setpriv=caps.setpriv,
+            seccomp=seccomp,
+        )
+        pre = child_setup(rlimits=_rlimits(policy, nproc=True))
+        return Launch(backend, full, launcher_env, pre, fds, list(fds), None)
+    env = policy.environment()
+    if backend == "landlock":
+        read = (*_SYSTEM_DIRS, *_ETC_FILES, *_DEV_FILES, *extra_ro, *policy.read_paths, *([cwd] if cwd else []))
+        write = (*policy.write_paths, "/dev/null")
+        rules = (landlock_abi(), read, write, policy.network)
+        pre = child_setup(rlimits=_rlimits(policy, nproc=not root), seccomp=seccomp, landlock=rules, drop_caps=root)
+        return Launch(backend, list(argv), env, pre, cwd=cwd)
+    if backend == "rlimits":
+        pre = child_setup(rlimits=_rlimits(policy, nproc=not root), seccomp=seccomp, drop_caps=root)
+        return Launch(backend, list(argv), env, pre, cwd=cwd)
+    if backend == "sandbox-exec":
+        profile = _seatbelt_profile(policy, extra_ro, cwd)
+        pre = child_setup(rlimits=_rlimits(policy, nproc=False))
+        return Launch(backend, ["/usr/bin/sandbox-exec", "-p", profile, *argv], env, pre, cwd=cwd)
+    raise ValueError(f"unknown sandbox backend {backend!r}")
+
+
+def _seatbelt_profile(policy: Policy, extra_ro: Sequence[str], cwd: str | None) -> str:
+    """A deny-by-default Seatbelt profile (macOS; documented, not tested in CI)."""
+    reads = ["/usr", "/bin", "/System", "/Library", "/private/etc", "/dev", *extra_ro, *policy.read_paths]
+    if cwd:
+        reads.append(cwd)
+    lines = ["(version 1)", "(deny default)", "(allow process-fork)", "(allow process-exec)", "(allow sysctl-read)"]
+    lines += [f'(allow file-read* (subpath "{p}"))' for p in reads]
+    lines += [f'(allow file-read* file-write* (subpath "{p}"))' for p in policy.write_paths]
+    lines.append('(allow file-write-data (literal "/dev/null"))')
+    if policy.network:
+        lines.append("(allow network*)")
+    return "\n".join(lines)

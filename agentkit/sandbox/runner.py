@@ -1,0 +1,205 @@
+"""`Sandbox.run`: one command, isolated, with capped output and a wall clock that kills everything.
+
+The command starts in a new session (its own process group). On timeout the whole group gets SIGKILL;
+under bubblewrap the command also lives in a PID namespace whose init dies with the launcher, so
+daemons that escaped the process group die too.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+import anyio.to_thread
+
+from agentkit.errors import SandboxError
+from agentkit.sandbox.detect import choose_backend
+from agentkit.sandbox.launch import Launch, build_launch
+from agentkit.sandbox.policy import Mode, Policy, RunResult
+
+__all__ = ["TIMEOUT_RETURNCODE", "Sandbox"]
+
+TIMEOUT_RETURNCODE = 124
+
+
+class Sandbox:
+    """Runs commands under a Policy with the strongest backend this machine offers.
+
+    `mode="required"` (the default) raises SandboxError when nothing isolates; `"best_effort"` warns and
+    falls back to rlimits. `backend=` forces one ("bwrap", "landlock", "rlimits"). On Windows nothing
+    isolates, so code runs only with `allow_unsandboxed=True`.
+    """
+
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        mode: Mode = "required",
+        backend: str | None = None,
+        allow_unsandboxed: bool = False,
+    ) -> None:
+        self.policy = policy or Policy()
+        self.mode = mode
+        self.unsandboxed = False
+        try:
+            self.backend = choose_backend(mode, backend)
+        except SandboxError:
+            if not (allow_unsandboxed and sys.platform == "win32"):
+                raise
+            self.backend, self.unsandboxed = "none", True
+
+    def __repr__(self) -> str:
+        return f"Sandbox(backend={self.backend!r}, mode={self.mode!r})"
+
+    def launch(self, argv: Sequence[str], *, cwd: str | None, policy: Policy, extra_ro: Sequence[str] = ()) -> Launch:
+        if not argv:
+            raise ValueError("sandbox command is empty: give the program and its arguments")
+        if self.unsandboxed:
+            return Launch("none", list(argv), policy.environment(), None, cwd=cwd)
+        if cwd is not None and not os.path.isdir(cwd):
+            raise ValueError(f"sandbox cwd {cwd!r} is not a directory")
+        # the running interpreter is always visible (read-only), so `python -S -I ...` works in every backend
+        base = (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)))
+        return build_launch(self.backend, policy, argv, cwd=cwd, extra_ro=(*base, *extra_ro))
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        stdin: bytes | None = None,
+        policy: Policy | None = None,
+    ) -> RunResult:
+        """Run `argv` to completion (or to the wall limit) and return its capped output."""
+        pol = policy or self.policy
+        spec = self.launch(argv, cwd=cwd, policy=pol)
+        started = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                spec.argv,
+                cwd=spec.cwd,
+                env=spec.env,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                close_fds=True,
+                pass_fds=spec.pass_fds,
+                start_new_session=True,
+                preexec_fn=spec.preexec_fn,
+            )
+        except OSError as exc:
+            raise SandboxError(f"could not start {argv[0]!r} in the {spec.backend} sandbox: {exc}") from None
+        finally:
+            spec.close_fds()
+        try:
+            out, err, truncated, timed_out = _communicate(proc, stdin, pol.max_output_bytes, started + pol.wall_seconds)
+        finally:
+            _kill_group(proc)
+        code = TIMEOUT_RETURNCODE if timed_out else proc.returncode
+        return RunResult(code, out, err, timed_out, truncated, time.monotonic() - started, spec.backend)
+
+    async def run_async(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        stdin: bytes | None = None,
+        policy: Policy | None = None,
+    ) -> RunResult:
+        """`run` in a worker thread, so the event loop keeps going."""
+        return await anyio.to_thread.run_sync(lambda: self.run(argv, cwd=cwd, stdin=stdin, policy=policy))
+
+
+def _communicate(
+    proc: subprocess.Popen[bytes], stdin: bytes | None, cap: int, deadline: float
+) -> tuple[bytes, bytes, bool, bool]:
+    """Feed stdin, read both pipes up to `cap` bytes each (draining the rest), until exit or deadline."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    bufs = {out_fd: bytearray(), err_fd: bytearray()}
+    truncated = False
+    sel = selectors.DefaultSelector()
+    for fd in bufs:
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ)
+    pending = memoryview(stdin or b"")
+    in_fd = -1
+    if proc.stdin is not None:
+        in_fd = proc.stdin.fileno()
+        os.set_blocking(in_fd, False)
+        sel.register(in_fd, selectors.EVENT_WRITE)
+    try:
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return bytes(bufs[out_fd]), bytes(bufs[err_fd]), truncated, True
+            for key, _ in sel.select(timeout=min(left, 0.5)):
+                fd = int(key.fd)
+                if fd == in_fd:
+                    pending = _feed(sel, proc, pending)
+                    continue
+                chunk = _read(fd)
+                if chunk is None:
+                    continue
+                if not chunk:
+                    sel.unregister(fd)
+                    continue
+                buf = bufs[fd]
+                room = cap - len(buf)
+                if len(chunk) > room:
+                    truncated = True
+                buf += chunk[: max(room, 0)]
+    finally:
+        sel.close()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+    try:
+        proc.wait(timeout=max(deadline - time.monotonic(), 0.001))
+    except subprocess.TimeoutExpired:
+        return bytes(bufs[out_fd]), bytes(bufs[err_fd]), truncated, True
+    return bytes(bufs[out_fd]), bytes(bufs[err_fd]), truncated, False
+
+
+def _feed(sel: selectors.BaseSelector, proc: subprocess.Popen[bytes], pending: memoryview) -> memoryview:
+    assert proc.stdin is not None
+    try:
+        pending = pending[os.write(proc.stdin.fileno(), pending[:65536]) :]
+    except BlockingIOError:
+        return pending
+    except BrokenPipeError:
+        pending = pending[:0]  # the command stopped reading
+    if not pending:
+        sel.unregister(proc.stdin.fileno())
+        proc.stdin.close()
+    return pending
+
+
+def _read(fd: int) -> bytes | None:
+    """A chunk, b"" at end of file, or None when nothing is ready yet."""
+    try:
+        return os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the whole process group (harmless when it already exited), then reap the launcher."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
