@@ -1,0 +1,289 @@
+"""The `repo-optimizer` agent: make a repository faster without breaking its tests.
+
+    agentkit run repo-optimizer ./myrepo --test "pytest -q" --bench "python bench.py" [--goal "..."] [--apply]
+
+What the harness does (the model only does step 3):
+1. Copies the repository to a scratch workspace; the original is never touched unless you pass --apply.
+2. Measures the starting point inside the sandbox: runs the tests, runs the benchmark `--repeats` times
+   (median wall time), and profiles it with cProfile when it is a Python command.
+3. Gives the model the figures, the profile, the read-only repo tools on the scratch copy, the editing
+   tools (edit_file, write_file, apply_patch, run, diff) and `evaluate` (tests + benchmark against the
+   starting point), and lets it work.
+4. Verifies the end state itself: the change is kept only if the tests pass and the benchmark median
+   improved by more than the noise (at least `--min-gain` percent and more than the spread of the
+   baseline runs). A kept change is written as a unified diff (`--patch`); a rejected one is not.
+5. Prints a report with the measured before/after figures. `--apply` copies a kept change into the
+   original repository; nothing else ever writes there.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import statistics
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentkit.agent import Agent
+from agentkit.agents import AgentDefinition, AgentOption
+from agentkit.errors import ConfigError
+from agentkit.loop import AgentResult, Limits
+from agentkit.tooling import Needs, Tool
+
+__all__ = ["AGENT", "Measurement", "RepoOptimizer"]
+
+SYSTEM_PROMPT = """You are a performance engineer working on a scratch copy of a repository.
+Your job: make the benchmark faster while every test keeps passing.
+Work like this:
+1. Read the profile you are given, then the code of the hot spots (list_files, search, read_file).
+2. Make one focused change at a time with edit_file (exact search/replace) or apply_patch.
+3. Call evaluate after each change: it runs the tests and the benchmark and compares with the start.
+   If the tests fail or nothing got faster, fix or revert your change (edit_file back, or write_file).
+4. Stop when evaluate shows a clear gain with passing tests, and end with a short summary of what you
+   changed and why it is faster.
+Keep behaviour identical: same results, same public interface. Do not edit the tests or the benchmark."""
+
+
+@dataclass(slots=True)
+class Measurement:
+    """Tests and benchmark figures for one state of the scratch copy."""
+
+    tests_passed: bool | None
+    tests_output: str = ""
+    bench_seconds: list[float] = field(default_factory=list)
+    bench_failed: str | None = None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.bench_seconds) if self.bench_seconds else None
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median of the benchmark runs: how noisy the figure is."""
+        if len(self.bench_seconds) < 2 or not self.median:
+            return 0.0
+        return (max(self.bench_seconds) - min(self.bench_seconds)) / self.median
+
+
+class RepoOptimizer(Agent):
+    """An Agent plus the workspace and the measurements the harness needs around the run."""
+
+    def __init__(
+        self,
+        model: Any,
+        repo: str,
+        *,
+        test: str | None,
+        bench: str | None,
+        goal: str | None,
+        repeats: int,
+        min_gain: float,
+        patch: str | None,
+        apply: bool,
+        timeout: float,
+    ) -> None:
+        from agentkit.tools.edit import Workspace, edit_tools
+        from agentkit.tools.repo import repo_tools
+
+        if not os.path.isdir(repo):
+            raise ConfigError(f"repository {repo!r} is not a folder")
+        if not test and not bench:
+            raise ConfigError("give --test and/or --bench: without them no change can be verified")
+        self.repo = os.path.abspath(repo)
+        self.test, self.bench, self.goal = test, bench, goal
+        self.repeats, self.min_gain, self.apply, self.timeout = max(1, repeats), min_gain, apply, timeout
+        self.patch_path = Path(patch or f"{Path(self.repo).name}-optimized.patch").resolve()
+        self.workspace = Workspace(self.repo)
+        tools = [*repo_tools(self.workspace.path), *edit_tools(self.workspace), self._evaluate_tool()]
+        super().__init__(
+            model=model,
+            tools=tools,
+            system_prompt=SYSTEM_PROMPT,
+            name="repo-optimizer",
+            limits=Limits(max_turns=40, max_tool_calls=120, deadline=3600, tool_timeout=timeout + 30),
+        )
+        print("measuring the starting point…", file=sys.stderr)
+        self.baseline = self.measure()
+        self.profile = self._profile() if bench else ""
+        self.initial_prompt = self._first_prompt()
+
+    # ---- measuring -------------------------------------------------------------------------------
+
+    def _sh(self, command: str) -> dict[str, Any]:
+        # `python` in the command means the interpreter agentkit runs on (its virtual environment).
+        bindir = shlex.quote(os.path.dirname(sys.executable))
+        result: dict[str, Any] = self.workspace.run(f'PATH={bindir}:"$PATH"; {command}', timeout_s=self.timeout)
+        return result
+
+    def measure(self, repeats: int | None = None) -> Measurement:
+        m = Measurement(tests_passed=None)
+        if self.test:
+            run = self._sh(self.test)
+            m.tests_passed = run["exit_code"] == 0 and not run["timed_out"]
+            m.tests_output = (run["stdout"] + run["stderr"])[-2000:]
+        if self.bench:
+            for _ in range(repeats or self.repeats):
+                run = self._sh(self.bench)
+                if run["exit_code"] != 0 or run["timed_out"]:
+                    m.bench_failed = (run["stdout"] + run["stderr"])[-2000:] or f"exit code {run['exit_code']}"
+                    break
+                m.bench_seconds.append(run["duration_s"])
+        return m
+
+    def _profile(self) -> str:
+        words = shlex.split(self.bench or "")
+        if not words or not Path(words[0]).name.startswith("python") or words[1:2] == ["-m"]:
+            return "(no profile: the benchmark is not a `python script.py` command)"
+        command = shlex.join([words[0], "-m", "cProfile", "-s", "tottime", *words[1:]])
+        run = self._sh(command)
+        lines = run["stdout"].splitlines()
+        start = next((i for i, line in enumerate(lines) if "ncalls" in line), None)
+        return "\n".join(lines[start : start + 25]) if start is not None else "(the profile produced no table)"
+
+    def _evaluate_tool(self) -> Tool:
+        def evaluate() -> dict[str, Any]:
+            now = self.measure()
+            return self._compare(now)
+
+        schema = {"type": "object", "properties": {}}
+        description = (
+            "Run the tests and the benchmark on your scratch copy now and compare with the starting point. "
+            "Takes no arguments. Returns tests_passed, the benchmark medians in seconds and the speedup."
+        )
+        # evaluate runs its commands through the sandbox itself, so the tool function needs no isolation
+        needs = Needs(read_paths=(self.workspace.path,), write_paths=(self.workspace.path,))
+        return Tool.from_schema("evaluate", description, schema, evaluate, needs=needs)
+
+    def _compare(self, now: Measurement) -> dict[str, Any]:
+        before, after = self.baseline.median, now.median
+        return {
+            "tests_passed": now.tests_passed,
+            "tests_output_tail": now.tests_output[-600:] if now.tests_passed is False else "",
+            "bench_failed": now.bench_failed,
+            "baseline_median_s": before,
+            "current_median_s": after,
+            "speedup": round(before / after, 3) if before and after else None,
+        }
+
+    def _first_prompt(self) -> str:
+        b = self.baseline
+        lines = [f"Repository: {Path(self.repo).name} (your scratch copy; paths are relative to its root)."]
+        if self.goal:
+            lines.append(f"Goal: {self.goal}")
+        if self.test:
+            lines.append(f"Test command: {self.test} -> {'passing' if b.tests_passed else 'FAILING'} at the start.")
+        if self.bench:
+            figures = ", ".join(f"{s:.3f}" for s in b.bench_seconds) or b.bench_failed or "no figures"
+            lines.append(f"Benchmark command: {self.bench} -> seconds per run: {figures}.")
+            lines.append(f"Profile of the benchmark (cProfile, sorted by own time):\n{self.profile}")
+        lines.append("Find the hot spot, make it faster, verify with evaluate, then summarise.")
+        return "\n".join(lines)
+
+    # ---- the verdict -----------------------------------------------------------------------------------
+
+    def verdict(self) -> tuple[bool, str, Measurement]:
+        """Measure the end state and decide whether the change is kept."""
+        diff = self.workspace.diff()["diff"]
+        if not diff:
+            return False, "the agent made no change", self.baseline
+        final = self.measure()
+        if self.test and not final.tests_passed:
+            return False, "the tests fail with the change", final
+        if self.bench:
+            if final.bench_failed or final.median is None or self.baseline.median is None:
+                return False, "the benchmark does not run with the change", final
+            needed = max(self.min_gain / 100, self.baseline.spread, final.spread)
+            gain = 1 - final.median / self.baseline.median
+            if gain <= needed:
+                return False, f"no measurable gain ({gain:+.1%}; needed more than {needed:.1%})", final
+        return True, "tests pass and the benchmark is measurably faster" if self.bench else "tests pass", final
+
+    def report(self, result: AgentResult) -> str:
+        kept, reason, final = self.verdict()
+        diff = self.workspace.diff()["diff"]
+        lines = ["", "== repo-optimizer report ==", f"repository: {self.repo}"]
+        if self.test:
+            before, after = _passfail(self.baseline.tests_passed), _passfail(final.tests_passed)
+            lines.append(f"tests: before {before}, after {after}")
+        if self.bench and self.baseline.median:
+            lines.append(f"benchmark median: before {self.baseline.median:.4f} s ({_runs(self.baseline)})")
+            if final.median:
+                lines.append(f"benchmark median: after  {final.median:.4f} s ({_runs(final)})")
+                lines.append(f"speedup: {self.baseline.median / final.median:.2f}x")
+        lines.append(f"verdict: {'KEPT' if kept else 'REJECTED'} ({reason})")
+        if kept:
+            self.patch_path.write_text(diff, encoding="utf-8")
+            lines.append(f"patch: {self.patch_path}")
+            if self.apply:
+                changed = self.workspace.apply_to_original()
+                lines.append(f"applied to {self.repo}: {', '.join(changed)}")
+            else:
+                lines.append(
+                    f"the original is unchanged; apply with: git -C {shlex.quote(self.repo)} apply "
+                    f"{shlex.quote(str(self.patch_path))}  (or rerun with --apply)"
+                )
+        if result.text:
+            lines.append(f"agent summary: {result.text.strip()}")
+        self.workspace.close()
+        return "\n".join(lines)
+
+
+def _passfail(value: bool | None) -> str:
+    return {True: "pass", False: "FAIL", None: "not run"}[value]
+
+
+def _runs(m: Measurement) -> str:
+    return f"{len(m.bench_seconds)} runs, spread {m.spread:.1%}"
+
+
+def build(
+    model: Any = None,
+    repo: str = ".",
+    test: str | None = None,
+    bench: str | None = None,
+    goal: str | None = None,
+    repeats: int = 3,
+    min_gain: float = 5.0,
+    patch: str | None = None,
+    apply: bool = False,
+    timeout: float = 600.0,
+) -> RepoOptimizer:
+    return RepoOptimizer(
+        model,
+        repo,
+        test=test,
+        bench=bench,
+        goal=goal,
+        repeats=int(repeats),
+        min_gain=float(min_gain),
+        patch=patch,
+        apply=apply,
+        timeout=float(timeout),
+    )
+
+
+def _finish(agent: Agent, result: AgentResult) -> str | None:
+    return agent.report(result) if isinstance(agent, RepoOptimizer) else None
+
+
+AGENT = AgentDefinition(
+    name="repo-optimizer",
+    description="Speeds up a repository on a scratch copy; keeps only changes that pass the tests and measurably "
+    "improve the benchmark; writes a patch.",
+    build=build,
+    takes_prompt=False,
+    finish=_finish,
+    options=(
+        AgentOption(name="repo", help="the repository folder", positional=True, required=True),
+        AgentOption(name="test", help="test command, e.g. 'pytest -q'"),
+        AgentOption(name="bench", help="benchmark command, e.g. 'python bench.py'"),
+        AgentOption(name="goal", help="what to optimise, in words"),
+        AgentOption(name="repeats", help="benchmark runs per measurement (median)", default=3),
+        AgentOption(name="min_gain", help="smallest gain in percent that counts", default=5.0),
+        AgentOption(name="patch", help="where to write the patch (default: REPO-optimized.patch)"),
+        AgentOption(name="apply", help="apply a kept change to the original repository", is_flag=True),
+        AgentOption(name="timeout", help="seconds allowed per test or benchmark run", default=600.0),
+    ),
+)

@@ -1,0 +1,116 @@
+"""The repo-optimizer end to end, as a user runs it: the CLI in a subprocess, a recorded model session
+(raw Qwen3-Coder XML or gpt-oss Harmony text), the example repository with a deliberately slow function."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+TEST_CMD = "python -m pytest -q -p no:cacheprovider"
+BENCH_CMD = "python bench.py"
+
+pytestmark = pytest.mark.integration
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    target = tmp_path / "slow_repo"
+    shutil.copytree(EXAMPLES / "slow_repo", target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def optimize(repo: Path, transcript: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "agentkit",
+        "run",
+        "repo-optimizer",
+        str(repo),
+        "--test",
+        TEST_CMD,
+        "--bench",
+        BENCH_CMD,
+        "--repeats",
+        "2",
+        "--patch",
+        str(tmp_path / "out.patch"),
+        "--model",
+        f"replay:{transcript}",
+        *extra,
+    ]
+    env = {**os.environ, "AGENTKIT_HOME": str(tmp_path / "home")}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+
+
+def _tests_pass_with_patch(repo: Path, patch: Path, tmp_path: Path) -> bool:
+    patched = tmp_path / "patched"
+    shutil.copytree(repo, patched)
+    subprocess.run(["git", "apply", str(patch)], cwd=patched, check=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=patched, capture_output=True, text=True
+    )
+    return run.returncode == 0
+
+
+@pytest.mark.parametrize("transcript", ["repo-optimizer.qwen3coder.jsonl", "repo-optimizer.harmony.jsonl"])
+def test_recorded_session_produces_a_verified_patch_and_leaves_the_original_alone(
+    repo: Path, tmp_path: Path, transcript: str
+) -> None:
+    before = snapshot(repo)
+    run = optimize(repo, EXAMPLES / transcript, tmp_path)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "verdict: KEPT (tests pass and the benchmark is measurably faster)" in out
+    assert "tests: before pass, after pass" in out
+    speedup = float(out.split("speedup: ")[1].split("x")[0])
+    assert speedup > 1.5
+    patch = (tmp_path / "out.patch").read_text()
+    assert "-    for d in range(2, n):" in patch and "+    for d in range(3, int(n**0.5) + 1, 2):" in patch
+    assert snapshot(repo) == before  # the original repository is untouched
+    assert _tests_pass_with_patch(repo, tmp_path / "out.patch", tmp_path)
+    # the tool calls came from the model's raw text and really ran
+    assert "→ edit_file(" in out and "✓ edit_file" in out and "✓ evaluate" in out
+
+
+def test_apply_writes_the_kept_change_into_the_original(repo: Path, tmp_path: Path) -> None:
+    run = optimize(repo, EXAMPLES / "repo-optimizer.qwen3coder.jsonl", tmp_path, "--apply")
+    assert run.returncode == 0, run.stderr
+    assert "applied to" in run.stdout
+    assert "int(n**0.5) + 1" in (repo / "primes.py").read_text()
+
+
+def test_a_change_that_breaks_the_tests_is_rejected_and_no_patch_is_written(repo: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    edit = (
+        "<tool_call>\n<function=edit_file>\n<parameter=path>\nprimes.py\n</parameter>\n"
+        "<parameter=old_text>\n    for d in range(2, n):\n</parameter>\n"
+        "<parameter=new_text>\n    return True\n    for d in range(2, n):\n</parameter>\n</function>\n</tool_call>"
+    )
+    broken.write_text(json.dumps({"text": edit}) + "\n" + json.dumps({"text": "Made it fast."}) + "\n")
+    before = snapshot(repo)
+    run = optimize(repo, broken, tmp_path, "--apply")
+    assert run.returncode == 0, run.stderr
+    assert "verdict: REJECTED (the tests fail with the change)" in run.stdout
+    assert "tests: before pass, after FAIL" in run.stdout
+    assert not (tmp_path / "out.patch").exists()
+    assert snapshot(repo) == before  # --apply never writes a rejected change
+
+
+def test_missing_repository_is_one_clear_line(tmp_path: Path) -> None:
+    run = optimize(tmp_path / "nope", EXAMPLES / "repo-optimizer.qwen3coder.jsonl", tmp_path)
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines()[-1].startswith("error: repository")
+    assert "Traceback" not in run.stderr
