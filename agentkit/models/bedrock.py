@@ -205,6 +205,9 @@ class BedrockModel:
             request["inferenceConfig"] = inference
         if tools:
             request["toolConfig"] = {"tools": [tool.to_bedrock() for tool in tools]}
+        elif any(m.tool_calls for m in messages):
+            # Converse refuses toolUse/toolResult history without a toolConfig: declare the tools it names.
+            request["toolConfig"] = {"tools": _history_tools(messages)}
         extra = dict(self.additional_request_fields)
         if settings.reasoning_effort and self.family.reasoning_effort:
             extra["reasoning_effort"] = settings.reasoning_effort
@@ -376,6 +379,12 @@ def _tool_input(call: ToolCall) -> Any:
             # Bedrock needs a JSON document; keep what the model wrote so its next turn can see it.
             return {"raw_arguments": call.arguments}
     return call.arguments
+
+
+def _history_tools(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    names = dict.fromkeys(call.name for m in messages for call in m.tool_calls)
+    schema = {"type": "object"}
+    return [ToolDefinition(name, f"{name} (used earlier in this conversation)", schema).to_bedrock() for name in names]
 
 
 def _inference_config(settings: ModelSettings) -> dict[str, Any]:

@@ -175,6 +175,19 @@ def test_qwen_gets_no_reasoning_blocks_or_effort_field() -> None:
     assert "additionalModelRequestFields" not in request
 
 
+def test_tool_history_without_tools_still_declares_them(collect: Any) -> None:
+    model, stubber = stubbed()
+    history = [
+        Message.user("q"),
+        Message.assistant(tool_calls=[ToolCall(name="add", arguments={"a": 1}, id="t1")]),
+        Message.tool([ToolResult(call_id="t1", name="add", content="1")]),
+    ]
+    stubber.add_response("converse", converse_response({"text": "ok"}))
+    collect(model, history, [])
+    request = model.build_request(history, [], ModelSettings())
+    assert [t["toolSpec"]["name"] for t in request["toolConfig"]["tools"]] == ["add"]
+
+
 @pytest.mark.parametrize(
     ("code", "message", "error", "phrase"),
     [
