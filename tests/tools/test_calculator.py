@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import anyio
 import pytest
-from agentkit.tools.calculator import CalculatorError, calculate, calculator, calculator_tool
 
 from agentkit.errors import RetryTool, ToolError
+from agentkit.tools.calculator import CalculatorError, calculate, calculator, calculator_tool
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from typing import Any
 
 import anyio
 import pytest
-from agentkit.tools.weather import WeatherClient, WeatherError, weather_tool
 
 from agentkit.errors import RetryTool, ToolError
 from agentkit.tooling import Tool
+from agentkit.tools.weather import WeatherClient, WeatherError, weather_tool
 
 from .open_meteo_server import FakeOpenMeteo
 

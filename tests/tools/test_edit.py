@@ -1,0 +1,140 @@
+"""Editing tools on a scratch copy: the original is never touched until apply_to_original()."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from agentkit.errors import RetryTool
+from agentkit.sandbox import ConfinedPathError
+from agentkit.tools.edit import PatchError, Workspace, edit_tools
+
+APP = "def f():\n    return 1\n\n\ndef g():\n    return 1\n"
+
+
+@pytest.fixture
+def original(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "app.py").write_text(APP)
+    (root / "test_app.py").write_text("import app\n\n\ndef test_f():\n    assert app.f() == 1\n")
+    (root / ".gitignore").write_text("build/\n")
+    (root / "build").mkdir()
+    (root / "build/artifact.bin").write_bytes(b"\x00" * 10)
+    (root / "notes.txt").write_text("untracked but not ignored\n")
+    if shutil.which("git"):
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        subprocess.run(["git", "-C", str(root), "add", "app.py", "test_app.py", ".gitignore"], check=True)
+    return root
+
+
+@pytest.fixture
+def ws(original: Path) -> Iterator[Workspace]:
+    workspace = Workspace(original)
+    try:
+        yield workspace
+    finally:
+        workspace.close()
+
+
+def test_scratch_copy_has_tracked_and_unignored_files_only(ws: Workspace, original: Path) -> None:
+    assert sorted(ws.files) == [".gitignore", "app.py", "notes.txt", "test_app.py"]
+    assert not os.path.exists(os.path.join(ws.path, ".git"))
+    assert not os.path.exists(os.path.join(ws.path, "build"))
+    assert os.path.realpath(ws.path) != os.path.realpath(original)
+
+
+def test_edit_file_exact_replace_and_diff(ws: Workspace, original: Path) -> None:
+    result = ws.edit_file("app.py", "def f():\n    return 1", "def f():\n    return 2")
+    assert result["replacements"] == 1
+    assert "-    return 1\n+    return 2\n" in result["diff"]
+    assert (original / "app.py").read_text() == APP  # untouched
+    assert ws.diff()["changed"] == ["app.py"]
+
+
+def test_edit_file_ambiguous_and_missing_text_explain_themselves(ws: Workspace) -> None:
+    with pytest.raises(RetryTool, match=r"occurs 2 times in app.py \(at lines 2, 6\)"):
+        ws.edit_file("app.py", "    return 1", "    return 3")
+    with pytest.raises(RetryTool, match=r"not found in app\.py; its first line appears at line"):
+        ws.edit_file("app.py", "def f():\n  return 1", "x")
+    assert ws.edit_file("app.py", "return 1", "return 0", replace_all=True)["replacements"] == 2
+
+
+def test_write_file_creates_folders(ws: Workspace) -> None:
+    assert ws.write_file("pkg/sub/new.py", "x = 1\n") == {"path": "pkg/sub/new.py", "created": True, "bytes": 6}
+    diff = ws.diff()
+    assert diff["changed"] == ["pkg/sub/new.py"]
+    assert "--- /dev/null\n+++ b/pkg/sub/new.py\n" in diff["diff"]
+
+
+def test_apply_patch_all_hunks_or_none(ws: Workspace) -> None:
+    patch = (
+        "--- a/app.py\n+++ b/app.py\n@@ -1,2 +1,2 @@\n def f():\n-    return 1\n+    return 10\n"
+        "@@ -5,2 +5,2 @@\n def g():\n-    return 1\n+    return 20\n"
+        "--- /dev/null\n+++ b/added.py\n@@ -0,0 +1,1 @@\n+print('hi')\n"
+    )
+    result = ws.apply_patch(patch)
+    assert result["files"] == ["app.py", "added.py"]
+    assert ws.read_text("app.py") == APP.replace("return 1", "return 10", 1).replace(
+        "    return 1\n", "    return 20\n"
+    )
+    bad = "--- a/app.py\n+++ b/app.py\n@@ -1,2 +1,2 @@\n def f():\n-    return 99\n+    return 5\n"
+    with pytest.raises(PatchError, match=r"hunk 1 \(@@ -1,2 \+1,2 @@\) of app.py does not apply: expected line 2"):
+        ws.apply_patch(bad + "--- a/notes.txt\n+++ b/notes.txt\n@@ -1 +1 @@\n-untracked but not ignored\n+changed\n")
+    assert ws.read_text("notes.txt") == "untracked but not ignored\n"  # nothing applied
+
+
+def test_apply_patch_with_shifted_lines_and_deletion(ws: Workspace) -> None:
+    ws.write_file("app.py", "# header\n# more\n" + APP)
+    ws.apply_patch("--- a/app.py\n+++ b/app.py\n@@ -5,2 +5,2 @@\n def g():\n-    return 1\n+    return 7\n")
+    assert ws.read_text("app.py").endswith("def g():\n    return 7\n")
+    ws.apply_patch("--- a/notes.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-untracked but not ignored\n")
+    assert not ws.exists("notes.txt")
+    with pytest.raises(PatchError, match="no file headers"):
+        ws.apply_patch("just text")
+
+
+def test_writes_are_confined(ws: Workspace, tmp_path: Path) -> None:
+    os.symlink(tmp_path, os.path.join(ws.path, "out"))
+    for path in ("../evil.py", "/tmp/evil.py", "out/evil.py"):
+        with pytest.raises(ConfinedPathError):
+            ws.write_file(path, "x")
+    assert not (tmp_path / "evil.py").exists()
+
+
+def test_apply_to_original_is_explicit(ws: Workspace, original: Path) -> None:
+    ws.edit_file("app.py", "def g():\n    return 1", "def g():\n    return 2")
+    ws.write_file("new.txt", "n\n")
+    ws.apply_patch("--- a/notes.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-untracked but not ignored\n")
+    assert (original / "app.py").read_text() == APP
+    assert sorted(ws.apply_to_original()) == ["app.py", "new.txt", "notes.txt"]
+    assert (original / "app.py").read_text().endswith("return 2\n")
+    assert (original / "new.txt").read_text() == "n\n" and not (original / "notes.txt").exists()
+    assert ws.diff()["changed"] == []
+
+
+def test_run_executes_in_the_sandbox_on_the_scratch_copy(ws: Workspace, original: Path) -> None:
+    result = ws.run("python3 -c 'import app; print(app.f())' && echo made > made.txt && pwd")
+    assert result["exit_code"] == 0, result
+    assert result["stdout"].splitlines()[0] == "1"
+    assert result["stdout"].splitlines()[1] == ws.path
+    assert ws.exists("made.txt") and not (original / "made.txt").exists()
+    failing = ws.run("echo oops >&2; exit 3")
+    assert failing["exit_code"] == 3 and failing["stderr"] == "oops\n"
+    slow = ws.run("sleep 5", timeout_s=0.5)
+    assert slow["timed_out"] is True
+
+
+def test_edit_tools_are_bound_to_the_workspace(ws: Workspace) -> None:
+    tools = {t.name: t for t in edit_tools(ws)}
+    assert set(tools) == {"edit_file", "write_file", "apply_patch", "run", "diff"}
+    assert tools["run"].needs.code_execution and tools["edit_file"].needs.write_paths == (ws.path,)
+    args = tools["write_file"].validate({"path": "t.txt", "content": "hi\n"})
+    assert anyio.run(tools["write_file"].invoke, args)["created"] is True
+    assert anyio.run(tools["diff"].invoke, {})["changed"] == ["t.txt"]

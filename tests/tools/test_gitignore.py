@@ -1,0 +1,117 @@
+"""The .gitignore matcher agrees with git itself on a tree full of tricky patterns."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agentkit.tools._gitignore import Ignorer, parse_gitignore
+from agentkit.tools.repo import RepoReader
+
+ROOT_RULES = """\
+# comment
+*.log
+!keep.log
+build/
+/top-only.txt
+docs/**/*.tmp
+**/cache
+logs/**
+!logs/important/
+secret[0-9].txt
+\\#hash.txt
+?.q
+"""
+ROOT_RULES += "trailing.txt   \n"  # trailing spaces are not part of the pattern
+
+FILES = [
+    "a.log",
+    "keep.log",
+    "sub/b.log",
+    "sub/keep.log",
+    "build/x.o",
+    "src/build/y.o",
+    "build.txt",
+    "top-only.txt",
+    "sub/top-only.txt",
+    "docs/a.tmp",
+    "docs/x/y/b.tmp",
+    "docs/x/c.txt",
+    "cache/1",
+    "deep/er/cache/2",
+    "logs/a.txt",
+    "logs/important/b.txt",
+    "secret1.txt",
+    "secretA.txt",
+    "#hash.txt",
+    "trailing.txt",
+    "a.q",
+    "ab.q",
+    "pkg/.gitignore",
+    "pkg/gen.py",
+    "pkg/keep.py",
+    "pkg/nested/gen.py",
+    "pkg/data/file.bin",
+    "src/main.py",
+]
+PKG_RULES = "gen.py\n/data/\n!*.log\n"
+
+
+def _make(tmp_path: Path) -> Path:
+    for rel in FILES:
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x\n")
+    (tmp_path / ".gitignore").write_text(ROOT_RULES)
+    (tmp_path / "pkg/.gitignore").write_text(PKG_RULES)
+    return tmp_path
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is needed as the reference")
+def test_walk_matches_git_ls_files(tmp_path: Path) -> None:
+    root = _make(tmp_path)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    out = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "--others", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    expected = sorted(out.split("\n")[:-1])
+    ours = sorted(RepoReader(root).iter_files())
+    assert ours == expected
+    assert "logs/important/b.txt" not in ours  # a file inside an excluded directory cannot be re-included
+
+
+@pytest.mark.parametrize(
+    "pattern, path, is_dir, ignored",
+    [
+        ("*.log", "a/b/c.log", False, True),
+        ("/a.txt", "a.txt", False, True),
+        ("/a.txt", "x/a.txt", False, False),
+        ("d/", "d", True, True),
+        ("d/", "d", False, False),
+        ("a/**/b", "a/b", False, True),
+        ("a/**/b", "a/x/y/b", False, True),
+        ("**/foo", "x/foo", True, True),
+        ("foo/**", "foo", True, False),
+        ("foo/**", "foo/a/b", False, True),
+        ("[!a]x", "bx", False, True),
+        ("[!a]x", "ax", False, False),
+        ("a?c", "a/c", False, False),
+        ("doc/*.txt", "doc/x/y.txt", False, False),
+    ],
+)
+def test_single_patterns(pattern: str, path: str, is_dir: bool, ignored: bool) -> None:
+    assert Ignorer().with_rules(parse_gitignore(pattern)).ignored(path, is_dir) is ignored
+
+
+def test_negation_and_nested_files_last_match_wins() -> None:
+    root = parse_gitignore("*.txt\n!keep.txt\n")
+    nested = parse_gitignore("keep.txt\n", "sub")
+    ignorer = Ignorer().with_rules(root)
+    assert ignorer.ignored("a.txt", False) and not ignorer.ignored("keep.txt", False)
+    assert ignorer.with_rules(nested).ignored("sub/keep.txt", False)

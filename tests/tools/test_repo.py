@@ -1,0 +1,170 @@
+"""The read-only repository tools over a real directory tree: listing, reading, searching, confinement."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio
+import pytest
+
+from agentkit.errors import RetryTool, ToolError
+from agentkit.sandbox import ConfinedPathError
+from agentkit.tools.repo import RepoReader, repo_tools
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "src/pkg").mkdir(parents=True)
+    (root / "node_modules/dep").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / ".git/config").write_text("[core]\n")
+    (root / ".gitignore").write_text("node_modules/\n*.pyc\n")
+    (root / "README.md").write_text("# Demo\nhello world\n")
+    (root / "src/app.py").write_text("".join(f"line {i}\n" for i in range(1, 101)) + "def target():\n    pass\n")
+    (root / "src/pkg/util.py").write_text("import os\nTARGET = 1\n")
+    (root / "src/pkg/util.pyc").write_bytes(b"\x00\x01target")
+    (root / "node_modules/dep/index.js").write_text("target\n")
+    (root / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00target")
+    (root / "latin.txt").write_bytes("café target\n".encode("latin-1"))
+    (root / "bom.txt").write_bytes("\ufeffwith bom\n".encode())
+    (tmp_path / "outside.txt").write_text("secret target\n")
+    os.symlink(tmp_path / "outside.txt", root / "escape.txt")
+    os.symlink("/etc", root / "etc-link")
+    os.symlink("src/app.py", root / "inside-link.py")
+    os.mkfifo(root / "pipe")
+    return root
+
+
+def test_list_files_respects_gitignore_depth_and_reports_sizes(repo: Path) -> None:
+    result = RepoReader(repo).list_files(max_depth=1)
+    paths = {e["path"] for e in result["entries"]}
+    assert "README.md" in paths and "src/" in paths
+    assert "node_modules/" not in paths and ".git/" not in paths
+    assert "src/app.py" not in paths  # depth 1 stays at the top
+    readme = next(e for e in result["entries"] if e["path"] == "README.md")
+    assert readme == {"path": "README.md", "type": "file", "size": 19}
+    assert next(e for e in result["entries"] if e["path"] == "escape.txt")["type"] == "symlink"
+    deep = RepoReader(repo).list_files(max_depth=5)
+    deep_paths = {e["path"] for e in deep["entries"]}
+    assert "src/pkg/util.py" in deep_paths and "src/pkg/util.pyc" not in deep_paths
+    everything = RepoReader(repo).list_files(max_depth=5, include_ignored=True)
+    assert "node_modules/dep/index.js" in {e["path"] for e in everything["entries"]}
+
+
+def test_list_files_entry_cap_and_subdirectory(repo: Path) -> None:
+    capped = RepoReader(repo).list_files(max_depth=5, max_entries=3)
+    assert len(capped["entries"]) == 3 and capped["truncated"] is True and "max_depth" in capped["note"]
+    sub = RepoReader(repo).list_files("src/pkg")
+    assert [e["path"] for e in sub["entries"]] == ["src/pkg/util.py"]
+    with pytest.raises(RetryTool, match="is a file, not a directory"):
+        RepoReader(repo).list_files("README.md")
+
+
+def test_read_file_line_ranges_with_numbers(repo: Path) -> None:
+    result = RepoReader(repo).read_file("src/app.py", start_line=100, end_line=102)
+    assert result["content"] == "   100\tline 100\n   101\tdef target():\n   102\t    pass\n"
+    assert result["total_lines"] == 102 and result["end_line"] == 102
+    with pytest.raises(RetryTool, match="has 102 lines"):
+        RepoReader(repo).read_file("src/app.py", start_line=500)
+    with pytest.raises(RetryTool, match="before start_line"):
+        RepoReader(repo).read_file("src/app.py", start_line=5, end_line=2)
+
+
+def test_read_file_byte_cap_says_where_to_continue(repo: Path) -> None:
+    result = RepoReader(repo).read_file("src/app.py", max_bytes=300)
+    assert result["truncated"] is True
+    assert len(result["content"].encode()) <= 300
+    assert f"start_line={result['end_line'] + 1}" in result["note"]
+
+
+def test_read_file_binary_and_encodings(repo: Path) -> None:
+    reader = RepoReader(repo)
+    with pytest.raises(RetryTool, match="binary file"):
+        reader.read_file("image.png")
+    latin = reader.read_file("latin.txt")
+    assert latin["encoding"] == "latin-1" and "café" in latin["content"]
+    bom = reader.read_file("bom.txt")
+    assert bom["encoding"] == "utf-8-sig" and bom["content"] == "     1\twith bom\n"
+
+
+@pytest.mark.parametrize(
+    "path, reason",
+    [
+        ("../outside.txt", "traversal"),
+        ("escape.txt", "escape"),
+        ("etc-link/passwd", "escape"),
+        ("/etc/passwd", "absolute"),
+        ("pipe", "not_regular"),
+        ("missing.txt", "not_found"),
+    ],
+)
+def test_every_path_is_confined(repo: Path, path: str, reason: str) -> None:
+    with pytest.raises(ConfinedPathError) as info:
+        RepoReader(repo).read_file(path)
+    assert info.value.reason == reason
+    assert isinstance(info.value, ToolError)
+
+
+def test_in_root_symlinks_and_absolute_paths_inside_the_root_work(repo: Path) -> None:
+    reader = RepoReader(repo)
+    assert reader.read_file("inside-link.py", 1, 1)["content"] == "     1\tline 1\n"
+    assert reader.read_file(str(repo / "README.md"))["total_lines"] == 2
+
+
+def test_search_literal_with_context_skips_ignored_binary_and_escapes(repo: Path) -> None:
+    result = RepoReader(repo).search("target", context_lines=1)
+    hits = {(m["path"], m["line"]) for m in result["matches"]}
+    assert ("src/app.py", 101) in hits and ("latin.txt", 1) in hits
+    assert not any(p.startswith(("node_modules", "escape", "image", "src/pkg/util.pyc")) for p, _ in hits)
+    app = next(m for m in result["matches"] if m["path"] == "src/app.py")
+    assert app["before"] == ["line 100"] and app["after"] == ["    pass"]
+    assert result["skipped_binary"] >= 1
+
+
+def test_search_case_glob_regex_and_cap(repo: Path) -> None:
+    reader = RepoReader(repo)
+    assert {m["path"] for m in reader.search("TARGET", case_sensitive=False, glob="*.py")["matches"]} == {
+        "src/app.py",
+        "src/pkg/util.py",
+    }
+    regex = reader.search(r"^def \w+\(\):$", is_regex=True)
+    assert [(m["path"], m["line"]) for m in regex["matches"]] == [("src/app.py", 101)]
+    capped = reader.search("line", max_matches=5)
+    assert capped["count"] == 5 and capped["truncated"] is True
+    one_file = reader.search("import", path="src/pkg/util.py")
+    assert one_file["count"] == 1
+
+
+def test_search_refuses_bad_and_catastrophic_patterns(repo: Path) -> None:
+    (repo / "aaa.txt").write_text("a" * 5000 + "\n")
+    reader = RepoReader(repo, regex_timeout_s=0.05)
+    with pytest.raises(RetryTool, match="invalid regular expression"):
+        reader.search("(unclosed", is_regex=True)
+    with pytest.raises(RetryTool, match="too costly"):
+        reader.search(r"(a|aa)+b", is_regex=True)
+
+
+def test_file_info(repo: Path) -> None:
+    reader = RepoReader(repo)
+    info = reader.file_info("src/app.py")
+    assert info["type"] == "file" and info["lines"] == 102 and info["binary"] is False
+    assert info["ignored"] is False and info["is_symlink"] is False
+    assert reader.file_info("src/pkg/util.pyc")["ignored"] is True
+    assert reader.file_info("image.png")["binary"] is True
+    assert reader.file_info("inside-link.py")["is_symlink"] is True
+    assert reader.file_info("src")["type"] == "dir"
+
+
+def test_factory_binds_root_and_default_uses_env(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tools = {t.name: t for t in repo_tools(repo)}
+    assert set(tools) == {"list_files", "read_file", "search", "file_info"}
+    assert tools["read_file"].needs.read_paths == (str(repo),)
+    out = anyio.run(tools["read_file"].invoke, tools["read_file"].validate({"path": "README.md"}))
+    assert "hello world" in out["content"]
+    monkeypatch.setenv("AGENTKIT_REPO_ROOT", str(repo / "src"))
+    default = {t.name: t for t in repo_tools()}
+    assert default["file_info"].needs.read_paths == (str(repo / "src"),)
+    with pytest.raises(ToolError):
+        tools["search"].validate({"pattern": "x", "max_matches": 0})

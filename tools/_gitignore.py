@@ -1,0 +1,160 @@
+"""A small, correct .gitignore matcher (the rules in gitignore(5)).
+
+- Blank lines and lines starting with `#` are skipped; `\\#` and `\\!` escape a leading `#` / `!`; trailing
+  spaces are dropped unless escaped with a backslash.
+- `!pattern` re-includes what an earlier pattern excluded (but nothing inside an excluded directory: the
+  walker never enters one, which is exactly git's rule).
+- A trailing `/` matches directories only.
+- A pattern with a `/` at its start or middle is anchored to the directory of its .gitignore; without one it
+  matches a name at any depth.
+- `*` matches anything but `/`, `?` one character but `/`, `[a-z]` / `[!a-z]` a class; a leading `**/`
+  matches in every directory, a trailing `/**` everything inside, and `/**/` zero or more directories.
+
+`IgnoreRules` holds the patterns of one .gitignore file; `Ignorer` stacks them from the root down, and the
+last matching pattern decides (deeper files come later, so they win).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["IgnoreRules", "Ignorer", "merge_rules", "parse_gitignore"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    regex: re.Pattern[str]
+    negated: bool
+    dir_only: bool
+
+
+@dataclass(slots=True)
+class IgnoreRules:
+    """The rules of one .gitignore, relative to `base` ("" for the root)."""
+
+    base: str
+    rules: list[_Rule] = field(default_factory=list)
+    _any: re.Pattern[str] | None = None
+
+    def decide(self, rel: str, is_dir: bool) -> bool | None:
+        """True (ignored), False (re-included) or None (no rule matched) for a path relative to `base`."""
+        if self._any is None or not self._any.match(rel):
+            return None
+        for rule in reversed(self.rules):
+            if (is_dir or not rule.dir_only) and rule.regex.match(rel):
+                return not rule.negated
+        return None
+
+
+def parse_gitignore(text: str, base: str = "") -> IgnoreRules:
+    return _build(base, [rule for line in text.splitlines() if (rule := _parse_line(line)) is not None])
+
+
+def merge_rules(base: str, *parts: IgnoreRules) -> IgnoreRules:
+    """One rule set holding `parts` in order (later rules win), e.g. .git/info/exclude then .gitignore."""
+    return _build(base, [rule for part in parts for rule in part.rules])
+
+
+def _build(base: str, rules: list[_Rule]) -> IgnoreRules:
+    # one alternation of every rule: most paths match none, and one regex says so fast
+    combined = re.compile("|".join(f"(?:{r.regex.pattern})" for r in rules), re.DOTALL) if rules else None
+    return IgnoreRules(base, rules, combined)
+
+
+def _parse_line(line: str) -> _Rule | None:
+    line = line.rstrip("\r\n")
+    stripped = line.rstrip(" ")
+    if stripped.endswith("\\") and len(line) > len(stripped):
+        stripped += " "  # "foo\ " keeps one escaped trailing space
+    line = stripped
+    if not line or line.startswith("#"):
+        return None
+    negated = line.startswith("!")
+    if negated or line.startswith(("\\#", "\\!")):
+        line = line[1:]
+    dir_only = line.endswith("/")
+    line = line.rstrip("/")
+    if not line:
+        return None
+    anchored = "/" in line
+    line = line.lstrip("/")
+    body = _translate(line.split("/"))
+    prefix = "" if anchored or line.startswith("**/") else "(?:.*/)?"
+    return _Rule(re.compile(f"{prefix}{body}\\Z", re.DOTALL), negated, dir_only)
+
+
+def _translate(segments: list[str]) -> str:
+    out: list[str] = []
+    last = len(segments) - 1
+    for index, segment in enumerate(segments):
+        if segment == "**":
+            out.append(".*" if index == last else "(?:.*/)?")
+            continue
+        out.append(_translate_segment(segment) + ("" if index == last else "/"))
+    return "".join(out)
+
+
+def _translate_segment(segment: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(segment)
+    while i < n:
+        char = segment[i]
+        if char == "\\" and i + 1 < n:
+            out.append(re.escape(segment[i + 1]))
+            i += 2
+            continue
+        if char == "*":
+            while i + 1 < n and segment[i + 1] == "*":
+                i += 1  # "**" inside a segment acts like "*"
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = _class_end(segment, i)
+            if end < 0:
+                out.append(re.escape(char))
+            else:
+                out.append(_translate_class(segment[i + 1 : end]))
+                i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def _class_end(segment: str, start: int) -> int:
+    i = start + 1
+    if i < len(segment) and segment[i] in "!^":
+        i += 1
+    if i < len(segment) and segment[i] == "]":
+        i += 1
+    while i < len(segment) and segment[i] != "]":
+        i += 1
+    return i if i < len(segment) else -1
+
+
+def _translate_class(body: str) -> str:
+    negate = body[:1] in ("!", "^")
+    if negate:
+        body = body[1:]
+    escaped = body.replace("\\", "\\\\").replace("[", "\\[")
+    return f"[{'^' if negate else ''}{escaped}]" if not negate else f"(?!/)[^{escaped}]"
+
+
+class Ignorer:
+    """Every .gitignore from the root down to a directory; `ignored(path, is_dir)` is git's verdict."""
+
+    def __init__(self, stack: tuple[IgnoreRules, ...] = ()) -> None:
+        self.stack = stack
+
+    def with_rules(self, rules: IgnoreRules) -> Ignorer:
+        return Ignorer((*self.stack, rules)) if rules.rules else self
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        for rules in reversed(self.stack):
+            rel = path[len(rules.base) + 1 :] if rules.base else path
+            verdict = rules.decide(rel, is_dir)
+            if verdict is not None:
+                return verdict
+        return False

@@ -1,0 +1,392 @@
+"""Read-only repository tools: `list_files`, `read_file`, `search`, `file_info`, bound to one root.
+
+Every path goes through the sandbox's confined open (`agentkit.sandbox.ConfinedRoot`: openat2 with
+RESOLVE_BENEATH), so `..`, absolute paths outside the root, symlink escapes, devices and FIFOs are refused
+by the kernel, never by string checks. Listing and search respect .gitignore files (see `_gitignore`) and
+skip `.git`. Regex search uses the `regex` module with a per-file timeout plus a total time budget, so a
+catastrophic pattern is refused instead of hanging the agent.
+
+`repo_tools(root)` builds the four tools; with no root they use $AGENTKIT_REPO_ROOT or the current directory.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+from agentkit.errors import RetryTool
+from agentkit.sandbox import ConfinedEntry, ConfinedPathError, ConfinedRoot
+from agentkit.tooling import Needs, Tool
+
+from ._gitignore import Ignorer, IgnoreRules, merge_rules, parse_gitignore
+from ._repo_schemas import FILE_INFO, LIST_FILES, READ_FILE, SEARCH
+
+__all__ = ["RepoReader", "repo_tools"]
+
+_BINARY_SNIFF = 8192
+_MAX_FILE_BYTES = 200 * 1024 * 1024  # read_file streams line ranges out of files up to this size
+_SEARCH_FILE_BYTES = 2 * 1024 * 1024  # larger files are skipped by search
+_GITIGNORE_BYTES = 1024 * 1024
+_MAX_LINE_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class _Walked:
+    entry: ConfinedEntry
+    depth: int
+
+
+class RepoReader:
+    """The repository tools' implementation; each public method is one tool."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        allow_hardlinks: bool = False,
+        search_budget_s: float = 10.0,
+        regex_timeout_s: float = 1.0,
+    ) -> None:
+        chosen = root if root is not None else os.environ.get("AGENTKIT_REPO_ROOT") or os.getcwd()
+        self.root = os.path.abspath(os.fspath(chosen))
+        self.allow_hardlinks = allow_hardlinks
+        self.search_budget_s = search_budget_s
+        self.regex_timeout_s = regex_timeout_s
+        self._confined: ConfinedRoot | None = None
+
+    @property
+    def confined(self) -> ConfinedRoot:
+        if self._confined is None:
+            self._confined = ConfinedRoot(self.root, max_bytes=_MAX_FILE_BYTES, allow_hardlinks=self.allow_hardlinks)
+        return self._confined
+
+    def close(self) -> None:
+        if self._confined is not None:
+            self._confined.close()
+            self._confined = None
+
+    def _rel(self, path: str) -> str:
+        """Accept 'a/b', './a/b' or an absolute path inside the root; the confined open re-checks it."""
+        if not isinstance(path, str):
+            raise RetryTool("path must be a string relative to the repository root")
+        if os.path.isabs(path):
+            if path == self.root:
+                return "."
+            if path.startswith(self.root + os.sep):
+                return path[len(self.root) + 1 :]
+        return path.strip() or "."
+
+    # ---- walking -----------------------------------------------------------------------------------
+
+    def _ignorer_for(self, directory: str) -> Ignorer:
+        """The .gitignore stack that applies inside `directory` (its own file and every parent's)."""
+        ignorer = Ignorer()
+        parts = [] if directory in (".", "") else directory.split("/")
+        for depth in range(len(parts) + 1):
+            base = "/".join(parts[:depth])
+            ignorer = ignorer.with_rules(self._gitignore(base))
+        return ignorer
+
+    def _gitignore(self, base: str) -> IgnoreRules:
+        rules = parse_gitignore(self._read_optional(f"{base}/.gitignore" if base else ".gitignore"), base)
+        if not base:  # .git/info/exclude ranks below the root .gitignore
+            rules = merge_rules("", parse_gitignore(self._read_optional(".git/info/exclude")), rules)
+        return rules
+
+    def _read_optional(self, path: str) -> str:
+        try:
+            return self.confined.read_text(path, max_bytes=_GITIGNORE_BYTES)
+        except ConfinedPathError:
+            return ""
+
+    def _walk(
+        self, start: str, *, max_depth: int, include_ignored: bool, deadline: float | None = None
+    ) -> Iterator[_Walked]:
+        """Entries beneath `start`, directories before their contents, ignored paths pruned."""
+        start = "/".join(p for p in start.split("/") if p not in ("", "."))
+        stack: list[tuple[str, int, Ignorer]] = [(start, 1, self._ignorer_for(start or "."))]
+        while stack:
+            directory, depth, ignorer = stack.pop()
+            if deadline is not None and time.monotonic() > deadline:
+                raise _Budget()
+            entries = self.confined.scandir(directory or ".")
+            if any(e.name == ".gitignore" for e in entries) and directory and not include_ignored:
+                ignorer = ignorer.with_rules(self._gitignore(directory))
+            subdirs: list[tuple[str, int, Ignorer]] = []
+            for entry in entries:
+                if entry.name == ".git" or (not include_ignored and ignorer.ignored(entry.path, entry.is_dir)):
+                    continue
+                yield _Walked(entry, depth)
+                if entry.is_dir and depth < max_depth:
+                    subdirs.append((entry.path, depth + 1, ignorer))
+            stack.extend(reversed(subdirs))
+
+    def iter_files(self, path: str = ".") -> Iterator[str]:
+        """Every regular file beneath `path` that .gitignore does not exclude (relative paths)."""
+        for walked in self._walk(self._rel(path), max_depth=10_000, include_ignored=False):
+            if walked.entry.is_file:
+                yield walked.entry.path
+
+    # ---- tools -------------------------------------------------------------------------------------
+
+    def list_files(
+        self, path: str = ".", max_depth: int = 3, max_entries: int = 500, include_ignored: bool = False
+    ) -> dict[str, Any]:
+        rel = self._rel(path)
+        self._require_dir(rel)
+        entries: list[dict[str, Any]] = []
+        truncated = False
+        files = total_bytes = 0
+        for walked in self._walk(rel, max_depth=max_depth, include_ignored=include_ignored):
+            if len(entries) >= max_entries:
+                truncated = True
+                break
+            e = walked.entry
+            kind = "symlink" if e.is_symlink else "dir" if e.is_dir else "file" if e.is_file else "other"
+            item: dict[str, Any] = {"path": e.path + ("/" if e.is_dir else ""), "type": kind}
+            if e.is_file:
+                item["size"] = e.size
+                files += 1
+                total_bytes += e.size
+            entries.append(item)
+        entries.sort(key=lambda item: item["path"])  # a tree order: each directory followed by its contents
+        result: dict[str, Any] = {"root": rel, "entries": entries, "files": files, "bytes": total_bytes}
+        result["truncated"] = truncated
+        if truncated:
+            result["note"] = f"stopped at {max_entries} entries: list a subdirectory or lower max_depth"
+        return result
+
+    def read_file(self, path: str, start_line: int = 1, end_line: int | None = None, max_bytes: int = 65536) -> Any:
+        rel = self._rel(path)
+        if end_line is not None and end_line < start_line:
+            raise RetryTool(f"end_line ({end_line}) is before start_line ({start_line})")
+        with self.confined.open_file(rel) as handle:
+            head = handle.read(_BINARY_SNIFF)
+            if _is_binary(head):
+                size = os.fstat(handle.fileno()).st_size
+                raise RetryTool(f"{rel} is a binary file ({size} bytes); it cannot be shown as text")
+            data = head + handle.read(_MAX_FILE_BYTES)
+        text, encoding = _decode(data)
+        lines = text.splitlines()
+        last = len(lines) if end_line is None else min(end_line, len(lines))
+        out: list[str] = []
+        used = 0
+        shown_to = start_line - 1
+        for number in range(start_line, last + 1):
+            line = f"{number:>6}\t{lines[number - 1]}\n"
+            used += len(line.encode("utf-8"))
+            if used > max_bytes and out:
+                break
+            out.append(line)
+            shown_to = number
+        result: dict[str, Any] = {
+            "path": rel,
+            "start_line": start_line,
+            "end_line": shown_to,
+            "total_lines": len(lines),
+            "encoding": encoding,
+            "content": "".join(out),
+        }
+        if shown_to < last:
+            result["truncated"] = True
+            result["note"] = f"output capped at {max_bytes} bytes; continue with start_line={shown_to + 1}"
+        if start_line > len(lines) and lines:
+            raise RetryTool(f"{rel} has {len(lines)} lines; start_line {start_line} is past the end")
+        return result
+
+    def search(
+        self,
+        pattern: str,
+        path: str = ".",
+        is_regex: bool = False,
+        case_sensitive: bool = True,
+        glob: str | None = None,
+        context_lines: int = 2,
+        max_matches: int = 50,
+    ) -> dict[str, Any]:
+        rel = self._rel(path)
+        compiled = _compile(pattern, is_regex, case_sensitive)
+        deadline = time.monotonic() + self.search_budget_s
+        matches: list[dict[str, Any]] = []
+        stats = {"files_searched": 0, "skipped_binary": 0, "skipped_large": 0}
+        try:
+            for rel_file, size in self._search_targets(rel, glob, deadline):
+                if size > _SEARCH_FILE_BYTES:
+                    stats["skipped_large"] += 1
+                    continue
+                text = self._search_text(rel_file, stats)
+                if text is None:
+                    continue
+                stats["files_searched"] += 1
+                if not self._find(compiled, text, rel_file, context_lines, max_matches, matches, deadline):
+                    break
+        except _Budget:
+            return _search_result(pattern, matches, stats, f"stopped after the {self.search_budget_s:g} s budget")
+        note = f"stopped at {max_matches} matches; narrow the path or glob" if len(matches) >= max_matches else None
+        return _search_result(pattern, matches, stats, note)
+
+    def _search_targets(self, rel: str, glob: str | None, deadline: float) -> Iterator[tuple[str, int]]:
+        entry = self._entry(rel)
+        if entry is not None and not entry.is_dir:
+            yield rel, entry.size
+            return
+        for walked in self._walk(rel, max_depth=10_000, include_ignored=False, deadline=deadline):
+            e = walked.entry
+            if e.is_file and (glob is None or fnmatch.fnmatchcase(e.name, glob) or fnmatch.fnmatchcase(e.path, glob)):
+                yield e.path, e.size
+
+    def _search_text(self, rel_file: str, stats: dict[str, int]) -> str | None:
+        try:
+            data = self.confined.read_bytes(rel_file, max_bytes=_SEARCH_FILE_BYTES)
+        except ConfinedPathError:
+            return None
+        if _is_binary(data[:_BINARY_SNIFF]):
+            stats["skipped_binary"] += 1
+            return None
+        return _decode(data)[0]
+
+    def _find(
+        self,
+        compiled: Any,
+        text: str,
+        rel_file: str,
+        context: int,
+        limit: int,
+        matches: list[dict[str, Any]],
+        deadline: float,
+    ) -> bool:
+        """Append this file's matches; False once the match cap is reached."""
+        timeout = max(0.01, min(self.regex_timeout_s, deadline - time.monotonic()))
+        try:
+            if compiled.search(text, timeout=timeout) is None:
+                return True
+            lines = text.splitlines()
+            for index, line in enumerate(lines):
+                if compiled.search(line[:_MAX_LINE_CHARS], timeout=timeout) is None:
+                    continue
+                matches.append(
+                    {
+                        "path": rel_file,
+                        "line": index + 1,
+                        "text": line[:_MAX_LINE_CHARS],
+                        "before": [x[:_MAX_LINE_CHARS] for x in lines[max(0, index - context) : index]],
+                        "after": [x[:_MAX_LINE_CHARS] for x in lines[index + 1 : index + 1 + context]],
+                    }
+                )
+                if len(matches) >= limit:
+                    return False
+        except TimeoutError:
+            raise RetryTool(
+                f"the pattern {compiled.pattern!r} is too costly to match (over {timeout:.2g} s on {rel_file}); "
+                "simplify it: avoid nested quantifiers such as (a+)+ or use a literal search"
+            ) from None
+        return True
+
+    def file_info(self, path: str) -> dict[str, Any]:
+        rel = self._rel(path)
+        st = self.confined.stat(rel)
+        entry = self._entry(rel)
+        kind = "dir" if _is_dir_mode(st.st_mode) else "file" if _is_file_mode(st.st_mode) else "other"
+        info: dict[str, Any] = {
+            "path": rel,
+            "type": kind,
+            "size": st.st_size,
+            "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.st_mtime)),
+            "mode": oct(st.st_mode & 0o7777),
+            "is_symlink": bool(entry and entry.is_symlink),
+        }
+        if _is_file_mode(st.st_mode):
+            with self.confined.open_file(rel) as handle:
+                head = handle.read(_BINARY_SNIFF)
+                binary = _is_binary(head)
+                info["binary"] = binary
+                if not binary and st.st_size <= _SEARCH_FILE_BYTES:
+                    data = head + handle.read()
+                    info["lines"] = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+                    info["encoding"] = _decode(data)[1]
+        parent = rel.rsplit("/", 1)[0] if "/" in rel else "."
+        info["ignored"] = self._ignorer_for(parent).ignored(rel, _is_dir_mode(st.st_mode)) if rel != "." else False
+        return info
+
+    # ---- helpers -----------------------------------------------------------------------------------
+
+    def _entry(self, rel: str) -> ConfinedEntry | None:
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        if not parts:
+            return None
+        parent = "/".join(parts[:-1]) or "."
+        return next((e for e in self.confined.scandir(parent) if e.name == parts[-1]), None)
+
+    def _require_dir(self, rel: str) -> None:
+        if not _is_dir_mode(self.confined.stat(rel).st_mode):
+            raise RetryTool(f"{rel} is a file, not a directory: use read_file or file_info for it")
+
+
+class _Budget(Exception):
+    pass
+
+
+def _is_dir_mode(mode: int) -> bool:
+    return stat.S_ISDIR(mode)
+
+
+def _is_file_mode(mode: int) -> bool:
+    return stat.S_ISREG(mode)
+
+
+def _is_binary(head: bytes) -> bool:
+    if b"\x00" in head:
+        return not (head.startswith((b"\xff\xfe", b"\xfe\xff")))  # UTF-16 text has NULs too
+    return False
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", "replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _compile(pattern: str, is_regex: bool, case_sensitive: bool) -> Any:
+    if not pattern:
+        raise RetryTool("the search pattern is empty")
+    flags = regex.VERSION1 | regex.MULTILINE | (0 if case_sensitive else regex.IGNORECASE)
+    try:
+        return regex.compile(pattern if is_regex else regex.escape(pattern), flags)
+    except regex.error as exc:
+        raise RetryTool(f"invalid regular expression {pattern!r}: {exc}; or pass is_regex=false") from None
+
+
+def _search_result(pattern: str, matches: list[dict[str, Any]], stats: dict[str, int], note: str | None) -> Any:
+    result: dict[str, Any] = {"pattern": pattern, "matches": matches, "count": len(matches), **stats}
+    result["truncated"] = note is not None
+    if note:
+        result["note"] = note
+    return result
+
+
+def repo_tools(root: str | os.PathLike[str] | None = None, *, allow_hardlinks: bool = False) -> list[Tool]:
+    """`list_files`, `read_file`, `search` and `file_info` bound to `root` (default: $AGENTKIT_REPO_ROOT or cwd)."""
+    reader = RepoReader(root, allow_hardlinks=allow_hardlinks)
+    needs = Needs(read_paths=(reader.root,))
+    specs = [
+        ("list_files", LIST_FILES, reader.list_files),
+        ("read_file", READ_FILE, reader.read_file),
+        ("search", SEARCH, reader.search),
+        ("file_info", FILE_INFO, reader.file_info),
+    ]
+    return [
+        Tool.from_schema(name, desc, schema, fn, needs=needs, timeout=30.0)  # type: ignore[arg-type]
+        for name, (desc, schema), fn in specs
+    ]
