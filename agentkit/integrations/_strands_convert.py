@@ -20,6 +20,11 @@ StrandsMessage = dict[str, Any]
 # Strands emits this in place of empty assistant text (strands.event_loop.streaming); it means "nothing".
 BLANK_TEXT = "[blank text]"
 
+# A Strands toolUse must carry a JSON object, and Strands replaces unreadable input with {} (losing why).
+# A call agentkit's parser could not read travels under this key instead, so the model is told the reason.
+INVALID_CALL_KEY = "_agentkit_invalid_call"
+UNREADABLE_CALL_NAME = "unreadable_tool_call"
+
 _TO_STRANDS_STOP: dict[str, str] = {
     "end_turn": "end_turn",
     "tool_use": "tool_use",

@@ -19,6 +19,8 @@ from strands.models import Model as StrandsModelBase
 
 from agentkit.errors import ConfigError, ModelError
 from agentkit.integrations._strands_convert import (
+    INVALID_CALL_KEY,
+    UNREADABLE_CALL_NAME,
     messages_from_strands,
     spec_schema,
     spec_to_definition,
@@ -178,12 +180,15 @@ async def _to_strands_events(
 
 def _tool_use_events(call: ToolCall, schemas: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     arguments = call.arguments
-    if call.strings_only and isinstance(arguments, dict) and call.name in schemas:
+    name = call.name
+    if call.invalid_reason:
+        arguments, name = {INVALID_CALL_KEY: call.invalid_reason}, name or UNREADABLE_CALL_NAME
+    elif call.strings_only and isinstance(arguments, dict) and call.name in schemas:
         # Qwen3-Coder parameters are all strings; Strands tools expect the schema's types.
         arguments = coerce_arguments(arguments, schemas[call.name])
     text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
     return [
-        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": call.id, "name": call.name}}}},
+        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": call.id, "name": name}}}},
         {"contentBlockDelta": {"delta": {"toolUse": {"input": text}}}},
         {"contentBlockStop": {}},
     ]

@@ -23,6 +23,7 @@ from strands.types.tools import AgentTool
 
 from agentkit.errors import ConfigError, RetryTool, ToolArgumentsError
 from agentkit.integrations._strands_convert import (
+    INVALID_CALL_KEY,
     definition_to_spec,
     result_content_text,
     spec_schema,
@@ -56,10 +57,19 @@ class AgentkitStrandsTool(AgentTool):
 
     async def stream(self, tool_use: Any, invocation_state: dict[str, Any], **kwargs: Any) -> AsyncGenerator[Any, None]:
         call_id = str(tool_use.get("toolUseId", ""))
+        given = tool_use.get("input", {})
+        if isinstance(given, dict) and INVALID_CALL_KEY in given:
+            text = f"could not read this tool call: {given[INVALID_CALL_KEY]}. Send it again in the documented format."
+            yield ToolResultEvent(_result(call_id, text, is_error=True))
+            return
         try:
-            arguments = self.agentkit_tool.validate(tool_use.get("input", {}))
+            arguments = self.agentkit_tool.validate(given)
             value = await self._run(arguments)
-        except (ToolArgumentsError, RetryTool) as exc:
+        except ToolArgumentsError as exc:
+            text = f"{exc}\nFix the arguments and call {self.tool_name!r} again."
+            yield ToolResultEvent(_result(call_id, text, is_error=True), exception=exc)
+            return
+        except RetryTool as exc:
             yield ToolResultEvent(_result(call_id, str(exc), is_error=True), exception=exc)
             return
         except TimeoutError as exc:

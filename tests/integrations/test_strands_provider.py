@@ -241,3 +241,25 @@ def test_strands_structured_output_model_path() -> None:
     result = agent("who?", structured_output_model=Person)
 
     assert result.structured_output == Person(name="Ada", age=36)
+
+
+def test_unreadable_text_calls_reach_the_model_as_errors(add_tool: Any, added: list[tuple[int, int]]) -> None:
+    named = '<tool_call>\n{"name": "add", "arguments": "oops"}\n</tool_call>'
+    nameless = '<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": }}\n</tool_call>'
+    agent = _strands_agent(ScriptedModel([named, nameless, "let me retry"]), [to_strands_tool(add_tool)])
+
+    result = agent("add")
+
+    assert added == []
+    first, second = _tool_uses(agent)
+    results = _tool_results(agent)
+    assert first["name"] == "add"
+    text = results[first["toolUseId"]]["content"][0]["text"]
+    assert text == (
+        'could not read this tool call: "arguments" is a string, not a JSON object. '
+        "Send it again in the documented format."
+    )
+    # Without a readable name there is no tool to answer; Strands still reports an error instead of dropping it.
+    assert second["name"] == "unreadable_tool_call"
+    assert results[second["toolUseId"]]["status"] == "error"
+    assert str(result).strip() == "let me retry"
