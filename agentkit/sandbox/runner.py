@@ -101,6 +101,8 @@ class Sandbox:
         finally:
             _kill_group(proc)
         code = TIMEOUT_RETURNCODE if timed_out else proc.returncode
+        if spec.backend == "bwrap" and 128 < code < 128 + 65:
+            code = -(code - 128)  # bubblewrap reports a child killed by signal N as exit 128+N
         return RunResult(code, out, err, timed_out, truncated, time.monotonic() - started, spec.backend)
 
     async def run_async(

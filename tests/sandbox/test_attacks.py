@@ -1,0 +1,385 @@
+"""The attack battery: each case runs real hostile code and asserts the exact containment.
+
+Parametrized over every backend that works on this machine (bwrap, landlock, rlimits). A case that a
+backend cannot contain by design is skipped for that backend with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import textwrap
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from agentkit.sandbox import Policy, RunCgroup, Sandbox
+from agentkit.sandbox.detect import probe
+
+PY = os.path.realpath(sys.executable)
+BACKENDS = [b for b in probe().available() if b in ("bwrap", "landlock", "rlimits")]
+ISOLATING = [b for b in BACKENDS if b != "rlimits"]
+SECCOMP = probe().seccomp.ok
+
+
+def run(backend: str, code: str, tmp: Path | None = None, **limits: object) -> tuple[int, str, str, object]:
+    policy = Policy(**{"cpu_seconds": 2, "wall_seconds": 10, "memory_bytes": 512 << 20, **limits})  # type: ignore[arg-type]
+    sb = Sandbox(policy, backend=backend, mode="best_effort")
+    result = sb.run([PY, "-S", "-I", "-c", textwrap.dedent(code)], cwd=str(tmp) if tmp else None)
+    return result.returncode, result.stdout.decode(), result.stderr.decode(), result
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    d = tmp_path / "scratch"
+    d.mkdir()
+    d.chmod(0o777)  # the sandbox uid (nobody) writes here when we are root
+    return d
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cpu_loop_is_killed(backend: str) -> None:
+    code, _, _, res = run(backend, "while True: pass", cpu_seconds=1)
+    assert code in (-signal.SIGXCPU, -signal.SIGKILL)
+    assert not res.timed_out  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sleep_past_wall_limit_leaves_nothing(backend: str) -> None:
+    token = uuid.uuid4().hex
+    code, _, _, res = run(backend, f"import time; time.sleep(1000)  # {token}", wall_seconds=0.5)
+    assert code == 124 and res.timed_out  # type: ignore[attr-defined]
+    assert not _processes_with(token)
+
+
+@pytest.mark.parametrize("backend", ISOLATING)
+def test_escaped_daemon_dies_with_the_sandbox(backend: str) -> None:
+    if backend != "bwrap":
+        pytest.skip(f"{backend} has no PID namespace: a double-forked setsid daemon leaves the process group")
+    token = uuid.uuid4().hex
+    daemon = f"""
+    import os, time
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(1000)  # {token}
+        os._exit(0)
+    time.sleep(1000)
+    """
+    code, _, _, _ = run(backend, daemon, wall_seconds=0.7)
+    assert code == 124
+    assert not _processes_with(token)
+
+
+def _processes_with(token: str) -> list[int]:
+    import time
+
+    time.sleep(0.2)  # the kernel tears the namespace down asynchronously
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if token.encode() in fh.read():
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_huge_allocation_fails(backend: str) -> None:
+    code, _, err, _ = run(backend, "x = bytearray(10 * 1024**3)")
+    assert code == 1 and "MemoryError" in err
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_twenty_threads_still_work(backend: str) -> None:
+    prog = """
+    import threading
+    out = []
+    ts = [threading.Thread(target=lambda: out.append(bytearray(1 << 20))) for _ in range(20)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+    print(len(out))
+    """
+    code, out, err, _ = run(backend, prog)
+    assert code == 0, err
+    assert out.strip() == "20"
+
+
+FORK_LOOP = """
+import os, time
+made = 0
+for _ in range(300):
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        print("stopped", made, exc.errno)
+        break
+    if pid == 0:
+        os.close(1); os.close(2)
+        time.sleep(5)
+        os._exit(0)
+    made += 1
+else:
+    print("all", made)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bounded_fork_loop_is_stopped(backend: str) -> None:
+    if backend == "bwrap" or os.geteuid() != 0:
+        code, out, _, _ = run(backend, FORK_LOOP, max_processes=40, wall_seconds=3)
+    else:  # RLIMIT_NPROC does not bind root: the run's cgroup must
+        if not probe().cgroup.ok:
+            pytest.skip(f"as root the {backend} backend needs a cgroup for pids, and none is writable here")
+        with RunCgroup(pids_max=len(os.listdir("/proc/self/task")) + 40) as cg:
+            assert cg.active
+            code, out, _, _ = run(backend, FORK_LOOP, wall_seconds=3)
+    assert out.startswith("stopped"), out
+    assert int(out.split()[1]) < 60 and out.split()[2] == "11"  # EAGAIN
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_huge_file_write_stops_at_fsize(backend: str, scratch: Path) -> None:
+    prog = f"""
+    try:
+        with open({str(scratch / "big")!r}, "wb") as fh:
+            for _ in range(200):
+                fh.write(b"x" * (1 << 20))
+    except OSError as exc:
+        print("stopped", exc.errno)
+    """
+    code, out, err, _ = run(backend, prog, max_file_bytes=10 << 20, write_paths=(str(scratch),))
+    assert out.split() == ["stopped", "27"], err  # EFBIG
+    assert (scratch / "big").stat().st_size == 10 << 20
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fd_exhaustion(backend: str) -> None:
+    prog = """
+    import os
+    fds = []
+    try:
+        for _ in range(1000):
+            fds.append(os.open("/dev/null", os.O_RDONLY))
+    except OSError as exc:
+        print("stopped", len(fds), exc.errno)
+    """
+    code, out, err, _ = run(backend, prog, max_open_files=64)
+    words = out.split()
+    assert words[0] == "stopped" and int(words[1]) < 64 and words[2] == "24", err  # EMFILE
+
+
+@pytest.fixture
+def tcp_server() -> tuple[int, list[object]]:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    accepted: list[object] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join()
+    server.close()
+
+
+TCP = """
+import socket, sys
+try:
+    s = socket.socket()
+    s.settimeout(2)
+    s.connect(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else PORT))
+    print("connected")
+except OSError as exc:
+    print("refused", exc.errno)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tcp_to_loopback_is_blocked(backend: str, tcp_server: tuple[int, list[object]]) -> None:
+    if backend == "rlimits" and not SECCOMP:
+        pytest.skip("rlimits without seccomp does not block the network")
+    port, accepted = tcp_server
+    code, out, err, _ = run(backend, TCP.replace("PORT", str(port)))
+    assert out.startswith("refused"), (out, err)
+    assert accepted == []
+
+
+def test_network_on_reaches_loopback(tcp_server: tuple[int, list[object]]) -> None:
+    port, accepted = tcp_server
+    code, out, err, _ = run(BACKENDS[0], TCP.replace("PORT", str(port)), network=True)
+    assert out.strip() == "connected", err
+    assert len(accepted) == 1
+
+
+@pytest.mark.parametrize("backend", ISOLATING)
+def test_writes_outside_scratch_are_refused(backend: str, tmp_path: Path, scratch: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "main.py").write_text("original\n")
+    home = Path.home()
+    targets = ["/etc/agentkit-pwned", str(repo / "main.py"), str(home / "agentkit-pwned"), "/usr/agentkit-pwned"]
+    prog = f"""
+    for path in {targets!r}:
+        try:
+            open(path, "w").write("pwned")
+            print("WROTE", path)
+        except OSError as exc:
+            print("refused", exc.errno)
+    open({str(scratch / "ok")!r}, "w").write("fine")
+    """
+    code, out, err, _ = run(backend, prog, write_paths=(str(scratch),))
+    assert "WROTE" not in out and out.count("refused") == 4, (out, err)
+    assert (repo / "main.py").read_text() == "original\n"
+    assert not Path("/etc/agentkit-pwned").exists() and not (home / "agentkit-pwned").exists()
+    assert (scratch / "ok").read_text() == "fine"
+
+
+MOUNTS = """
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.mount(None, b"/", None, 32 | 4096, None)  # MS_REMOUNT | MS_BIND
+print("remount", r, ctypes.get_errno())
+r = libc.umount2(b"/usr", 2)  # MNT_DETACH
+print("umount", r, ctypes.get_errno())
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_remount_and_umount_are_refused(backend: str) -> None:
+    if not SECCOMP and backend != "bwrap":
+        pytest.skip("without seccomp only capability drop stops mount()")
+    code, out, err, _ = run(backend, MOUNTS)
+    lines = dict(line.split(" ", 1) for line in out.splitlines())
+    assert lines["remount"] == "-1 1" and lines["umount"] == "-1 1", (out, err)  # EPERM
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_planted_secrets_do_not_arrive(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-aws-secret")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-fake")
+    aws = tmp_path / "home" / ".aws"
+    aws.mkdir(parents=True)
+    (aws / "credentials").write_text("[default]\naws_secret_access_key = fake-planted\n")
+    shadow = tmp_path / "shadow"
+    shadow.write_text("root:$6$fakehash:19000::::::\n")
+    shadow.chmod(0o600)
+    prog = f"""
+    import os
+    print("env", "fake" in repr(dict(os.environ)) or "sk-" in repr(dict(os.environ)))
+    for path in ({str(aws / "credentials")!r}, {str(shadow)!r}, "/etc/shadow"):
+        try:
+            print("READ", open(path).read())
+        except OSError as exc:
+            print("refused", exc.errno)
+    """
+    code, out, err, _ = run(backend, prog)
+    assert out.splitlines()[0] == "env False"
+    if backend == "rlimits":
+        return  # rlimits isolates the environment only; files stay readable (doctor warns)
+    assert "READ" not in out and out.count("refused") == 3, (out, err)
+
+
+PTRACE = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+target = int(sys.argv[1]) if len(sys.argv) > 1 else TARGET
+print("ptrace", libc.ptrace(16, target, None, None), ctypes.get_errno())  # PTRACE_ATTACH
+for pid in (target, os.getppid()):
+    try:
+        open(f"/proc/{pid}/mem", "rb").read(1)
+        print("READMEM")
+    except OSError as exc:
+        print("mem", exc.errno)
+"""
+
+
+@pytest.mark.parametrize("backend", ISOLATING)
+def test_ptrace_and_parent_memory(backend: str) -> None:
+    code, out, err, _ = run(backend, PTRACE.replace("TARGET", str(os.getpid())))
+    assert out.splitlines()[0] in ("ptrace -1 1", "ptrace -1 3"), (out, err)
+    assert "READMEM" not in out and out.count("mem ") == 2
+
+
+@pytest.mark.parametrize("backend", ISOLATING)
+def test_killing_the_parent_fails(backend: str) -> None:
+    prog = f"""
+    import os, signal
+    for pid in ({os.getpid()}, os.getppid()):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            print("sent")
+        except OSError as exc:
+            print("refused", exc.errno)
+    """
+    code, out, err, _ = run(backend, prog)
+    assert os.getpid() > 0  # we are alive
+    assert out.splitlines()[0].startswith("refused"), (out, err)
+
+
+def test_kill_everything_only_inside_a_pid_namespace() -> None:
+    if "bwrap" not in BACKENDS:
+        pytest.skip("no PID namespace backend here: kill(-1) is never sent")
+    prog = """
+    import os, signal
+    comm = open("/proc/1/comm").read().strip()
+    print("pid1", comm)
+    if comm == "bwrap":
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError as exc:
+            print("refused", exc.errno)
+    print("alive")
+    """
+    code, out, err, _ = run("bwrap", prog)
+    assert out.startswith("pid1 bwrap"), (out, err)
+    assert os.getpid() > 0
+
+
+NS = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+for name, nr, args in (("unshare", 272, (0x10000000,)), ("io_uring_setup", 425, (8, None)),
+                       ("bpf", 321, (0, None, 0)), ("keyctl", 250, (0, 0)), ("setns", 308, (0, 0))):
+    r = libc.syscall(nr, *args)
+    print(name, r, ctypes.get_errno())
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dangerous_syscalls_refused(backend: str) -> None:
+    if not SECCOMP:
+        pytest.skip("no seccomp filter on this machine")
+    if os.uname().machine != "x86_64":
+        pytest.skip("the syscall numbers in this test are x86_64's")
+    code, out, err, _ = run(backend, NS)
+    for line in out.splitlines():
+        name, rc, err_no = line.split()
+        assert (rc, err_no) == ("-1", "1"), line  # EPERM
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gigabyte_of_output_is_capped(backend: str) -> None:
+    prog = """
+    import sys
+    chunk = b"x" * (1 << 20)
+    for _ in range(1024):
+        sys.stdout.buffer.write(chunk)
+    """
+    code, out, err, res = run(backend, prog, max_output_bytes=64 << 10, wall_seconds=5, cpu_seconds=5)
+    assert res.truncated and len(res.stdout) == 64 << 10  # type: ignore[attr-defined]
