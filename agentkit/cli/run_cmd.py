@@ -35,7 +35,8 @@ def _parse_agent_options(definition: AgentDefinition, args: list[str]) -> tuple[
     params: list[click.Parameter] = []
     for option in definition.options:
         if option.positional:
-            params.append(click.Argument([option.name], required=option.required, default=option.default))
+            extra = {} if option.default is None else {"default": option.default}
+            params.append(click.Argument([option.name], required=option.required, **extra))
         else:
             flag = "--" + option.name.replace("_", "-")
             params.append(
