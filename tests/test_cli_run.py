@@ -158,7 +158,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_session(tmp_path: Path) -> None:
     seen = [child.stdout.readline() for _ in range(3)]
     assert any("tick" in line for line in seen), seen
     child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=60)
+    _out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err
     assert "stopping after the current step" in err
     assert "stop: cancelled" in err
