@@ -153,7 +153,8 @@ def _assistant_from_strands(blocks: Sequence[dict[str, Any]], call_names: dict[s
     calls: list[ToolCall] = []
     for block in blocks:
         if "text" in block:
-            texts.append(block["text"])
+            if block["text"] != BLANK_TEXT:
+                texts.append(block["text"])
         elif "toolUse" in block:
             use = block["toolUse"]
             call_names[use["toolUseId"]] = use["name"]

@@ -263,3 +263,16 @@ def test_unreadable_text_calls_reach_the_model_as_errors(add_tool: Any, added: l
     assert second["name"] == "unreadable_tool_call"
     assert results[second["toolUseId"]]["status"] == "error"
     assert str(result).strip() == "let me retry"
+
+
+def test_strands_blank_text_placeholder_is_not_shown_to_the_backend() -> None:
+    model = ScriptedModel([Turn(text=""), "second answer"])
+    agent = _strands_agent(model, [])
+
+    agent("first")
+    agent("again")
+
+    earlier_reply = model.requests[1][1]
+    assert earlier_reply.role == "assistant"
+    assert earlier_reply.content == ""
+    assert "[blank text]" not in str(model.requests[1])
