@@ -70,6 +70,11 @@ def _cpu_budget(seconds: int) -> None:
 def main() -> None:
     config = json.loads(sys.argv[1])
     sys.path[:0] = config["path"]
+    if config["site_dirs"]:  # .pth files, such as an editable install's import hook
+        import site
+
+        for directory in config["site_dirs"]:
+            site.addsitedir(directory)
     reply = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     requests = sys.stdin.buffer

@@ -65,7 +65,23 @@ def interpreter_paths() -> tuple[str, ...]:
     """The directories a Python child needs to see: the interpreter prefixes and the import path."""
     found = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
     found += [p for p in sys.path if p and os.path.isabs(p)]
+    found += _module_roots()
     return _dedupe_existing(found)
+
+
+def _module_roots() -> list[str]:
+    """Where loaded top-level packages live (editable installs map them outside sys.path)."""
+    roots = []
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if "." in name or not path or not os.path.isabs(path):
+            continue
+        root = os.path.dirname(path)
+        if os.path.basename(path).startswith("__init__."):
+            root = os.path.dirname(root)
+        if not any(root == r or root.startswith(r + "/") for r in roots):
+            roots.append(root)
+    return roots
 
 
 def _dedupe_existing(paths: Iterable[str]) -> tuple[str, ...]:

@@ -52,6 +52,7 @@ class WarmWorker:
         self.starts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
+        self._eof = False
         self._lock = threading.Lock()
         self._next_id = 0
 
@@ -78,7 +79,11 @@ class WarmWorker:
             return
         self._stop()
         paths = interpreter_paths()
-        config = {"path": [p for p in sys.path if p and os.path.isabs(p)], "cpu_seconds": self.policy.cpu_seconds}
+        config = {
+            "path": [p for p in sys.path if p and os.path.isabs(p)],
+            "site_dirs": [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)],
+            "cpu_seconds": self.policy.cpu_seconds,
+        }
         launch_policy = replace(self.policy, cpu_seconds=self.policy.cpu_seconds * _CPU_BUDGETS_PER_WORKER)
         python = os.path.realpath(sys.executable)
         argv = [python, "-S", "-I", "-c", _CHILD_SOURCE, json.dumps(config)]
@@ -102,6 +107,7 @@ class WarmWorker:
             spec.close_fds()
         self.starts += 1
         self._buffer = b""
+        self._eof = False
         ready = self._read_message(time.monotonic() + _START_TIMEOUT)
         if ready is None or not ready.get("ready"):
             self._stop()
@@ -163,7 +169,7 @@ class WarmWorker:
                 raise SandboxError(message) from None
             reply = self._read_message(time.monotonic() + limit)
             if reply is None:
-                died = not self.alive()
+                died = self._eof or not self.alive()
                 self._stop()
                 if died:
                     raise SandboxError(f"the sandboxed worker died while running {qualname} (killed by a limit?)")
@@ -187,6 +193,7 @@ class WarmWorker:
                 return None
             chunk = os.read(fd, 1 << 16)
             if not chunk:
+                self._eof = True
                 return None
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)

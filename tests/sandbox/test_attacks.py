@@ -138,7 +138,7 @@ def test_bounded_fork_loop_is_stopped(backend: str) -> None:
             pytest.skip(f"as root the {backend} backend needs a cgroup for pids, and none is writable here")
         with RunCgroup(pids_max=len(os.listdir("/proc/self/task")) + 40) as cg:
             assert cg.active
-            code, out, _, _ = run(backend, FORK_LOOP, wall_seconds=3)
+            _code, out, _, _ = run(backend, FORK_LOOP, wall_seconds=3)
     assert out.startswith("stopped"), out
     assert int(out.split()[1]) < 60 and out.split()[2] == "11"  # EAGAIN
 
@@ -153,7 +153,7 @@ def test_huge_file_write_stops_at_fsize(backend: str, scratch: Path) -> None:
     except OSError as exc:
         print("stopped", exc.errno)
     """
-    code, out, err, _ = run(backend, prog, max_file_bytes=10 << 20, write_paths=(str(scratch),))
+    _code, out, err, _ = run(backend, prog, max_file_bytes=10 << 20, write_paths=(str(scratch),))
     assert out.split() == ["stopped", "27"], err  # EFBIG
     assert (scratch / "big").stat().st_size == 10 << 20
 
@@ -169,7 +169,7 @@ def test_fd_exhaustion(backend: str) -> None:
     except OSError as exc:
         print("stopped", len(fds), exc.errno)
     """
-    code, out, err, _ = run(backend, prog, max_open_files=64)
+    _code, out, err, _ = run(backend, prog, max_open_files=64)
     words = out.split()
     assert words[0] == "stopped" and int(words[1]) < 64 and words[2] == "24", err  # EMFILE
 
@@ -215,14 +215,14 @@ def test_tcp_to_loopback_is_blocked(backend: str, tcp_server: tuple[int, list[ob
     if backend == "rlimits" and not SECCOMP:
         pytest.skip("rlimits without seccomp does not block the network")
     port, accepted = tcp_server
-    code, out, err, _ = run(backend, TCP.replace("PORT", str(port)))
+    _code, out, err, _ = run(backend, TCP.replace("PORT", str(port)))
     assert out.startswith("refused"), (out, err)
     assert accepted == []
 
 
 def test_network_on_reaches_loopback(tcp_server: tuple[int, list[object]]) -> None:
     port, accepted = tcp_server
-    code, out, err, _ = run(BACKENDS[0], TCP.replace("PORT", str(port)), network=True)
+    _code, out, err, _ = run(BACKENDS[0], TCP.replace("PORT", str(port)), network=True)
     assert out.strip() == "connected", err
     assert len(accepted) == 1
 
@@ -243,7 +243,7 @@ def test_writes_outside_scratch_are_refused(backend: str, tmp_path: Path, scratc
             print("refused", exc.errno)
     open({str(scratch / "ok")!r}, "w").write("fine")
     """
-    code, out, err, _ = run(backend, prog, write_paths=(str(scratch),))
+    _code, out, err, _ = run(backend, prog, write_paths=(str(scratch),))
     assert "WROTE" not in out and out.count("refused") == 4, (out, err)
     assert (repo / "main.py").read_text() == "original\n"
     assert not Path("/etc/agentkit-pwned").exists() and not (home / "agentkit-pwned").exists()
@@ -264,7 +264,7 @@ print("umount", r, ctypes.get_errno())
 def test_remount_and_umount_are_refused(backend: str) -> None:
     if not SECCOMP and backend != "bwrap":
         pytest.skip("without seccomp only capability drop stops mount()")
-    code, out, err, _ = run(backend, MOUNTS)
+    _code, out, err, _ = run(backend, MOUNTS)
     lines = dict(line.split(" ", 1) for line in out.splitlines())
     assert lines["remount"] == "-1 1" and lines["umount"] == "-1 1", (out, err)  # EPERM
 
@@ -288,7 +288,7 @@ def test_planted_secrets_do_not_arrive(backend: str, tmp_path: Path, monkeypatch
         except OSError as exc:
             print("refused", exc.errno)
     """
-    code, out, err, _ = run(backend, prog)
+    _code, out, err, _ = run(backend, prog)
     assert out.splitlines()[0] == "env False"
     if backend == "rlimits":
         return  # rlimits isolates the environment only; files stay readable (doctor warns)
@@ -311,7 +311,7 @@ for pid in (target, os.getppid()):
 
 @pytest.mark.parametrize("backend", ISOLATING)
 def test_ptrace_and_parent_memory(backend: str) -> None:
-    code, out, err, _ = run(backend, PTRACE.replace("TARGET", str(os.getpid())))
+    _code, out, err, _ = run(backend, PTRACE.replace("TARGET", str(os.getpid())))
     assert out.splitlines()[0] in ("ptrace -1 1", "ptrace -1 3"), (out, err)
     assert "READMEM" not in out and out.count("mem ") == 2
 
@@ -327,7 +327,7 @@ def test_killing_the_parent_fails(backend: str) -> None:
         except OSError as exc:
             print("refused", exc.errno)
     """
-    code, out, err, _ = run(backend, prog)
+    _code, out, err, _ = run(backend, prog)
     assert os.getpid() > 0  # we are alive
     assert out.splitlines()[0].startswith("refused"), (out, err)
 
@@ -346,7 +346,7 @@ def test_kill_everything_only_inside_a_pid_namespace() -> None:
             print("refused", exc.errno)
     print("alive")
     """
-    code, out, err, _ = run("bwrap", prog)
+    _code, out, err, _ = run("bwrap", prog)
     assert out.startswith("pid1 bwrap"), (out, err)
     assert os.getpid() > 0
 
@@ -367,9 +367,9 @@ def test_dangerous_syscalls_refused(backend: str) -> None:
         pytest.skip("no seccomp filter on this machine")
     if os.uname().machine != "x86_64":
         pytest.skip("the syscall numbers in this test are x86_64's")
-    code, out, err, _ = run(backend, NS)
+    _code, out, _err, _ = run(backend, NS)
     for line in out.splitlines():
-        name, rc, err_no = line.split()
+        _name, rc, err_no = line.split()
         assert (rc, err_no) == ("-1", "1"), line  # EPERM
 
 
@@ -381,5 +381,5 @@ def test_gigabyte_of_output_is_capped(backend: str) -> None:
     for _ in range(1024):
         sys.stdout.buffer.write(chunk)
     """
-    code, out, err, res = run(backend, prog, max_output_bytes=64 << 10, wall_seconds=5, cpu_seconds=5)
+    _code, _out, _err, res = run(backend, prog, max_output_bytes=64 << 10, wall_seconds=5, cpu_seconds=5)
     assert res.truncated and len(res.stdout) == 64 << 10  # type: ignore[attr-defined]
