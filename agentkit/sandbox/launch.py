@@ -71,7 +71,7 @@ def interpreter_paths() -> tuple[str, ...]:
 
 def _module_roots() -> list[str]:
     """Where loaded top-level packages live (editable installs map them outside sys.path)."""
-    roots = []
+    roots: list[str] = []
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if "." in name or not path or not os.path.isabs(path):

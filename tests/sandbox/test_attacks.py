@@ -132,7 +132,7 @@ else:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bounded_fork_loop_is_stopped(backend: str) -> None:
     if backend == "bwrap" or os.geteuid() != 0:
-        code, out, _, _ = run(backend, FORK_LOOP, max_processes=40, wall_seconds=3)
+        _code, out, _, _ = run(backend, FORK_LOOP, max_processes=40, wall_seconds=3)
     else:  # RLIMIT_NPROC does not bind root: the run's cgroup must
         if not probe().cgroup.ok:
             pytest.skip(f"as root the {backend} backend needs a cgroup for pids, and none is writable here")
