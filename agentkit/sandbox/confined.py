@@ -91,12 +91,18 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
+@functools.cache
+def _how(flags: int) -> _OpenHow:
+    return _OpenHow(flags, 0, _RESOLVE)
+
+
 def _openat2(dir_fd: int, path: str, flags: int) -> int:
     """Raw openat2; raises OSError with the errno (EAGAIN from a concurrent rename is retried)."""
-    how = _OpenHow(flags, 0, _RESOLVE)
-    raw = os.fsencode(path)
+    how = _how(flags)
+    raw = path.encode("utf-8", "surrogateescape")
+    syscall = _libc().syscall
     for _ in range(_EAGAIN_RETRIES):
-        fd = _libc().syscall(_SYS_OPENAT2, dir_fd, raw, ctypes.byref(how), ctypes.sizeof(how))
+        fd = syscall(_SYS_OPENAT2, dir_fd, raw, ctypes.byref(how), 24)
         if fd >= 0:
             return int(fd)
         err = ctypes.get_errno()
@@ -262,8 +268,22 @@ class ConfinedRoot:
     def read_bytes(self, path: str, *, max_bytes: int | None = None) -> bytes:
         """The whole file, refused if larger than `max_bytes` (default: the root's limit)."""
         limit = self.max_bytes if max_bytes is None else max_bytes
-        with self.open_file(path, max_bytes=limit) as handle:
-            data = handle.read(limit + 1)
+        fd = self._open(path, _FILE_FLAGS)
+        try:
+            st = os.fstat(fd)
+            self._check_file(path, st, limit)
+            chunks = []
+            want, got = min(st.st_size, limit) + 1, 0
+            while got < limit + 1:
+                chunk = os.read(fd, want)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+                want = max(limit + 1 - got, 1)
+        finally:
+            os.close(fd)
+        data = b"".join(chunks) if len(chunks) != 1 else chunks[0]
         if len(data) > limit:  # the file grew after fstat
             raise ConfinedPathError(path, "too_large", f"the file grew past the {limit}-byte limit while being read")
         return data

@@ -1,0 +1,82 @@
+"""Sandbox costs side by side: process starts, warm worker round trips, confined reads.
+
+Run: python benchmarks/bench_sandbox.py [N]   (N calls per row, default 100; at least 50)
+Targets: cold isolated <= 2.5x plain Python start; warm round trip < 1 ms median; confined read <= 3x open.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from agentkit.sandbox import ConfinedRoot, Policy, Sandbox, WarmWorker
+
+PY = os.path.realpath(sys.executable)
+
+
+def measure(fn: Callable[[], object], n: int) -> tuple[float, float]:
+    fn()  # warm-up
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return statistics.median(times) * 1000, times[int(len(times) * 0.95) - 1] * 1000
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def main() -> None:
+    n = max(50, int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    sandbox = Sandbox(Policy(cpu_seconds=5, wall_seconds=10))
+    rows: dict[str, tuple[float, float]] = {}
+    plain = [PY, "-S", "-I", "-c", "pass"]
+    rows["plain subprocess python -S -I"] = measure(lambda: subprocess.run(plain, capture_output=True), n)
+    rows[f"cold isolated ({sandbox.backend} + seccomp + rlimits)"] = measure(lambda: sandbox.run(plain), n)
+    with WarmWorker(Policy(cpu_seconds=5, wall_seconds=10), sandbox=sandbox) as worker:
+        worker.start()
+        rows["warm sandboxed worker round trip"] = measure(
+            lambda: worker.call("json", "dumps", {"obj": [1, 2]}), n * 10
+        )
+    rows["in-process call"] = measure(lambda: add(1, 2), n * 10)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "f.txt")
+        with open(path, "w") as fh:
+            fh.write("x" * 4096)
+        root = ConfinedRoot(tmp)
+
+        def plain_open() -> bytes:
+            with open(path, "rb") as fh:
+                return fh.read()
+
+        rows["plain open+read (4 KiB)"] = measure(plain_open, n * 10)
+        rows[f"confined read ({'openat2' if root.uses_openat2 else 'O_NOFOLLOW walk'})"] = measure(
+            lambda: root.read_bytes("f.txt"), n * 10
+        )
+        root.close()
+    base = rows["plain subprocess python -S -I"][0]
+    print(f"n={n} (x10 for the sub-millisecond rows)")
+    print(f"| {'row':<46} | median ms | p95 ms |")
+    print(f"|{'-' * 48}|----------:|-------:|")
+    for name, (median, p95) in rows.items():
+        print(f"| {name:<46} | {median:9.4f} | {p95:6.4f} |")
+    cold = next(v for k, v in rows.items() if k.startswith("cold"))[0]
+    confined = next(v for k, v in rows.items() if k.startswith("confined"))[0]
+    warm = rows["warm sandboxed worker round trip"][0]
+    print(f"\ncold isolated / plain start: {cold / base:.2f}x (target <= 2.5x)")
+    print(f"warm round trip: {warm:.4f} ms (target < 1 ms); cold / warm: {cold / warm:.0f}x")
+    print(f"confined read / plain open: {confined / rows['plain open+read (4 KiB)'][0]:.2f}x (target <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
