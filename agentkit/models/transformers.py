@@ -234,6 +234,7 @@ class TransformersModel:
         self._stop_ids, self._emit_stop_text = self._stop_tokens()
         self._kv = KVState(self.model)
         self._kv_lock = threading.Lock()  # held by the stream that owns the shared cache
+        self._tokenizer_lock = threading.Lock()  # fast tokenizers raise "Already borrowed" when encoding concurrently
 
     def __repr__(self) -> str:
         return f"TransformersModel({self.name!r}, family={self.family!r}, device={str(self.device)!r})"
@@ -264,20 +265,22 @@ class TransformersModel:
         settings = settings or ModelSettings()
         if not _template_text(self.tokenizer):
             text = prompts.render(messages, tools, family=self.family, reasoning_effort=settings.reasoning_effort)
-            return list(self.tokenizer.encode(text, add_special_tokens=False))
+            with self._tokenizer_lock:
+                return list(self.tokenizer.encode(text, add_special_tokens=False))
         kwargs: dict[str, Any] = dict(settings.extra.get("chat_template_kwargs", {}))
         if settings.reasoning_effort is not None:
             kwargs.setdefault("reasoning_effort", settings.reasoning_effort)
         try:
-            ids: Any = self.tokenizer.apply_chat_template(
-                _chat_dicts(messages),
-                tools=[t.to_openai() for t in tools] or None,
-                add_generation_prompt=True,
-                tokenize=True,
-                return_dict=False,
-                sanitize_control_tokens=True,
-                **kwargs,
-            )
+            with self._tokenizer_lock:
+                ids: Any = self.tokenizer.apply_chat_template(
+                    _chat_dicts(messages),
+                    tools=[t.to_openai() for t in tools] or None,
+                    add_generation_prompt=True,
+                    tokenize=True,
+                    return_dict=False,
+                    sanitize_control_tokens=True,
+                    **kwargs,
+                )
         except Exception as exc:  # jinja raises its own errors (e.g. "roles must alternate")
             raise ModelError(f"the chat template of {self.name!r} failed on this conversation: {exc}") from exc
         return [int(i) for i in ids]
@@ -306,14 +309,18 @@ class TransformersModel:
         """Stream one assistant turn as raw text, then a TurnEnd with usage."""
         prompt = await anyio.to_thread.run_sync(self.prompt_ids, messages, tools, settings)
         options = self._options(settings)
-        shared = self._kv_lock.acquire(blocking=False)
+        # Without reuse, or while another stream owns the shared cache, this turn gets a private one.
+        shared = self.reuse_cache and self._kv_lock.acquire(blocking=False)
         state = self._kv if shared else KVState(self.model)
         decoder: Decoder | None = None
         try:
-            cache, start = state.prepare(prompt, self.reuse_cache and shared)
+            cache, start = state.prepare(prompt, shared)
             decoder = Decoder(self.model, cache, prompt, start, options, self._decode_ids)
             while not decoder.done:
-                text = await anyio.to_thread.run_sync(decoder.advance, self.chunk_seconds)
+                try:
+                    text = await anyio.to_thread.run_sync(decoder.advance, self.chunk_seconds)
+                except RuntimeError as exc:  # torch's errors, CUDA out-of-memory included
+                    raise ModelError(f"local generation with {self.name!r} failed: {exc}") from exc
                 if text:
                     yield TextDelta(text=text)
             yield self._turn_end(decoder, len(prompt), start)

@@ -35,3 +35,9 @@ def test_agent_runs_the_tool_the_local_model_calls(tiny_models: dict[str, Path],
     assert result.turns == 2 and result.stop_reason == "end_turn"
     cached = result.usage.cache_read_tokens
     assert cached > 0 if reuse else cached == 0
+
+
+def test_a_model_folder_name_resolves_to_the_local_backend(tiny_models: dict[str, Path]) -> None:
+    agent = Agent(model=str(tiny_models["qwen3_moe"]), tools=[weather_tool([])], system_prompt=SYSTEM)
+    assert isinstance(agent.model, TransformersModel)
+    assert agent.model.text_format == "qwen3_coder"

@@ -9,7 +9,7 @@ import anyio
 import pytest
 from local_tiny_models import ANSWER, FAMILIES, QUESTION, SYSTEM, TOOL_OUTPUT, WEATHER_TOOL
 
-from agentkit.errors import ConfigError
+from agentkit.errors import ConfigError, ModelError
 from agentkit.messages import Message, TextDelta, ToolCall, ToolResult, TurnEnd
 from agentkit.models.base import ModelSettings
 from agentkit.models.transformers import TransformersModel
@@ -245,3 +245,28 @@ def test_tokenizer_without_template_renders_with_agentkit_prompts(tiny_models: d
     messages = after_call(first_turn())
     expected = prompts.render(messages, TOOLS, family="hermes")
     assert model.tokenizer.decode(model.prompt_ids(messages, TOOLS)) == expected
+
+
+def test_a_failed_forward_is_a_model_error_and_the_cache_is_rebuilt(
+    tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = load(tiny_models["qwen3"])
+    turn(model, first_turn())
+    real_forward = model.model.forward
+    calls = 0
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(model.model, "forward", failing)
+    with pytest.raises(ModelError, match=r"local generation with .* failed: CUDA out of memory \(simulated\)"):
+        turn(model, after_call(first_turn()))
+    monkeypatch.undo()
+
+    text, end = turn(model, after_call(first_turn()))
+    assert text == ANSWER
+    assert end.usage.cache_read_tokens == 0  # the half-written cache was dropped, not reused
