@@ -12,6 +12,7 @@ catastrophic pattern is refused instead of hanging the agent.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
 import stat
 import time
@@ -35,6 +36,7 @@ _MAX_FILE_BYTES = 200 * 1024 * 1024  # read_file streams line ranges out of file
 _SEARCH_FILE_BYTES = 2 * 1024 * 1024  # larger files are skipped by search
 _GITIGNORE_BYTES = 1024 * 1024
 _MAX_LINE_CHARS = 2000
+_BATCH = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,24 +215,41 @@ class RepoReader:
     ) -> dict[str, Any]:
         rel = self._rel(path)
         compiled = _compile(pattern, is_regex, case_sensitive)
+        # a case-sensitive ASCII literal can rule files out on their raw bytes, before any decoding
+        needle = pattern.encode("ascii") if not is_regex and case_sensitive and pattern.isascii() else None
         deadline = time.monotonic() + self.search_budget_s
         matches: list[dict[str, Any]] = []
         stats = {"files_searched": 0, "skipped_binary": 0, "skipped_large": 0}
+        targets = self._search_targets(rel, glob, deadline)
         try:
-            for rel_file, size in self._search_targets(rel, glob, deadline):
-                if size > _SEARCH_FILE_BYTES:
-                    stats["skipped_large"] += 1
-                    continue
-                text = self._search_text(rel_file, stats)
-                if text is None:
-                    continue
-                stats["files_searched"] += 1
-                if not self._find(compiled, text, rel_file, context_lines, max_matches, matches, deadline):
+            while batch := list(itertools.islice(targets, _BATCH)):
+                small = [path for path, size in batch if size <= _SEARCH_FILE_BYTES]
+                stats["skipped_large"] += len(batch) - len(small)
+                texts = zip(small, (self._search_text(p, stats, needle) for p in small), strict=True)
+                if not self._scan(compiled, texts, stats, context_lines, max_matches, matches, deadline):
                     break
         except _Budget:
             return _search_result(pattern, matches, stats, f"stopped after the {self.search_budget_s:g} s budget")
         note = f"stopped at {max_matches} matches; narrow the path or glob" if len(matches) >= max_matches else None
         return _search_result(pattern, matches, stats, note)
+
+    def _scan(
+        self,
+        compiled: Any,
+        texts: Iterator[tuple[str, str | None]],
+        stats: dict[str, int],
+        context: int,
+        limit: int,
+        matches: list[dict[str, Any]],
+        deadline: float,
+    ) -> bool:
+        for rel_file, text in texts:
+            if text is None:
+                continue
+            stats["files_searched"] += 1
+            if text and not self._find(compiled, text, rel_file, context, limit, matches, deadline):
+                return False
+        return True
 
     def _search_targets(self, rel: str, glob: str | None, deadline: float) -> Iterator[tuple[str, int]]:
         entry = self._entry(rel)
@@ -242,14 +261,21 @@ class RepoReader:
             if e.is_file and (glob is None or fnmatch.fnmatchcase(e.name, glob) or fnmatch.fnmatchcase(e.path, glob)):
                 yield e.path, e.size
 
-    def _search_text(self, rel_file: str, stats: dict[str, int]) -> str | None:
+    def _search_text(self, rel_file: str, stats: dict[str, int], needle: bytes | None) -> str | None:
+        """The file's text; "" when the needle cannot occur in it; None when it is skipped (binary, refused)."""
         try:
-            data = self.confined.read_bytes(rel_file, max_bytes=_SEARCH_FILE_BYTES)
+            fd = self.confined.open_fd(rel_file, max_bytes=_SEARCH_FILE_BYTES)
         except ConfinedPathError:
             return None
+        try:  # one read sized by fstat: a buffered read(cap) would allocate the whole cap per file
+            data = os.read(fd, os.fstat(fd).st_size + 1)
+        finally:
+            os.close(fd)
         if _is_binary(data[:_BINARY_SNIFF]):
             stats["skipped_binary"] += 1
             return None
+        if needle is not None and needle not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return ""
         return _decode(data)[0]
 
     def _find(
