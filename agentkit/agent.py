@@ -72,15 +72,21 @@ class Agent:
 
     def __call__(self, prompt: str | None = None) -> AgentResult:
         """Run synchronously. Inside a running event loop, the run happens in a helper thread."""
+        box: dict[str, Any] = {}
+
+        async def run() -> None:  # returns None: the event loop never holds (or reprs) the result
+            box["result"] = await self.invoke_async(prompt)
+
         try:
             anyio.get_current_task()
         except RuntimeError:
-            return anyio.run(self.invoke_async, prompt)
-        box: dict[str, Any] = {}
+            anyio.run(run)
+            result: AgentResult = box["result"]
+            return result
 
         def target() -> None:
             try:
-                box["result"] = anyio.run(self.invoke_async, prompt)
+                anyio.run(run)
             except BaseException as exc:
                 box["error"] = exc
 
@@ -89,8 +95,8 @@ class Agent:
         thread.join()
         if "error" in box:
             raise box["error"]
-        result: AgentResult = box["result"]
-        return result
+        threaded: AgentResult = box["result"]
+        return threaded
 
     async def invoke_async(self, prompt: str | None = None) -> AgentResult:
         async for event in self.stream(prompt):

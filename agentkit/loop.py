@@ -73,9 +73,10 @@ class AgentResult:
     """What a run produced: the final text, the whole conversation, and what it cost."""
 
     text: str
-    messages: list[Message]
-    tool_calls: list[ToolCall]
-    tool_results: list[ToolResult]
+    # repr=False: asyncio reprs finished tasks (signal.getsignal does, once per run); keep that O(1)
+    messages: list[Message] = field(repr=False)
+    tool_calls: list[ToolCall] = field(repr=False)
+    tool_results: list[ToolResult] = field(repr=False)
     usage: Usage
     stop_reason: StopReason
     turns: int
