@@ -47,8 +47,8 @@ def _best(fn: Callable[[], Any], repeat: int = 5) -> float:
 def bench_calculator() -> None:
     print("## calculator")
     print("| expression | calls/s | µs/call |\n|---|---:|---:|")
+    n = 2000
     for expr in EVERYDAY:
-        n = 2000
         elapsed = _best(lambda expr=expr: [calculate(expr) for _ in range(n)], repeat=3)
         print(f"| `{expr}` | {n / elapsed:,.0f} | {elapsed / n * 1e6:.1f} |")
     print("\n| hostile input | refused in (ms) | error |\n|---|---:|---|")
