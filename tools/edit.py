@@ -346,8 +346,9 @@ def _clip(text: str) -> str:
 def edit_tools(workspace: Workspace) -> list[Tool]:
     """edit_file, write_file, apply_patch, run and diff, all bound to the workspace's scratch copy."""
     files = Needs(read_paths=(workspace.path,), write_paths=(workspace.path,))
-    # `run` starts its own sandbox (bubblewrap/Landlock) around the command, so the tool itself is not isolated
-    runs = Needs(read_paths=(workspace.path,), write_paths=(workspace.path,), code_execution=True)
+    # `run` starts its own sandbox (bubblewrap/Landlock) around each command, so the tool function itself
+    # runs in-process: declaring code_execution here would send a bound method to a worker that cannot import it.
+    runs = Needs(read_paths=(workspace.path,), write_paths=(workspace.path,))
     specs = [
         ("edit_file", EDIT_FILE, workspace.edit_file, files),
         ("write_file", WRITE_FILE, workspace.write_file, files),

@@ -134,7 +134,8 @@ def test_run_executes_in_the_sandbox_on_the_scratch_copy(ws: Workspace, original
 def test_edit_tools_are_bound_to_the_workspace(ws: Workspace) -> None:
     tools = {t.name: t for t in edit_tools(ws)}
     assert set(tools) == {"edit_file", "write_file", "apply_patch", "run", "diff"}
-    assert tools["run"].needs.code_execution and tools["edit_file"].needs.write_paths == (ws.path,)
+    assert not tools["run"].needs.code_execution  # run sandboxes each command itself; the tool stays in-process
+    assert tools["run"].needs.write_paths == tools["edit_file"].needs.write_paths == (ws.path,)
     args = tools["write_file"].validate({"path": "t.txt", "content": "hi\n"})
     assert anyio.run(tools["write_file"].invoke, args)["created"] is True
     assert anyio.run(tools["diff"].invoke, {})["changed"] == ["t.txt"]
