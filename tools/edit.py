@@ -158,6 +158,8 @@ class Workspace:
         chunks: list[str] = []
         changed: list[str] = []
         for rel in sorted(self._candidates(path)):
+            if _same_stat(os.path.join(self.original, rel), os.path.join(self.path, rel)):
+                continue  # copy2 kept size and mtime; any write since changes the mtime
             before = _read_or_none(os.path.join(self.original, rel))
             after = self._scratch_bytes(rel)
             if before == after:
@@ -288,6 +290,14 @@ def _give_to(path: str, uid: int) -> None:
 
 
 # ---- text helpers ---------------------------------------------------------------------------------------
+
+
+def _same_stat(a: str, b: str) -> bool:
+    try:
+        sa, sb = os.lstat(a), os.lstat(b)
+    except OSError:
+        return False
+    return stat.S_ISREG(sa.st_mode) and sa.st_size == sb.st_size and sa.st_mtime_ns == sb.st_mtime_ns
 
 
 def _read_or_none(path: str) -> bytes | None:
