@@ -11,12 +11,14 @@ building an executor is free and costs nothing where no tool asks for isolation.
 from __future__ import annotations
 
 import atexit
+import inspect
 import os
 import threading
 from typing import Any
 
 import anyio.to_thread
 
+from agentkit.errors import ToolError
 from agentkit.sandbox.cgroup import RunCgroup
 from agentkit.sandbox.policy import Mode, Policy
 from agentkit.sandbox.runner import Sandbox
@@ -68,6 +70,11 @@ class SandboxExecutor:
             return await tool.invoke(arguments)
         policy = self.policy_for(tool.needs)
         module, qualname = tool.fn.__module__, tool.fn.__qualname__
+        if "<" in qualname or inspect.ismethod(tool.fn):
+            raise ToolError(
+                f"tool {tool.name!r} asks for isolation but its function ({qualname}) cannot be imported by a "
+                "worker: define it as a module-level function, or drop isolated/code_execution from its Needs"
+            )
         timeout = tool.timeout or policy.wall_seconds
 
         def call() -> Any:
