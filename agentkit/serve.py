@@ -25,18 +25,16 @@ keeps the SDK's good idea: agent runs happen on one worker thread with its own e
 answers at once even while agent code blocks (a synchronous model call, a CPU-bound parser).
 
 Agents come from `load_agent_factory(spec)`: a ready-made agent's name, a `module:attribute` import path or
-a Python file (optionally `file.py:attribute`). The attribute is an Agent, or a callable returning one
-(taking `session=` if it wants to bind the session itself). This module holds no agent logic.
+a Python file, read by `agentkit.agents.load_definition` exactly as `agentkit run` reads them. This module
+holds no agent logic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
 import hashlib
-import importlib
-import importlib.util
-import inspect
 import json
 import logging
 import re
@@ -45,7 +43,6 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 from agentkit.agent import Agent
@@ -67,7 +64,6 @@ log = logging.getLogger("agentkit.serve")
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 _REQUEST_ID_HEADER = b"x-amzn-bedrock-agentcore-runtime-request-id"
 DEFAULT_MAX_PAYLOAD_BYTES = 100_000_000  # AgentCore's own request limit
-_FILE_ATTRIBUTES = ("agent", "create_agent", "make_agent")
 _SAFE_SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 # session key (None: no session header, a throwaway conversation) -> a fresh Agent bound to it
@@ -82,91 +78,33 @@ Send = Callable[[Message], Awaitable[None]]
 # ---- loading agents ----------------------------------------------------------------------------------
 
 
-def load_agent_factory(spec: str) -> AgentFactory:
-    """Resolve an agent spec (ready-made name, `module:attribute`, `file.py[:attribute]`) to a factory."""
-    obj, origin = _load_object(spec)
-    return _factory_from(obj, origin)
+def load_agent_factory(spec: str, *, model: Any = None, options: dict[str, Any] | None = None) -> AgentFactory:
+    """Resolve an agent spec (ready-made name, `module:attribute`, `file.py`) to a factory.
 
+    Specs are read by `agentkit.agents.load_definition`, as `agentkit run` reads them. Each call of the
+    factory builds a fresh agent from the definition (with `model` and `options`) and binds it to the
+    session, so concurrent sessions never share a conversation.
+    """
+    from agentkit.agents import load_definition
 
-def _load_object(spec: str) -> tuple[Any, str]:
-    path_part, attribute = spec, ""
-    if ":" in spec and not _is_drive(spec):
-        path_part, _, attribute = spec.rpartition(":")
-    candidate = Path(path_part)
-    if candidate.suffix == ".py" or candidate.exists():
-        return _load_from_file(candidate, attribute), str(candidate)
-    if attribute:
-        try:
-            module = importlib.import_module(path_part)
-        except ImportError as exc:
-            raise ConfigError(f"cannot import {path_part!r} for agent {spec!r}: {exc}") from exc
-        if not hasattr(module, attribute):
-            raise ConfigError(f"module {path_part!r} has no attribute {attribute!r}; check the agent spec {spec!r}")
-        return getattr(module, attribute), spec
-    return _load_named(spec), spec
-
-
-def _is_drive(spec: str) -> bool:
-    return len(spec) > 1 and spec[1] == ":" and spec[0].isalpha()
-
-
-def _load_from_file(path: Path, attribute: str) -> Any:
-    if not path.is_file():
-        raise ConfigError(f"agent file {str(path)!r} does not exist; pass a Python file, module:attribute or a name")
-    name = "agentkit_served_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    module_spec = importlib.util.spec_from_file_location(name, path)
-    if module_spec is None or module_spec.loader is None:
-        raise ConfigError(f"cannot load {str(path)!r} as a Python module")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module
-    module_spec.loader.exec_module(module)
-    names = (attribute,) if attribute else _FILE_ATTRIBUTES
-    for candidate in names:
-        if hasattr(module, candidate):
-            return getattr(module, candidate)
-    wanted = " or ".join(repr(n) for n in names)
-    raise ConfigError(f"{str(path)!r} defines no {wanted}: define an Agent or a function returning one")
-
-
-def _load_named(name: str) -> Any:
-    try:
-        agents = importlib.import_module("agentkit.agents")
-    except ImportError as exc:  # pragma: no cover - the package always ships agents/
-        raise ConfigError(f"cannot import agentkit.agents: {exc}") from exc
-    loader = getattr(agents, "load_agent", None)
-    if loader is None:
-        raise ConfigError(f"unknown agent {name!r}: pass a Python file or module:attribute")
-    return loader(name)
-
-
-def _factory_from(obj: Any, origin: str) -> AgentFactory:
-    if isinstance(obj, Agent):
-        template = obj
-        return lambda session: _bind(template, session)
-    if not callable(obj):
-        raise ConfigError(f"{origin!r} is a {type(obj).__name__}, not an Agent or a function returning one")
-    takes_session = _accepts_session(obj)
+    definition = load_definition(spec)
+    kwargs = dict(options or {})
 
     def factory(session: str | None) -> Agent:
-        agent = obj(session=session) if takes_session else obj()
-        if not isinstance(agent, Agent):
-            raise ConfigError(f"{origin!r} returned a {type(agent).__name__}, not an Agent")
-        return agent if takes_session else _bind(agent, session)
+        return _bind(definition.create(model, **kwargs), session)
 
     return factory
 
 
-def _accepts_session(fn: Callable[..., Any]) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return "session" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
 def _bind(agent: Agent, session: str | None) -> Agent:
-    """A fresh Agent configured like `agent`, continuing `session` (or a new throwaway conversation)."""
-    return Agent(
+    """A shallow copy of `agent` whose conversation is `session` (None: a new, unsaved one).
+
+    Re-running Agent's own constructor on the copy keeps what a subclass added and lets Agent load the
+    transcript itself; the original (which a definition may hand out more than once) is left untouched.
+    """
+    clone = copy.copy(agent)
+    Agent.__init__(
+        clone,
         model=agent.model,
         tools=list(agent.tools),
         system_prompt=agent.system_prompt,
@@ -176,6 +114,7 @@ def _bind(agent: Agent, session: str | None) -> Agent:
         session=session,
         executor=agent.executor,
     )
+    return clone
 
 
 def session_key(header_value: str) -> str:
@@ -266,6 +205,30 @@ class _Run:
             self.task.cancel()
 
 
+class _Outbox:
+    """Hands items from the worker thread to the server's loop with one wake-up per batch, not per item."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._items: list[tuple[asyncio.Queue[Any], Any]] = []
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def put(self, queue: asyncio.Queue[Any], item: Any) -> None:
+        with self._lock:
+            self._items.append((queue, item))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self.loop.call_soon_threadsafe(self._flush)
+
+    def _flush(self) -> None:
+        with self._lock:
+            items, self._items, self._scheduled = self._items, [], False
+        for queue, item in items:
+            queue.put_nowait(item)
+
+
 class _SessionLocks:
     """One asyncio.Lock per session, dropped when nobody holds or waits for it."""
 
@@ -316,6 +279,7 @@ class AgentCoreApp:
         self.health = _Health()
         self._worker = _Worker()
         self._sessions = _SessionLocks()
+        self._outbox: _Outbox | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -406,11 +370,13 @@ class AgentCoreApp:
         send: Send,
         extra: list[tuple[bytes, bytes]],
     ) -> None:
-        main_loop = asyncio.get_running_loop()
+        if self._outbox is None:
+            self._outbox = _Outbox(asyncio.get_running_loop())
+        outbox = self._outbox
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
         def push(item: Any) -> None:
-            main_loop.call_soon_threadsafe(queue.put_nowait, item)
+            outbox.put(queue, item)
 
         worker_loop = self._worker.start()
         run = _Run(worker_loop)
@@ -552,11 +518,18 @@ def create_app(factory: AgentFactory, *, max_payload_bytes: int = DEFAULT_MAX_PA
 
 
 def serve(app: AgentCoreApp, *, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning") -> None:
-    """Run `app` under uvicorn until interrupted (in a container, pass host="0.0.0.0")."""
+    """Run `app` under uvicorn until interrupted (in a container, pass host="0.0.0.0").
+
+    uvicorn picks httptools and uvloop when installed (the `serve` extra installs them): in
+    benchmarks/bench_serve.py they nearly double throughput over its pure-Python h11 parser.
+    """
     try:
         import uvicorn
     except ImportError as exc:
         from agentkit.errors import MissingExtra
 
         raise MissingExtra("uvicorn", "serve") from exc
+    # Agent runs hold the GIL on the worker thread; a shorter switch interval (default 5 ms) lets the
+    # server's thread answer /ping and move stream bytes sooner (measured in benchmarks/bench_serve.py).
+    sys.setswitchinterval(0.0005)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")

@@ -11,6 +11,7 @@ __all__ = ["serve_command"]
 @click.argument("agent")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 in a container.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--model", help="Model for the agent (default: the agent's own, or $AGENTKIT_MODEL).")
 @click.option(
     "--max-payload-bytes",
     default=100_000_000,
@@ -25,7 +26,7 @@ __all__ = ["serve_command"]
     type=click.Choice(["debug", "info", "warning", "error"]),
     help="Server log level.",
 )
-def serve_command(agent: str, host: str, port: int, max_payload_bytes: int, log_level: str) -> None:
+def serve_command(agent: str, host: str, port: int, model: str | None, max_payload_bytes: int, log_level: str) -> None:
     """Serve AGENT (a ready-made agent's name, module:attribute, or a Python file) over HTTP.
 
     Sessions: the X-Amzn-Bedrock-AgentCore-Runtime-Session-Id header names a durable session kept under
@@ -36,6 +37,8 @@ def serve_command(agent: str, host: str, port: int, max_payload_bytes: int, log_
     from agentkit.serve import create_app, load_agent_factory, serve
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(load_agent_factory(agent), max_payload_bytes=max_payload_bytes)
+    factory = load_agent_factory(agent, model=model)
+    factory(None)  # build one agent now: a broken agent fails here, with one line, not on the first request
+    app = create_app(factory, max_payload_bytes=max_payload_bytes)
     click.echo(f"agentkit: serving {agent} on http://{host}:{port} (POST /invocations, GET /ping)", err=True)
     serve(app, host=host, port=port, log_level=log_level)

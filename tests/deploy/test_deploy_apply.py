@@ -18,13 +18,13 @@ from agentkit.errors import AgentkitError
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
-ARN = f"arn:aws:bedrock-agentcore:us-west-2:{ACCOUNT}:runtime/example-AbCdEf1234"
+ARN = f"arn:aws:bedrock-agentcore:us-west-2:{ACCOUNT}:runtime/assistant-AbCdEf1234"
 NOW = datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
 def request_body() -> dict:
-    return json.loads((REPO / "deploy" / "example" / "runtime.json").read_text())
+    return json.loads((REPO / "deploy" / "assistant" / "runtime.json").read_text())
 
 
 @pytest.fixture
@@ -45,12 +45,12 @@ def expected_create(body: dict) -> dict:
 def status(state: str, **extra: object) -> dict:
     return {
         "agentRuntimeArn": ARN,
-        "agentRuntimeName": "example",
-        "agentRuntimeId": "example-AbCdEf1234",
+        "agentRuntimeName": "assistant",
+        "agentRuntimeId": "assistant-AbCdEf1234",
         "agentRuntimeVersion": "1",
         "createdAt": NOW,
         "lastUpdatedAt": NOW,
-        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/agentkit-example-runtime",
+        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/agentkit-assistant-runtime",
         "networkConfiguration": {"networkMode": "PUBLIC"},
         "lifecycleConfiguration": {"idleRuntimeSessionTimeout": 900, "maxLifetime": 28800},
         "status": state,
@@ -64,7 +64,7 @@ def accepted(state: str) -> dict:
     return {k: v for k, v in status(state).items() if k in keys}
 
 
-GET = {"agentRuntimeId": "example-AbCdEf1234"}
+GET = {"agentRuntimeId": "assistant-AbCdEf1234"}
 
 
 def run(body: dict, client) -> deploy.ApplyResult:
@@ -95,12 +95,12 @@ def test_update_path_when_the_name_exists(control, request_body: dict) -> None:
         "lastUpdatedAt": NOW,
         "status": "READY",
     }
-    mine = other | {"agentRuntimeArn": ARN, "agentRuntimeId": "example-AbCdEf1234", "agentRuntimeName": "example"}
+    mine = other | {"agentRuntimeArn": ARN, "agentRuntimeId": "assistant-AbCdEf1234", "agentRuntimeName": "assistant"}
     stubber.add_response("list_agent_runtimes", {"agentRuntimes": [other], "nextToken": "page2"}, {})
     stubber.add_response("list_agent_runtimes", {"agentRuntimes": [mine]}, {"nextToken": "page2"})
     update = expected_create(request_body)
     del update["agentRuntimeName"]
-    update["agentRuntimeId"] = "example-AbCdEf1234"
+    update["agentRuntimeId"] = "assistant-AbCdEf1234"
     stubber.add_response("update_agent_runtime", accepted("UPDATING") | {"lastUpdatedAt": NOW}, update)
     stubber.add_response("get_agent_runtime", status("READY", agentRuntimeVersion="2"), GET)
     result = run(request_body, client)
@@ -115,8 +115,8 @@ def test_a_failed_status_is_an_error_naming_the_reason(control, request_body: di
     stubber.add_response("create_agent_runtime", created, expected_create(request_body))
     stubber.add_response(
         "get_agent_runtime",
-        status("CREATE_FAILED", failureReason="image not found: agentkit-example:latest"),
-        {"agentRuntimeId": "example-AbCdEf1234"},
+        status("CREATE_FAILED", failureReason="image not found: agentkit-assistant:latest"),
+        {"agentRuntimeId": "assistant-AbCdEf1234"},
     )
     with pytest.raises(AgentkitError, match="CREATE_FAILED: image not found"):
         run(request_body, client)
@@ -133,7 +133,7 @@ def test_access_denied_is_one_clear_error(control, request_body: dict) -> None:
 
 def test_a_custom_image_uri_is_sent(control, request_body: dict) -> None:
     client, stubber = control
-    image = f"{ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com/agentkit-example:v7"
+    image = f"{ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com/agentkit-assistant:v7"
     sent = expected_create(request_body)
     sent["agentRuntimeArtifact"]["containerConfiguration"]["containerUri"] = image
     stubber.add_response("list_agent_runtimes", {"agentRuntimes": []}, {})
@@ -166,9 +166,7 @@ def test_cli_apply_without_credentials_says_so(tmp_path: Path) -> None:
             [
                 "deploy",
                 "agentcore",
-                "deploy/example/agent.py",
-                "--name",
-                "example",
+                "assistant",
                 "--out",
                 str(tmp_path / "o"),
                 "--apply",
@@ -179,3 +177,4 @@ def test_cli_apply_without_credentials_says_so(tmp_path: Path) -> None:
         os.chdir(old)
     assert result.exit_code != 0
     assert "no AWS credentials found" in str(result.exception) + result.output
+    assert not (tmp_path / "o").exists()  # refused before anything was written

@@ -19,12 +19,13 @@ from agentkit.cli import cli
 from agentkit.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = "deploy/example/agent.py"
+FILE_AGENT = "tests/serve/agent_fixture.py"
+SHIPPED = {"assistant": "assistant", "repo-optimizer": "repo_optimizer"}  # agent -> runtime name
 
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, str]:
-    config = deploy.DeployConfig(agent=EXAMPLE, name="example", agent_file=REPO / EXAMPLE)
+    config = deploy.DeployConfig(agent=FILE_AGENT, name="example", agent_file=REPO / FILE_AGENT)
     return deploy.render(config)
 
 
@@ -38,21 +39,27 @@ def run_cli(args: list[str], cwd: Path = REPO, env: dict[str, str] | None = None
     return result.exit_code, result.output
 
 
-def test_checked_in_deploy_folder_matches_a_fresh_generation(tmp_path: Path) -> None:
+def test_deploy_folder_holds_the_shipped_agents() -> None:
+    assert sorted(p.name for p in (REPO / "deploy").iterdir()) == sorted(SHIPPED.values())
+
+
+@pytest.mark.parametrize("agent", sorted(SHIPPED))
+def test_checked_in_deploy_folder_matches_a_fresh_generation(agent: str, tmp_path: Path) -> None:
     # This runs the whole validation, cfn-lint included, before anything is written.
-    code, output = run_cli(["deploy", "agentcore", EXAMPLE, "--name", "example", "--out", str(tmp_path)])
+    code, output = run_cli(["deploy", "agentcore", agent, "--out", str(tmp_path)])
     assert code == 0, output
     fresh = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    folder = REPO / "deploy" / "example"
+    folder = REPO / "deploy" / SHIPPED[agent]
     checked_in = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert sorted(fresh) == sorted(checked_in)
     stale = [name for name in fresh if fresh[name] != checked_in[name]]
-    assert not stale, f"deploy/example is stale ({stale}): rerun the command in deploy/example/agent.py's docstring"
+    assert not stale, f"deploy/{SHIPPED[agent]} is stale ({stale}): rerun `agentkit deploy agentcore {agent}`"
     assert os.access(tmp_path / "build.sh", os.X_OK)
+    assert f'"serve", "{agent}"' in checked_in["Dockerfile"].decode()
 
 
 def test_rendering_is_deterministic(files: dict[str, str]) -> None:
-    again = deploy.render(deploy.DeployConfig(agent=EXAMPLE, name="example", agent_file=REPO / EXAMPLE))
+    again = deploy.render(deploy.DeployConfig(agent=FILE_AGENT, name="example", agent_file=REPO / FILE_AGENT))
     assert again == files
     dates = {d for text in files.values() for d in re.findall(r"20\d\d-\d\d-\d\d", text)}
     assert dates <= {"2012-10-17", "2010-09-09"}  # only the IAM and CloudFormation format versions
@@ -73,7 +80,7 @@ def test_requirements_are_all_pinned_and_cover_the_server(files: dict[str, str])
     pins = [line for line in files["requirements.txt"].splitlines() if line and not line.startswith("#")]
     assert all(re.fullmatch(r"[a-z0-9][a-z0-9.-]*==[\w.+!-]+", p) for p in pins), pins
     names = {p.split("==")[0] for p in pins}
-    assert {"uvicorn", "starlette", "boto3", "botocore", "pydantic", "pydantic-core", "h11"} <= names
+    assert {"uvicorn", "httptools", "uvloop", "boto3", "botocore", "pydantic", "pydantic-core", "h11"} <= names
     assert pins == sorted(pins, key=lambda p: p.split("==")[0])
 
 
@@ -205,7 +212,7 @@ def test_cli_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
     ]:
         out = tmp_path / "out"
         result = subprocess.run(
-            [sys.executable, "-m", "agentkit", "deploy", "agentcore", EXAMPLE, "--out", str(out), *args],
+            [sys.executable, "-m", "agentkit", "deploy", "agentcore", "assistant", "--out", str(out), *args],
             cwd=REPO,
             capture_output=True,
             text=True,
