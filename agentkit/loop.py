@@ -239,7 +239,11 @@ class AgentLoop:
         stream: AsyncIterator[StreamEvent] = self.model.stream(messages, self._definitions, self.settings)
         if self.model.text_format is not None:
             stream = recover_tool_calls(
-                stream, format=self.model.text_format, tools=self._definitions, model_name=self.model.name
+                stream,
+                format=self.model.text_format,
+                tools=self._definitions,
+                model_name=self.model.name,
+                thinking=getattr(self.model, "text_thinking", None),
             )
         async for event in self._guarded(stream, state):
             if isinstance(event, TextDelta):

@@ -330,3 +330,29 @@ def test_qwen3_coder_string_values_are_typed_from_the_schema() -> None:
     result = Agent(model=ScriptedModel([raw, "ok"]), tools=[configure])("go")
     assert not result.tool_results[0].is_error, result.tool_results[0].content
     assert result.tool_results[0].content == '{"count": 3, "ratio": 0.5, "enabled": true, "tags": ["a", "b"]}'
+
+
+@pytest.mark.anyio
+async def test_structured_backends_stream_text_at_once() -> None:
+    """A backend that says its text has no </think>-only reasoning gets content as it arrives."""
+
+    class Structured:
+        name = "qwen.qwen3-235b-a22b-2507-v1:0"
+        text_format = "hermes"
+        text_thinking = False
+
+        async def stream(self, messages, tools, settings):  # type: ignore[no-untyped-def]
+            from agentkit.messages import TextDelta, TurnEnd
+
+            yield TextDelta(text="Hello ")
+            await gate.wait()
+            yield TextDelta(text="world")
+            yield TurnEnd()
+
+    gate = anyio.Event()
+    seen: list[str] = []
+    async for event in Agent(model=Structured()).stream("hi"):
+        if event.kind == "text":
+            seen.append(event.text)
+            gate.set()  # the first delta arrived before the model finished: it streamed
+    assert seen == ["Hello ", "world"]

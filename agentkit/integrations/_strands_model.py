@@ -67,6 +67,8 @@ class StrandsModel:
     (`text_format="auto"`), since servers sometimes leave a `<tool_call>` in the content.
     """
 
+    text_thinking = False  # Strands providers stream reasoning as reasoningContent
+
     def __init__(self, model: Any, *, name: str | None = None, text_format: str | None = "auto") -> None:
         if not isinstance(model, StrandsModelBase):
             raise ConfigError(

@@ -6,6 +6,10 @@ A backend turns the conversation into its own wire shape, streams the answer bac
 `text_format` tells the loop how to read text that may hold tool calls: backends that return raw text
 (local models, raw completions) set a format or "auto"; structured backends keep "auto" too, so a call a
 server left in the text is still found; None turns text parsing off.
+
+An optional `text_thinking` attribute refines that: False means the text never carries `</think>`-only
+reasoning (structured backends return reasoning in its own field), so the parser streams content at once
+instead of holding it until it knows; None (the default when absent) lets the parser decide.
 """
 
 from __future__ import annotations

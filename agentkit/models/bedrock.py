@@ -137,6 +137,8 @@ def bedrock_family(model_id: str) -> _Family:
 class BedrockModel:
     """A Bedrock model behind the agentkit Model protocol."""
 
+    text_thinking = False  # reasoning arrives as reasoningContent, never as </think> in the text
+
     def __init__(
         self,
         model_id: str,

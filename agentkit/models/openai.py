@@ -70,6 +70,8 @@ def _format_for(model: str) -> str:
 class OpenAIModel:
     """A model served over the OpenAI chat-completions protocol."""
 
+    text_thinking = False  # servers return reasoning in reasoning_content; a leading <think> still parses
+
     def __init__(
         self,
         model: str | None = None,

@@ -24,17 +24,19 @@ async def recover_tool_calls(
     tools: Iterable[Any] | None = None,
     *,
     model_name: str | None = None,
+    thinking: bool | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """Yields `events` with the TextDeltas parsed: content -> TextDelta, reasoning -> ReasoningDelta, each
     call -> ToolCallEvent (an unreadable one carries `invalid_reason`). When a call was recovered, the
-    TurnEnd's stop_reason becomes "tool_use"."""
+    TurnEnd's stop_reason becomes "tool_use". `thinking=False` says the text carries no `</think>`-only
+    reasoning (structured backends return reasoning apart), so content streams at once."""
     parser: StreamParser | None = None
     strings_only = False
     recovered = False
     async for event in events:
         if isinstance(event, TextDelta):
             if parser is None:
-                parser = StreamParser(format, tools, model_name=model_name)
+                parser = StreamParser(format, tools, model_name=model_name, thinking=thinking)
             parsed = parser.feed(event.text)
             if len(parsed) == 1 and isinstance(parsed[0], ContentDelta) and parsed[0].text == event.text:
                 yield event  # plain text: pass the original event on
