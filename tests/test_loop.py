@@ -351,8 +351,9 @@ async def test_structured_backends_stream_text_at_once() -> None:
 
     gate = anyio.Event()
     seen: list[str] = []
-    async for event in Agent(model=Structured()).stream("hi"):
-        if event.kind == "text":
-            seen.append(event.text)
-            gate.set()  # the first delta arrived before the model finished: it streamed
+    with anyio.fail_after(10):  # held-back text would leave the gate shut: fail fast instead of hanging
+        async for event in Agent(model=Structured()).stream("hi"):
+            if event.kind == "text":
+                seen.append(event.text)
+                gate.set()  # the first delta arrived before the model finished: it streamed
     assert seen == ["Hello ", "world"]
