@@ -2,6 +2,7 @@
 
 - "slow ..." sleeps 1 s inside the model (a blocking call), so /ping can be seen saying HealthyBusy.
 - "boom" fails with an error whose text holds a fake secret; it must never reach the client.
+  "boom later" fails the same way, after a first turn has already streamed events.
 - "pause ..." calls the `note` tool, then waits 2 s (awaiting, as a network backend does) in the next model
   turn; a test disconnects there.
 Otherwise the reply lists every user prompt of the conversation so far, so sessions are visible.
@@ -31,6 +32,10 @@ def reply(messages, tools):
     if last.startswith("slow"):
         time.sleep(1.0)
     if last == "boom":
+        raise RuntimeError(f"backend refused key {SECRET}")
+    if last == "boom later":
+        if messages[-1].role != "tool":
+            return Turn(text="first a note", calls=[ToolCall(name="note", arguments={"text": "y"})])
         raise RuntimeError(f"backend refused key {SECRET}")
     if last.startswith("pause"):
         if messages[-1].role != "tool":

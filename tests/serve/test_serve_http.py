@@ -198,6 +198,16 @@ def test_an_agent_failure_is_a_500_that_does_not_leak_the_error_text(server: Ser
     assert "backend refused key" in log  # the details stay in the server log
 
 
+def test_a_failure_after_streaming_began_ends_the_stream_with_an_error_event(server: Server) -> None:
+    response = invoke(server, {"prompt": "boom later", "stream": True})
+    assert response.status_code == 200  # the headers were already sent
+    events = sse_events(response.text)
+    assert [e["kind"] for e in events][:3] == ["text", "tool_call", "tool_result"]
+    assert events[-1]["kind"] == "error"
+    assert events[-1]["request_id"] == response.headers["x-request-id"]
+    assert SECRET not in response.text
+
+
 def test_the_caller_request_id_is_used_when_given(server: Server) -> None:
     rid = "req-" + uuid.uuid4().hex
     response = invoke(server, {"prompt": "boom"}, headers={"X-Amzn-Bedrock-AgentCore-Runtime-Request-Id": rid})
