@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from agentkit.messages import Message, StopReason, ToolCall, ToolResult, Usage
+from agentkit.models.converse import to_converse_messages
 from agentkit.tooling import ToolDefinition
 
 StrandsMessage = dict[str, Any]
@@ -203,54 +204,7 @@ def _user_from_strands(blocks: Sequence[dict[str, Any]], call_names: dict[str, s
 
 
 def messages_to_strands(messages: Sequence[Message]) -> tuple[list[StrandsMessage], str | None]:
-    """agentkit history as (Strands messages, system prompt).
-
-    Tool results travel as a user message (Converse has no tool role), and consecutive user turns are
-    merged, because Converse requires the roles to alternate.
-    """
-    system: list[str] = []
-    out: list[StrandsMessage] = []
-    for message in messages:
-        if message.role == "system":
-            system.append(message.content)
-            continue
-        role = "assistant" if message.role == "assistant" else "user"
-        blocks = _assistant_blocks(message) if role == "assistant" else _user_blocks(message)
-        if out and out[-1]["role"] == role:
-            out[-1]["content"].extend(blocks)
-        else:
-            out.append({"role": role, "content": blocks})
-    return out, ("\n\n".join(system) if system else None)
-
-
-def _assistant_blocks(message: Message) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    if message.reasoning:
-        reasoning: dict[str, Any] = {"text": message.reasoning}
-        if message.reasoning_signature:
-            reasoning["signature"] = message.reasoning_signature
-        blocks.append({"reasoningContent": {"reasoningText": reasoning}})
-    if message.content:
-        blocks.append({"text": message.content})
-    for call in message.tool_calls:
-        blocks.append({"toolUse": {"toolUseId": call.id, "name": call.name, "input": _call_input(call)}})
-    return blocks
-
-
-def _user_blocks(message: Message) -> list[dict[str, Any]]:
-    if message.role == "tool":
-        return [
-            {"toolResult": strands_tool_result(r.call_id, r.content, is_error=r.is_error)} for r in message.tool_results
-        ]
-    return [{"text": message.content}]
-
-
-def _call_input(call: ToolCall) -> Any:
-    if not isinstance(call.arguments, str):
-        return call.arguments
-    try:
-        decoded = json.loads(call.arguments) if call.arguments.strip() else {}
-    except ValueError:
-        # Converse wants an object; the raw text still reaches the model through the tool's error result.
-        return {}
-    return decoded if isinstance(decoded, dict) else {}
+    """agentkit history as (Strands messages, system prompt), in the Converse shape Strands uses."""
+    system, conversation = to_converse_messages(messages)
+    prompt = "\n\n".join(block["text"] for block in system)
+    return conversation, (prompt or None)

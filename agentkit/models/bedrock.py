@@ -57,6 +57,7 @@ from agentkit.messages import (
     Usage,
 )
 from agentkit.models.base import ModelSettings
+from agentkit.models.converse import to_converse_messages
 from agentkit.tooling import ToolDefinition
 
 __all__ = ["BEDROCK_MODELS", "DEFAULT_REGION", "BedrockModel", "bedrock_family", "strip_region_prefix"]
@@ -323,64 +324,6 @@ class BedrockModel:
                 "and the settings (max_tokens, temperature, extra fields) sent with it"
             )
         return ModelError(f"{where} failed ({code}: {detail})")
-
-
-# ---- message translation ---------------------------------------------------------------------
-
-
-def to_converse_messages(
-    messages: Sequence[Message], *, replay_reasoning: bool = True
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """agentkit messages -> (Converse `system` blocks, Converse `messages`), merging same-role neighbours."""
-    system: list[dict[str, Any]] = []
-    conversation: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role == "system":
-            if message.content:
-                system.append({"text": message.content})
-            continue
-        role = "assistant" if message.role == "assistant" else "user"
-        blocks = _content_blocks(message, replay_reasoning)
-        if not blocks:
-            continue
-        if conversation and conversation[-1]["role"] == role:
-            conversation[-1]["content"].extend(blocks)  # Converse wants user/assistant to alternate
-        else:
-            conversation.append({"role": role, "content": blocks})
-    return system, conversation
-
-
-def _content_blocks(message: Message, replay_reasoning: bool) -> list[dict[str, Any]]:
-    if message.role == "tool":
-        return [_tool_result_block(r.call_id, r.content, r.is_error) for r in message.tool_results]
-    blocks: list[dict[str, Any]] = []
-    if message.role == "assistant" and message.reasoning and replay_reasoning:
-        text: dict[str, Any] = {"text": message.reasoning}
-        if message.reasoning_signature:
-            text["signature"] = message.reasoning_signature
-        blocks.append({"reasoningContent": {"reasoningText": text}})
-    if message.content:
-        blocks.append({"text": message.content})
-    for call in message.tool_calls:
-        blocks.append({"toolUse": {"toolUseId": call.id, "name": call.name, "input": _tool_input(call)}})
-    return blocks
-
-
-def _tool_result_block(call_id: str, content: str, is_error: bool) -> dict[str, Any]:
-    result: dict[str, Any] = {"toolUseId": call_id, "content": [{"text": content or "(no output)"}]}
-    if is_error:
-        result["status"] = "error"
-    return {"toolResult": result}
-
-
-def _tool_input(call: ToolCall) -> Any:
-    if isinstance(call.arguments, str):
-        try:
-            return json.loads(call.arguments) if call.arguments.strip() else {}
-        except ValueError:
-            # Bedrock needs a JSON document; keep what the model wrote so its next turn can see it.
-            return {"raw_arguments": call.arguments}
-    return call.arguments
 
 
 def _history_tools(messages: Sequence[Message]) -> list[dict[str, Any]]:

@@ -51,7 +51,11 @@ def test_bedrock_structured_tool_use_round_trip(server: Any, aws_env: None) -> N
     result = Agent(model=BedrockModel("qwen.qwen3-32b-v1:0", endpoint_url=server.url), tools=[add])("1+2?")
     assert result.text == "3" and [c.id for c in result.tool_calls] == ["tooluse_X"]
     second = server.requests[1].json()["messages"]
-    assert second[2]["content"][0]["toolResult"] == {"toolUseId": "tooluse_X", "content": [{"text": "3"}]}
+    assert second[2]["content"][0]["toolResult"] == {
+        "toolUseId": "tooluse_X",
+        "status": "success",
+        "content": [{"text": "3"}],
+    }
 
 
 def test_openai_structured_calls_and_hermes_call_left_in_text(server: Any) -> None:

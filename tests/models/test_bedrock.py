@@ -117,7 +117,7 @@ def test_multi_turn_with_results_is_sent_in_converse_shape(collect: Any) -> None
             {
                 "role": "user",  # the results and the next question merge: Converse alternates roles
                 "content": [
-                    {"toolResult": {"toolUseId": "tooluse_a", "content": [{"text": "1"}]}},
+                    {"toolResult": {"toolUseId": "tooluse_a", "status": "success", "content": [{"text": "1"}]}},
                     {
                         "toolResult": {
                             "toolUseId": "tooluse_b",
@@ -153,7 +153,10 @@ def test_gpt_oss_reasoning_is_surfaced_and_replayed_with_its_signature(collect: 
                     {"toolUse": {"toolUseId": "t1", "name": "add", "input": {"a": 1}}},
                 ],
             },
-            {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "1"}]}}]},
+            {
+                "role": "user",
+                "content": [{"toolResult": {"toolUseId": "t1", "status": "success", "content": [{"text": "1"}]}}],
+            },
         ],
         "toolConfig": {"tools": [ADD.to_bedrock()]},
         "additionalModelRequestFields": {"reasoning_effort": "high"},
