@@ -17,6 +17,7 @@ idempotent or check their own state); giving a new prompt instead answers those 
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -144,6 +145,16 @@ class Agent:
             yield self
         finally:
             self.model = previous
+
+    def clone(self, *, session: str | os.PathLike[str] | Session | None = None) -> Agent:
+        """The same configuration (model, tools, limits, and whatever a subclass adds) with a conversation of
+        its own: a fresh one, or the given session's. The original is left untouched."""
+        twin = copy.copy(self)
+        twin.messages = [Message.system(self.system_prompt)] if self.system_prompt else []
+        twin._completed, twin._interrupted, twin._loop, twin.session = {}, [], None, None
+        if session is not None:
+            twin.attach_session(session if isinstance(session, Session) else Session.open(session))
+        return twin
 
     def attach_session(self, session: Session) -> None:
         """Make `session` this agent's transcript: continue it if it has messages, else start it."""

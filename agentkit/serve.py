@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import copy
 import hashlib
 import json
 import logging
@@ -97,24 +96,9 @@ def load_agent_factory(spec: str, *, model: Any = None, options: dict[str, Any] 
 
 
 def _bind(agent: Agent, session: str | None) -> Agent:
-    """A shallow copy of `agent` whose conversation is `session` (None: a new, unsaved one).
-
-    Re-running Agent's own constructor on the copy keeps what a subclass added and lets Agent load the
-    transcript itself; the original (which a definition may hand out more than once) is left untouched.
-    """
-    clone = copy.copy(agent)
-    Agent.__init__(
-        clone,
-        model=agent.model,
-        tools=list(agent.tools),
-        system_prompt=agent.system_prompt,
-        name=agent.name,
-        limits=agent.limits,
-        settings=agent.settings,
-        session=session,
-        executor=agent.executor,
-    )
-    return clone
+    """A copy of `agent` whose conversation is `session` (None: a new, unsaved one); a definition may hand
+    out the same Agent more than once, so the original is never used directly."""
+    return agent.clone(session=session)
 
 
 def session_key(header_value: str) -> str:

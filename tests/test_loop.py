@@ -357,3 +357,14 @@ async def test_structured_backends_stream_text_at_once() -> None:
                 seen.append(event.text)
                 gate.set()  # the first delta arrived before the model finished: it streamed
     assert seen == ["Hello ", "world"]
+
+
+def test_clone_shares_configuration_not_conversation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    agent = Agent(model=ScriptedModel(["a", "b"]), tools=[add], system_prompt="sys")
+    agent("first")
+    twin = agent.clone(session=tmp_path / "s.jsonl")
+    assert twin.tools is agent.tools and twin.model is agent.model
+    assert [m.role for m in twin.messages] == ["system"]
+    assert twin("second").text == "b"
+    assert [m.role for m in agent.messages] == ["system", "user", "assistant"]  # the original is untouched
+    assert twin.session is not None and twin.session.path == tmp_path / "s.jsonl"
