@@ -46,9 +46,9 @@ from agentkit.tooling import ToolDefinition
 try:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
-except ImportError as _exc:  # pragma: no cover - exercised only without the extra
+except ImportError as _exc:
     _missing = MissingExtra(_exc.name or "transformers", "local")
-    _missing.args = (f"{_missing}  (on a CPU-only machine install torch first: pip install torch==2.13.0)",)
+    _missing.args = (f"{_missing} (on a CPU-only machine, install torch first: pip install torch==2.13.0)",)
     raise _missing from _exc
 
 from agentkit.models._local_decode import DecodeOptions, Decoder, KVState
