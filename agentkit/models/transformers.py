@@ -205,7 +205,20 @@ def _chat_dicts(messages: Sequence[Message]) -> list[dict[str, Any]]:
 
 
 class TransformersModel:
-    """A causal LM loaded with transformers, decoded token by token with a reusable KV cache."""
+    """A causal LM loaded with transformers, decoded token by token with a reusable KV cache.
+
+    - `path_or_id`: a folder made by `save_pretrained`, or a Hub id already in the local Hugging Face cache.
+    - `device` / `dtype`: default CUDA in bfloat16 (float16 where bf16 is unsupported), else CPU in float32.
+    - `family`: "qwen3_coder", "hermes" (alias "qwen3") or "harmony" (alias "gpt-oss"); read from the chat
+      template, the model's name or its architecture when not given.
+    - `reuse_cache`: keep the KV cache between turns (greedy output is the same either way).
+    - `max_new_tokens`: the turn's token budget when `ModelSettings.max_tokens` is not set.
+    - `chunk_seconds`: how long one worker-thread slice decodes before its text is handed to the event loop.
+
+    `ModelSettings` fields used: max_tokens, temperature (None or 0: greedy), top_p, stop, reasoning_effort
+    (passed to the chat template); `extra`: `seed` (sampling), `min_tokens` (stop tokens masked until then) and
+    `chat_template_kwargs` (more template variables, e.g. `{"enable_thinking": False}`).
+    """
 
     def __init__(
         self,

@@ -270,3 +270,14 @@ def test_a_failed_forward_is_a_model_error_and_the_cache_is_rebuilt(
     text, end = turn(model, after_call(first_turn()))
     assert text == ANSWER
     assert end.usage.cache_read_tokens == 0  # the half-written cache was dropped, not reused
+
+
+def test_stop_string_split_across_tokens_is_held_back_then_cut() -> None:
+    from agentkit.models._local_decode import StopStrings
+
+    stops = StopStrings(["</answer>", "STOP"])
+    emitted = [stops.feed(piece) for piece in ("The result", " is 4</ans", "w", "er> and more")]
+    assert emitted == [("The result", False), (" is 4", False), ("", False), ("", True)]
+    other = StopStrings(["</answer>"])
+    assert other.feed("a </") == ("a ", False)  # "</" could start the stop string: held back
+    assert other.feed("b> c") == ("</b> c", False)  # it did not: released with the rest
