@@ -1,6 +1,6 @@
 """The `assistant` agent: calculator, weather and the read-only repo reader.
 
-    agentkit run assistant "Tell me the square root of 42 ^ 9"
+agentkit run assistant "Tell me the square root of 42 ^ 9"
 """
 
 from __future__ import annotations
