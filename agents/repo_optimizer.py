@@ -227,7 +227,7 @@ class RepoOptimizer(Agent):
                 lines.append(f"applied to {self.repo}: {', '.join(changed)}")
             else:
                 lines.append(
-                    f"the original is unchanged; apply with: git -C {shlex.quote(self.repo)} apply "
+                    f"the original is unchanged; apply with: patch -p1 -d {shlex.quote(self.repo)} < "
                     f"{shlex.quote(str(self.patch_path))}  (or rerun with --apply)"
                 )
         if result.text:

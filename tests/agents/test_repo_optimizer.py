@@ -114,3 +114,11 @@ def test_missing_repository_is_one_clear_line(tmp_path: Path) -> None:
     assert run.returncode != 0
     assert run.stderr.strip().splitlines()[-1].startswith("error: repository")
     assert "Traceback" not in run.stderr
+
+
+def test_the_printed_apply_command_works(repo: Path, tmp_path: Path) -> None:
+    run = optimize(repo, EXAMPLES / "repo-optimizer.qwen3coder.jsonl", tmp_path)
+    line = next(x for x in run.stdout.splitlines() if x.startswith("the original is unchanged; apply with: "))
+    command = line.removeprefix("the original is unchanged; apply with: ").split("  (or rerun")[0]
+    subprocess.run(command, shell=True, check=True, capture_output=True)
+    assert "int(n**0.5) + 1" in (repo / "primes.py").read_text()
