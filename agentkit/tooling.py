@@ -18,7 +18,6 @@ import ast
 import asyncio
 import concurrent.futures
 import functools
-import importlib.metadata
 import inspect
 import json
 import re
@@ -336,6 +335,8 @@ def registered_tools() -> dict[str, Tool]:
 
     An entry point may name a Tool, a list of Tools, or a function returning either.
     """
+    import importlib.metadata  # only here: it costs ~15 ms to import and only plugins need it
+
     found: dict[str, Tool] = {}
     for ep in importlib.metadata.entry_points(group="agentkit.tools"):
         obj = ep.load()

@@ -26,7 +26,6 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from importlib import metadata
 from typing import Any
 
 from agentkit.errors import ConfigError
@@ -118,6 +117,8 @@ def _load(module: str, attribute: str) -> Any:
 
 def _plugin_resolvers() -> list[Resolver]:
     resolvers: list[Resolver] = []
+    from importlib import metadata  # imported on demand: only plugin lookups need it
+
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             resolvers.append(entry_point.load())
