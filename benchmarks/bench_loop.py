@@ -36,12 +36,23 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
+async def add_async(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: first
+        b: second
+    """
+    CALLS[0] += 1
+    return a + b
+
+
 # ---- agentkit --------------------------------------------------------------------------------------
 
-agentkit_add = tool(add)
+AGENTKIT_TOOLS = {"sync": tool(add), "async": tool(add_async, name="add")}
 
 
-def agentkit_run(k: int) -> None:
+def agentkit_run(k: int, kind: str = "sync") -> None:
     turn = 0
 
     def script(messages: Any, tools: Any) -> Any:
@@ -52,7 +63,7 @@ def agentkit_run(k: int) -> None:
         return f"done after {k} tool calls"
 
     limits = Limits(max_turns=None, max_tool_calls=None)
-    agent = Agent(model=FunctionModel(script, text_format=None), tools=[agentkit_add], limits=limits)
+    agent = Agent(model=FunctionModel(script, text_format=None), tools=[AGENTKIT_TOOLS[kind]], limits=limits)
     CALLS[0] = 0
     result = agent("go")
     assert CALLS[0] == k and result.text.startswith("done"), result.stop_reason
@@ -100,10 +111,10 @@ def strands_run_factory() -> Any:
                 }
             }
 
-    strands_add = strands.tool(add)
+    strands_tools = {"sync": strands.tool(add), "async": strands.tool(name="add")(add_async)}
 
-    def run(k: int) -> None:
-        agent = strands.Agent(model=Scripted(k), tools=[strands_add], callback_handler=None)
+    def run(k: int, kind: str = "sync") -> None:
+        agent = strands.Agent(model=Scripted(k), tools=[strands_tools[kind]], callback_handler=None)
         CALLS[0] = 0
         result = agent("go")
         assert CALLS[0] == k and "done" in str(result), CALLS[0]
@@ -114,12 +125,12 @@ def strands_run_factory() -> Any:
 # ---- measurement -----------------------------------------------------------------------------------
 
 
-def per_cycle_ms(run: Any, k: int, repeats: int) -> float:
-    run(min(k, 2))  # warm up
+def per_cycle_ms(run: Any, k: int, repeats: int, kind: str = "sync") -> float:
+    run(min(k, 2), kind)  # warm up
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
-        run(k)
+        run(k, kind)
         samples.append((time.perf_counter() - start) * 1000 / (k + 1))
     return statistics.median(samples)
 
@@ -161,6 +172,11 @@ def main() -> None:
         f"agentkit flatness: K=300 / K=10 = {rows[300][0] / rows[10][0]:.2f}x "
         f"(strands: {rows[300][1] / rows[10][1]:.2f}x)"
     )
+    print("\nthe same with `async def add` in both frameworks (no worker-thread hop per call):")
+    for k in (10, 50):
+        ours = per_cycle_ms(agentkit_run, k, plan[k] * 3, "async")
+        theirs = per_cycle_ms(strands_run, k, plan[k], "async")
+        print(f"{k:>5} {ours:>18.3f} {theirs:>17.3f} {theirs / ours:>16.1f}x")
 
     start = time.perf_counter()
     agentkit_run(10_000)
