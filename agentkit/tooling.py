@@ -122,6 +122,7 @@ class Tool:
         *,
         needs: Needs | None = None,
         timeout: float | None = None,
+        inline: bool = False,
         binder: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         if not isinstance(name, str) or not TOOL_NAME.match(name):
@@ -140,6 +141,7 @@ class Tool:
         self.needs = needs or Needs()
         self.timeout = timeout
         self.is_async = inspect.iscoroutinefunction(fn)
+        self.inline = inline
         self._validator = validator_cls(parameters)
         self._binder = binder
 
@@ -169,6 +171,7 @@ class Tool:
         description: str | None = None,
         needs: Needs | None = None,
         timeout: float | None = None,
+        inline: bool = False,
     ) -> Tool:
         summary, param_docs = _parse_docstring(inspect.getdoc(fn) or "")
         model = _arguments_model(fn, param_docs)
@@ -186,6 +189,7 @@ class Tool:
             fn,
             needs=needs,
             timeout=timeout,
+            inline=inline,
             binder=bind,
         )
 
@@ -199,13 +203,14 @@ class Tool:
         *,
         needs: Needs | None = None,
         timeout: float | None = None,
+        inline: bool = False,
     ) -> Tool:
         """Wrap a hand-written schema. Unless the schema says otherwise, unknown keys are rejected."""
         schema = dict(schema)
         schema.setdefault("type", "object")
         if "properties" in schema:
             schema.setdefault("additionalProperties", False)
-        return cls(name, description, schema, fn, needs=needs, timeout=timeout)
+        return cls(name, description, schema, fn, needs=needs, timeout=timeout, inline=inline)
 
     # ---- validation and invocation ---------------------------------------------------------------
 
@@ -225,10 +230,17 @@ class Tool:
         raise ToolArgumentsError(self.name, sorted(violations))
 
     async def invoke(self, arguments: dict[str, Any]) -> Any:
-        """Run the function on validated arguments (sync functions run in a worker thread)."""
+        """Run the function on validated arguments.
+
+        Sync functions run in a worker thread, so a blocking tool never stalls the loop and a per-call
+        timeout returns on time; `inline=True` skips that hop (about 0.1 ms) for fast, non-blocking
+        functions, which then run on the event loop where no timeout can interrupt them.
+        """
         kwargs = self._binder(arguments) if self._binder else arguments
         if self.is_async:
             return await self.fn(**kwargs)
+        if self.inline:
+            return self.fn(**kwargs)
         return await _run_in_thread(functools.partial(self.fn, **kwargs))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -259,11 +271,15 @@ def tool(
     description: str | None = None,
     needs: Needs | None = None,
     timeout: float | None = None,
+    inline: bool = False,
 ) -> Any:
-    """Turn a typed function (sync or async) into a Tool: `@tool` or `@tool(name=..., timeout=...)`."""
+    """Turn a typed function (sync or async) into a Tool: `@tool` or `@tool(name=..., timeout=...)`.
+
+    `inline=True` runs a sync function on the event loop instead of a worker thread: for fast, pure
+    functions only (see `Tool.invoke`)."""
 
     def wrap(f: Callable[..., Any]) -> Tool:
-        return Tool.from_function(f, name=name, description=description, needs=needs, timeout=timeout)
+        return Tool.from_function(f, name=name, description=description, needs=needs, timeout=timeout, inline=inline)
 
     return wrap(fn) if fn is not None else wrap
 

@@ -49,7 +49,7 @@ async def add_async(a: int, b: int) -> int:
 
 # ---- agentkit --------------------------------------------------------------------------------------
 
-AGENTKIT_TOOLS = {"sync": tool(add), "async": tool(add_async, name="add")}
+AGENTKIT_TOOLS = {"sync": tool(add), "inline": tool(add, inline=True), "async": tool(add_async, name="add")}
 
 
 def agentkit_run(k: int, kind: str = "sync") -> None:
@@ -114,7 +114,8 @@ def strands_run_factory() -> Any:
     strands_tools = {"sync": strands.tool(add), "async": strands.tool(name="add")(add_async)}
 
     def run(k: int, kind: str = "sync") -> None:
-        agent = strands.Agent(model=Scripted(k), tools=[strands_tools[kind]], callback_handler=None)
+        tool_ = strands_tools["async" if kind == "async" else "sync"]
+        agent = strands.Agent(model=Scripted(k), tools=[tool_], callback_handler=None)
         CALLS[0] = 0
         result = agent("go")
         assert CALLS[0] == k and "done" in str(result), CALLS[0]
@@ -161,13 +162,16 @@ def main() -> None:
     strands_run = strands_run_factory()
     plan = {1: 30, 10: 15, 50: 5, 300: 1} if not args.quick else {1: 3, 10: 2, 50: 1, 300: 1}
 
-    print(f"{'K':>5} {'agentkit ms/cycle':>18} {'strands ms/cycle':>17} {'strands/agentkit':>17}")
+    print("sync add(a, b); agentkit's default runs it on a worker thread, `@tool(inline=True)` on the loop")
+    header = ("K", "agentkit", "agentkit inline", "strands", "strands/agentkit", "strands/inline")
+    print("{:>5} {:>10} {:>16} {:>9} {:>17} {:>15}".format(*header))
     rows = {}
     for k, repeats in plan.items():
         ours = per_cycle_ms(agentkit_run, k, repeats * 3)
+        inline = per_cycle_ms(agentkit_run, k, repeats * 3, "inline")
         theirs = per_cycle_ms(strands_run, k, repeats)
         rows[k] = (ours, theirs)
-        print(f"{k:>5} {ours:>18.3f} {theirs:>17.3f} {theirs / ours:>16.1f}x")
+        print(f"{k:>5} {ours:>10.3f} {inline:>16.3f} {theirs:>9.3f} {theirs / ours:>16.1f}x {theirs / inline:>14.1f}x")
     print(
         f"agentkit flatness: K=300 / K=10 = {rows[300][0] / rows[10][0]:.2f}x "
         f"(strands: {rows[300][1] / rows[10][1]:.2f}x)"

@@ -211,3 +211,17 @@ def test_registry_refuses_duplicates_and_keeps_order() -> None:
     assert registry.names() == ["forecast", "a"]
     with pytest.raises(ConfigError, match="two tools"):
         registry.add(Tool.from_schema("a", "other", {"type": "object"}, lambda: 2))
+
+
+def test_sync_tools_run_in_a_worker_thread_unless_inline() -> None:
+    import threading
+
+    def where() -> str:
+        """Name the thread it runs on."""
+        return threading.current_thread().name
+
+    threaded = tool(where)
+    inline = tool(inline=True)(where)
+    main = threading.current_thread().name
+    assert asyncio.run(threaded.invoke({})) != main
+    assert asyncio.run(inline.invoke({})) == main
