@@ -195,3 +195,20 @@ def test_live_display_in_a_real_terminal(tmp_path: Path) -> None:
     assert "— 2 turns, 1 tool calls" in screen
     assert "\x1b[" in colored  # a terminal gets colour; pipes (the tests above) get plain text
     assert "\x1b[" not in agentkit("run", "assistant", PROMPT, "--model", REPLAY).stdout
+
+
+def test_shell_completion_and_help_everywhere() -> None:
+    env = {**os.environ, "COMP_WORDS": "agentkit se", "COMP_CWORD": "1", "_AGENTKIT_COMPLETE": "bash_complete"}
+    run = subprocess.run([sys.executable, "-m", "agentkit"], capture_output=True, text=True, env=env)
+    assert run.stdout.split() == ["plain,serve", "plain,sessions"]
+    for command in (
+        ["--help"],
+        ["run", "--help"],
+        ["sessions", "resume", "--help"],
+        ["tools", "call", "--help"],
+        ["sandbox", "run", "--help"],
+        ["deploy", "agentcore", "--help"],
+        ["parse", "--help"],
+    ):
+        help_run = agentkit(*command)
+        assert help_run.returncode == 0 and "Usage:" in help_run.stdout, command
