@@ -65,14 +65,9 @@ async def _execute(t: Tool, arguments: dict[str, Any]) -> Any:
 
 
 def _executor() -> ToolExecutor:
-    import agentkit.sandbox as sandbox
+    from agentkit.sandbox import default_executor
 
-    factory = getattr(sandbox, "default_executor", None)
-    if factory is None:  # the sandbox's executor is optional in this build
-        from agentkit.tooling import InProcessExecutor
-
-        return InProcessExecutor()
-    executor: ToolExecutor = factory()
+    executor: ToolExecutor = default_executor()
     return executor
 
 
