@@ -17,6 +17,7 @@ idempotent or check their own state); giving a new prompt instead answers those 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import threading
@@ -32,7 +33,7 @@ from agentkit.messages import Message, ToolResult
 from agentkit.models import resolve_model
 from agentkit.models.base import Model, ModelSettings
 from agentkit.sessions import Session
-from agentkit.tooling import Tool, ToolExecutor, ToolRegistry
+from agentkit.tooling import Needs, Tool, ToolExecutor, ToolRegistry
 
 __all__ = ["Agent"]
 
@@ -117,13 +118,14 @@ class Agent:
             raise ConfigError("nothing to run: pass a prompt (the conversation has no unanswered turn)")
         loop = self._new_loop()
         self._loop = loop
-        try:
-            async for event in loop.run(self.messages, completed=completed):
-                self._record(event)
-                yield event
-        finally:
-            self._loop = None
-            self._completed, self._interrupted = {}, []
+        with self._run_cgroup():
+            try:
+                async for event in loop.run(self.messages, completed=completed):
+                    self._record(event)
+                    yield event
+            finally:
+                self._loop = None
+                self._completed, self._interrupted = {}, []
 
     async def resume(self) -> AgentResult:
         """Continue an interrupted run from where its transcript stops."""
@@ -178,6 +180,15 @@ class Agent:
             executor=self.executor or _default_executor(),
             on_tool_result=self.session.add_result if self.session else None,
         )
+
+    def _run_cgroup(self) -> contextlib.AbstractContextManager[object]:
+        """A run cgroup when some tool uses the sandbox (pure in-process tools pay nothing for it)."""
+        uses_sandbox = any(t.needs != Needs() for t in self.tools)
+        if not uses_sandbox or self.limits.run_pids_max is None:
+            return contextlib.nullcontext()
+        from agentkit.sandbox.cgroup import run_cgroup
+
+        return run_cgroup(pids_max=self.limits.run_pids_max, memory_bytes=self.limits.run_memory_bytes)
 
     def _has_pending_calls(self) -> bool:
         return bool(self.messages) and self.messages[-1].role == "assistant" and bool(self.messages[-1].tool_calls)

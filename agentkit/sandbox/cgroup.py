@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
-__all__ = ["RunCgroup", "cgroup_support"]
+__all__ = ["RunCgroup", "cgroup_support", "run_cgroup"]
 
 _ROOT = "/sys/fs/cgroup"
 _counter = itertools.count()
@@ -144,3 +147,28 @@ def _remove_when_empty(path: str) -> None:
         except (OSError, ValueError):
             pass
         time.sleep(0.01)
+
+
+_shared_lock = threading.Lock()
+_shared: RunCgroup | None = None
+_shared_users = 0
+
+
+@contextmanager
+def run_cgroup(*, pids_max: int = 512, memory_bytes: int | None = None) -> Iterator[RunCgroup]:
+    """The cgroup of the agent runs in flight in this process: the first run in creates and enters it,
+    the last one out leaves and removes it (a process lives in one cgroup, so concurrent runs share it)."""
+    global _shared, _shared_users
+    with _shared_lock:
+        if _shared is None:
+            _shared = RunCgroup(pids_max=pids_max, memory_bytes=memory_bytes).__enter__()
+        _shared_users += 1
+        group = _shared
+    try:
+        yield group
+    finally:
+        with _shared_lock:
+            _shared_users -= 1
+            if _shared_users == 0 and _shared is not None:
+                _shared.__exit__(None, None, None)
+                _shared = None

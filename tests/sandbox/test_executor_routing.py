@@ -26,3 +26,42 @@ def test_the_workspace_run_tool_runs_through_the_default_executor(tmp_path: Path
         result = Agent(model=model, tools=edit_tools(workspace))("go")
     assert not result.tool_results[0].is_error, result.tool_results[0].content
     assert "hi from the scratch copy" in result.tool_results[0].content
+
+
+def _own_cgroup() -> str:
+    return Path("/proc/self/cgroup").read_text()
+
+
+def test_a_run_whose_tools_use_the_sandbox_enters_one_cgroup_and_leaves_it() -> None:
+    from agentkit.sandbox.cgroup import cgroup_support
+
+    supported, why = cgroup_support()
+    seen: list[str] = []
+
+    def where() -> str:
+        seen.append(_own_cgroup())
+        return "ok"
+
+    needs = Needs(read_paths=("/tmp",))
+    probe = Tool.from_schema("where", "d", {"type": "object", "properties": {}}, where, needs=needs)
+    calls = [ToolCall(name="where", arguments={}), ToolCall(name="where", arguments={}), "done"]
+    before = _own_cgroup()
+    Agent(model=ScriptedModel(calls), tools=[probe])("go")
+    assert _own_cgroup() == before  # left again after the run
+    if supported:  # root with a writable cgroup hierarchy: CI and this machine
+        assert all("agentkit-" in text for text in seen), seen
+        assert seen[0] == seen[1]  # entered once per run, not per call
+    else:
+        assert all("agentkit-" not in text for text in seen), why
+
+
+def test_pure_in_process_tools_never_touch_cgroups() -> None:
+    seen: list[str] = []
+
+    def where() -> str:
+        seen.append(_own_cgroup())
+        return "ok"
+
+    probe = Tool.from_schema("where", "d", {"type": "object", "properties": {}}, where)
+    Agent(model=ScriptedModel([ToolCall(name="where", arguments={}), "done"]), tools=[probe])("go")
+    assert "agentkit-" not in seen[0]
