@@ -212,3 +212,12 @@ def test_shell_completion_and_help_everywhere() -> None:
     ):
         help_run = agentkit(*command)
         assert help_run.returncode == 0 and "Usage:" in help_run.stdout, command
+
+
+def test_chat_answers_each_line_and_keeps_the_session() -> None:
+    run = agentkit("chat", "assistant", "--model", REPLAY, "--session", "chat-1", input=PROMPT + "\n\n")
+    assert run.returncode == 0, run.stderr
+    assert "3111696·√42" in run.stdout
+    assert "session kept: agentkit sessions resume chat-1" in run.stderr
+    shown = agentkit("sessions", "show", "chat-1").stdout
+    assert f"[user] {PROMPT}" in shown and "[assistant] The square root" in shown
