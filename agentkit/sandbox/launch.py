@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from agentkit.errors import SandboxError
 from agentkit.sandbox.kernel import child_setup, landlock_abi, seccomp_bpf
 from agentkit.sandbox.policy import MINIMAL_PATH, Policy
 
@@ -137,10 +138,11 @@ def bwrap_argv(
             out += ["--ro-bind", sysdir, sysdir]
     out += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
     created = {"/", "/tmp", "/dev", "/proc", "/etc", *_SYSTEM_DIRS}
-    binds: list[tuple[str, str]] = [(p, "--ro-bind") for p in _dedupe_existing(extra_ro)]
+    _refuse_host_wide(policy)
+    binds: list[tuple[str, str]] = [(p, "--ro-bind") for p in _dedupe_existing(extra_ro) if not _host_wide(p)]
     binds += [(p, "--ro-bind") for p in _dedupe_existing(policy.read_paths)]
     binds += [(p, "--bind") for p in _dedupe_existing(policy.write_paths)]
-    if cwd and not any(cwd == p or cwd.startswith(p.rstrip("/") + "/") for p, _ in binds):
+    if cwd and not _host_wide(cwd) and not any(cwd == p or cwd.startswith(p.rstrip("/") + "/") for p, _ in binds):
         binds.append((cwd, "--ro-bind"))
     for path, flag in sorted(binds, key=lambda item: item[0].count("/")):
         if any(path == s or path.startswith(s + "/") for s in (*_SYSTEM_DIRS, "/etc")) and flag == "--ro-bind":
@@ -193,7 +195,9 @@ def build_launch(
         return Launch(backend, full, launcher_env, pre, fds, list(fds), None)
     env = policy.environment()
     if backend == "landlock":
-        read = (*_SYSTEM_DIRS, *_ETC_FILES, *_DEV_FILES, *extra_ro, *policy.read_paths, *([cwd] if cwd else []))
+        _refuse_host_wide(policy)
+        visible = [p for p in (*extra_ro, *([cwd] if cwd else [])) if not _host_wide(p)]
+        read = (*_SYSTEM_DIRS, *_ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)
         write = (*policy.write_paths, "/dev/null")
         rules = (landlock_abi(), read, write, policy.network)
         pre = child_setup(rlimits=_rlimits(policy, nproc=not root), seccomp=seccomp, landlock=rules, drop_caps=root)
@@ -220,3 +224,19 @@ def _seatbelt_profile(policy: Policy, extra_ro: Sequence[str], cwd: str | None) 
     if policy.network:
         lines.append("(allow network*)")
     return "\n".join(lines)
+
+
+def _host_wide(path: str) -> bool:
+    """A path whose bind would show the host's root, /proc, /dev or /tmp instead of the sandbox's own."""
+    real = os.path.realpath(path)
+    return real in ("/", "/tmp", "/proc", "/dev") or real.startswith(("/proc/", "/dev/"))
+
+
+def _refuse_host_wide(policy: Policy) -> None:
+    """Folders a policy grants on purpose may not be the host root or its /proc, /dev or /tmp."""
+    for path in (*policy.read_paths, *policy.write_paths):
+        if _host_wide(path):
+            raise SandboxError(
+                f"the sandbox cannot grant {path!r}: it would expose the host's root, /proc, /dev or /tmp; "
+                "grant the specific folders the command needs"
+            )
