@@ -16,6 +16,7 @@ a `<tool_call>` or Harmony call left in the text is still executed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -36,6 +37,7 @@ from agentkit.messages import (
     ToolResult,
     TurnEnd,
     Usage,
+    new_call_id,
 )
 from agentkit.models.base import Model, ModelSettings
 from agentkit.parsing import recover_tool_calls
@@ -258,7 +260,7 @@ class AgentLoop:
                 signature = event.signature or signature
                 yield ReasoningEvent(text=event.text)
             elif isinstance(event, ToolCallEvent):
-                calls.append(event.call)
+                calls.append(_with_unique_id(event.call, calls))
             elif isinstance(event, TurnEnd):
                 end = event
         message = Message(
@@ -316,7 +318,7 @@ class AgentLoop:
         for call in pending:
             yield ToolCallStarted(call=call)
         results = dict(done)
-        for call, result in zip(pending, await self._execute_all(pending), strict=True):
+        for call, result in zip(pending, await self._execute_all(pending, self._time_left(state)), strict=True):
             results[call.id] = result
         for call in calls[allowed:]:
             results[call.id] = self._finished(
@@ -335,22 +337,27 @@ class AgentLoop:
         yield MessageEvent(message=message, turn=state.turns)
         self._count_failures(calls, ordered, state)
 
-    async def _execute_all(self, calls: list[ToolCall]) -> list[ToolResult]:
+    def _time_left(self, state: _RunState) -> float | None:
+        if self.limits.deadline is None:
+            return None
+        return max(0.0, self.limits.deadline - (time.monotonic() - state.started))
+
+    async def _execute_all(self, calls: list[ToolCall], time_left: float | None) -> list[ToolResult]:
         if len(calls) <= 1:
-            return [await self._execute(call) for call in calls]
+            return [await self._execute(call, time_left) for call in calls]
         results: list[ToolResult | None] = [None] * len(calls)
         limiter = anyio.CapacityLimiter(self.limits.max_concurrent_tools)
 
         async def run_one(index: int, call: ToolCall) -> None:
             async with limiter:
-                results[index] = await self._execute(call)
+                results[index] = await self._execute(call, time_left)
 
         async with anyio.create_task_group() as group:
             for index, call in enumerate(calls):
                 group.start_soon(run_one, index, call)
         return [r for r in results if r is not None]
 
-    async def _execute(self, call: ToolCall) -> ToolResult:
+    async def _execute(self, call: ToolCall, time_left: float | None = None) -> ToolResult:
         """Validate and run one call; every failure becomes an error result the model can act on."""
 
         def error(text: str) -> ToolResult:
@@ -368,16 +375,19 @@ class AgentLoop:
             arguments = tool.validate(call.arguments, coerce=call.strings_only)
         except ToolArgumentsError as exc:
             return error(f"{exc}\nFix the arguments and call {call.name!r} again.")
-        timeout = tool.timeout if tool.timeout is not None else self.limits.tool_timeout
-        try:
-            with anyio.fail_after(timeout):
+        own = tool.timeout if tool.timeout is not None else self.limits.tool_timeout
+        timeout = own if time_left is None else (time_left if own is None else min(own, time_left))
+        with anyio.move_on_after(timeout) as scope:
+            try:
                 value = await self.executor.execute(tool, arguments)
-        except TimeoutError:
-            return error(f"tool {call.name!r} timed out after {timeout:g} s")
-        except RetryTool as exc:
-            return error(str(exc))
-        except Exception as exc:
-            return error(f"tool {call.name!r} raised {type(exc).__name__}: {exc}")
+            except RetryTool as exc:
+                return error(str(exc))
+            except Exception as exc:  # a tool's own TimeoutError lands here too: it is the tool's failure
+                return error(f"tool {call.name!r} raised {type(exc).__name__}: {exc}")
+        if scope.cancelled_caught:
+            if own is None or (time_left is not None and time_left < own):
+                return error(f"tool {call.name!r} was stopped: the run's {self.limits.deadline:g} s deadline passed")
+            return error(f"tool {call.name!r} timed out after {own:g} s")
         return self._finished(ToolResult(call_id=call.id, name=call.name, content=tool_result_text(value)))
 
     def _finished(self, result: ToolResult) -> ToolResult:
@@ -435,3 +445,10 @@ def _arguments_key(arguments: Any) -> str:
         return json.dumps(arguments, sort_keys=True, default=str)
     except (TypeError, ValueError):
         return repr(arguments)
+
+
+def _with_unique_id(call: ToolCall, earlier: list[ToolCall]) -> ToolCall:
+    """A backend that repeats a call id (or sends none) would make results overwrite each other."""
+    if call.id and all(c.id != call.id for c in earlier):
+        return call
+    return dataclasses.replace(call, id=new_call_id())

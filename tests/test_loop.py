@@ -368,3 +368,57 @@ def test_clone_shares_configuration_not_conversation(tmp_path) -> None:  # type:
     assert twin("second").text == "b"
     assert [m.role for m in agent.messages] == ["system", "user", "assistant"]  # the original is untouched
     assert twin.session is not None and twin.session.path == tmp_path / "s.jsonl"
+
+
+@pytest.mark.parametrize("tool_timeout", [None, 30.0])
+def test_a_tools_own_timeout_error_is_its_failure_not_a_timeout(tool_timeout: float | None) -> None:
+    @tool
+    def fetch() -> str:
+        """Fails at once with a socket-style timeout."""
+        raise TimeoutError("upstream did not answer")
+
+    model = ScriptedModel([ToolCall(name="fetch", arguments={}), "ok"])
+    result = Agent(model=model, tools=[fetch], limits=Limits(tool_timeout=tool_timeout))("go")
+    assert result.tool_results[0].content == "tool 'fetch' raised TimeoutError: upstream did not answer"
+
+
+def test_repeated_call_ids_in_one_turn_keep_both_results() -> None:
+    from agentkit.messages import ToolCallEvent, TurnEnd
+
+    @tool
+    def echo(text: str) -> str:
+        """Echo."""
+        return text
+
+    class RepeatsIds:  # a backend that sends the same call id twice in one turn
+        name = "repeats"
+        text_format = None
+        turns = 0
+
+        async def stream(self, messages, tools, settings):  # type: ignore[no-untyped-def]
+            self.turns += 1
+            if self.turns == 1:
+                for text in ("first", "second"):
+                    yield ToolCallEvent(call=ToolCall(name="echo", arguments={"text": text}, id="dup"))
+                yield TurnEnd(stop_reason="tool_use")
+            else:
+                yield TurnEnd()
+
+    result = Agent(model=RepeatsIds(), tools=[echo])("go")
+    assert [r.content for r in result.tool_results] == ["first", "second"]
+    assert len({c.id for c in result.tool_calls}) == 2
+
+
+def test_the_run_deadline_also_bounds_tool_execution() -> None:
+    @tool
+    async def slow() -> str:
+        """Takes far longer than the run may."""
+        await anyio.sleep(20)
+        return "late"
+
+    started = time.monotonic()
+    model = ScriptedModel([ToolCall(name="slow", arguments={}), "unreached"])
+    result = Agent(model=model, tools=[slow], limits=Limits(deadline=0.3, tool_timeout=60))("go")
+    assert time.monotonic() - started < 10
+    assert result.stop_reason == "deadline"
+    assert "deadline passed" in result.tool_results[0].content
