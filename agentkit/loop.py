@@ -39,8 +39,7 @@ from agentkit.messages import (
     Usage,
     new_call_id,
 )
-from agentkit.models.base import Model, ModelSettings
-from agentkit.parsing import recover_tool_calls
+from agentkit.models.base import Model, ModelSettings, with_text_calls
 from agentkit.tooling import InProcessExecutor, ToolExecutor, ToolRegistry, tool_result_text
 
 __all__ = [
@@ -242,15 +241,8 @@ class AgentLoop:
         signature: str | None = None
         calls: list[ToolCall] = []
         end = TurnEnd()
-        stream: AsyncIterator[StreamEvent] = self.model.stream(messages, self._definitions, self.settings)
-        if self.model.text_format is not None:
-            stream = recover_tool_calls(
-                stream,
-                format=self.model.text_format,
-                tools=self._definitions,
-                model_name=self.model.name,
-                thinking=getattr(self.model, "text_thinking", None),
-            )
+        raw = self.model.stream(messages, self._definitions, self.settings)
+        stream = with_text_calls(raw, self.model, self._definitions)
         async for event in self._guarded(stream, state):
             if isinstance(event, TextDelta):
                 text.append(event.text)

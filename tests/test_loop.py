@@ -422,3 +422,64 @@ def test_the_run_deadline_also_bounds_tool_execution() -> None:
     assert time.monotonic() - started < 10
     assert result.stop_reason == "deadline"
     assert "deadline passed" in result.tool_results[0].content
+
+
+def test_a_call_cut_off_by_the_token_limit_is_not_run() -> None:
+    ran: list[str] = []
+
+    @tool
+    def write_file(path: str, content: str) -> str:
+        """Write a file."""
+        ran.append(content)
+        return "written"
+
+    cut = (
+        "<tool_call>\n<function=write_file>\n<parameter=path>\nmain.py\n</parameter>\n"
+        "<parameter=content>\ndef main():\n    retur"
+    )
+    result = Agent(model=ScriptedModel([Turn(text=cut, stop_reason="max_tokens"), "ok"]), tools=[write_file])("go")
+    assert ran == []
+    assert result.tool_results[0].is_error
+    assert "arguments are incomplete" in result.tool_results[0].content
+
+
+def test_a_fallback_chain_reads_each_backends_text_in_its_own_format() -> None:
+    from agentkit.errors import ModelUnavailable
+    from agentkit.models.fallback import FallbackModel
+
+    class Down:
+        name = "openai.gpt-oss-120b-1:0"
+        text_format = "harmony"
+
+        async def stream(self, messages, tools, settings):  # type: ignore[no-untyped-def]
+            raise ModelUnavailable("down")
+            yield  # pragma: no cover
+
+    qwen = ScriptedModel([QWEN_CODER_CALL, "done"], name="qwen.qwen3-coder-480b-a35b-v1:0", text_format="qwen3_coder")
+    result = Agent(model=FallbackModel([Down(), qwen]), tools=[add])("go")
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [("add", {"a": 2, "b": 40})]
+    assert result.text == "done"
+
+
+def test_text_thinking_survives_wrappers() -> None:
+    from agentkit.messages import TextDelta, TurnEnd
+    from agentkit.models.fallback import FallbackModel
+    from agentkit.models.testing import RecordingModel
+
+    class Structured:
+        name = "qwen.qwen3-235b-a22b-thinking-2507-v1:0"  # the name alone would suggest </think>-only reasoning
+        text_format = "hermes"
+        text_thinking = False
+
+        async def stream(self, messages, tools, settings):  # type: ignore[no-untyped-def]
+            yield TextDelta(text="let me think")
+            yield TextDelta(text="The answer is 42.")
+            yield TurnEnd()
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        for model in (FallbackModel([Structured()]), RecordingModel(Structured(), f"{folder}/t.jsonl")):
+            result = Agent(model=model)("q")
+            assert result.text == "let me thinkThe answer is 42.", type(model).__name__
+            assert result.messages[-1].reasoning is None

@@ -89,7 +89,13 @@ class AgentkitModelProvider(StrandsModelBase):
         events = self.model.stream(history, definitions, self._settings(tool_choice))
         text_format = self.config.get("text_format")
         if text_format is not None:
-            events = recover_tool_calls(events, format=text_format, tools=definitions, model_name=self.model.name)
+            events = recover_tool_calls(
+                events,
+                format=text_format,
+                tools=definitions,
+                model_name=self.model.name,
+                thinking=getattr(self.model, "text_thinking", None),
+            )
         async for event in _to_strands_events(events, schemas):
             yield event
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from agentkit.messages import Message, StreamEvent
+from agentkit.parsing.recover import recover_tool_calls
 from agentkit.tooling import ToolDefinition
 
-__all__ = ["Model", "ModelSettings", "ReasoningEffort"]
+__all__ = ["Model", "ModelSettings", "ReasoningEffort", "with_text_calls"]
 
 ReasoningEffort = Literal["low", "medium", "high"]
 
@@ -50,3 +51,19 @@ class Model(Protocol):
     ) -> AsyncIterator[StreamEvent]:
         """Stream one model turn. The last event is a TurnEnd."""
         ...
+
+
+def with_text_calls(
+    stream: AsyncIterator[StreamEvent], model: Model, tools: Sequence[ToolDefinition]
+) -> AsyncIterator[StreamEvent]:
+    """`model`'s turn `stream`, with tool calls left in its text recovered as ToolCallEvents (when it has a
+    text format), read with the model's own format, name and thinking hint."""
+    if model.text_format is None:
+        return stream
+    return recover_tool_calls(
+        stream,
+        format=model.text_format,
+        tools=tools,
+        model_name=model.name,
+        thinking=getattr(model, "text_thinking", None),
+    )

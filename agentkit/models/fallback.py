@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from agentkit.errors import ConfigError, ModelTimeout, ModelUnavailable
 from agentkit.messages import Message, StreamEvent, TurnEnd
-from agentkit.models.base import Model, ModelSettings
+from agentkit.models.base import Model, ModelSettings, with_text_calls
 from agentkit.tooling import ToolDefinition
 
 __all__ = ["FallbackModel"]
@@ -38,9 +38,8 @@ class FallbackModel:
         self.models: list[Model] = [resolve_model(m) for m in models]
         self.fall_back_on = fall_back_on
         self.name = name or "fallback(" + ", ".join(m.name for m in self.models) + ")"
-        formats = {m.text_format for m in self.models}
-        # The loop reads one format per model; "auto" detects whichever backend answered.
-        self.text_format: str | None = formats.pop() if len(formats) == 1 else "auto"
+        # Each backend's text is read with its own format as it serves, so the loop parses nothing more.
+        self.text_format: str | None = None
         self.served_by: str | None = None
         self.last_errors: list[tuple[str, BaseException]] = []  # backends skipped on the last turn
 
@@ -52,16 +51,16 @@ class FallbackModel:
     ) -> AsyncIterator[StreamEvent]:
         skipped: list[tuple[str, BaseException]] = []
         for model in self.models:
-            started = False
             try:
-                async for event in model.stream(messages, tools, settings):
-                    started = True
+                progress = [False]
+                raw = _noting_output(model.stream(messages, tools, settings), progress)
+                async for event in with_text_calls(raw, model, tools):
                     if isinstance(event, TurnEnd):
                         self._mark(event, model, skipped)
                     yield event
                 return
             except self.fall_back_on as exc:
-                if started:
+                if progress[0]:  # the backend already produced part of the turn (even if the parser held it)
                     raise
                 skipped.append((model.name, exc))
         self.last_errors = list(skipped)
@@ -80,3 +79,9 @@ def _exhausted(skipped: list[tuple[str, BaseException]]) -> ModelUnavailable:
     error = ModelUnavailable(f"no backend could serve this turn; each failed:\n{lines}\nFix one of them and retry")
     error.__cause__ = skipped[-1][1] if skipped else None
     return error
+
+
+async def _noting_output(stream: AsyncIterator[StreamEvent], progress: list[bool]) -> AsyncIterator[StreamEvent]:
+    async for event in stream:
+        progress[0] = True
+        yield event

@@ -22,6 +22,7 @@ from agentkit.errors import ModelError
 from agentkit.messages import (
     Message,
     ReasoningDelta,
+    StopReason,
     StreamEvent,
     TextDelta,
     ToolCall,
@@ -44,6 +45,7 @@ class Turn:
     reasoning: str | None = None
     calls: list[ToolCall] = field(default_factory=list)
     usage: Usage | None = None
+    stop_reason: StopReason | None = None  # default: "tool_use" with calls, else "end_turn"
     error: str | None = None  # raise a ModelError instead of answering
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,7 +91,8 @@ async def _emit(turn: Turn) -> AsyncIterator[StreamEvent]:
         # A fresh id per replay: a transcript replayed twice must not share call ids.
         yield ToolCallEvent(call=replace(call, id=new_call_id()))
     usage = turn.usage or Usage(output_tokens=max(1, len(turn.text) // 4))
-    yield TurnEnd(stop_reason="tool_use" if turn.calls else "end_turn", usage=usage)
+    stop = turn.stop_reason or ("tool_use" if turn.calls else "end_turn")
+    yield TurnEnd(stop_reason=stop, usage=usage)
 
 
 class ScriptedModel:
@@ -156,6 +159,7 @@ class RecordingModel:
         self.path = Path(path)
         self.name = f"recording({inner.name})"
         self.text_format = inner.text_format
+        self.text_thinking = getattr(inner, "text_thinking", None)
 
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings

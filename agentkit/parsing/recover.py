@@ -50,7 +50,8 @@ async def recover_tool_calls(
                 tail = parser.finish()
                 strings_only = parser.format == "qwen3_coder"
                 parser = None
-                for out in _convert(tail, strings_only):
+                cut_off = event.stop_reason == "max_tokens"
+                for out in _convert(tail, strings_only, cut_off=cut_off):
                     recovered = recovered or isinstance(out, ToolCallEvent)
                     yield out
             if recovered and event.stop_reason != "tool_use":
@@ -64,7 +65,10 @@ async def recover_tool_calls(
             yield out
 
 
-def _convert(events: list[ParseEvent], strings_only: bool) -> Iterable[StreamEvent]:
+def _convert(events: list[ParseEvent], strings_only: bool, *, cut_off: bool = False) -> Iterable[StreamEvent]:
+    """Parser events as stream events. With `cut_off` (the turn hit its token limit), a call the output ended
+    inside becomes an invalid call: its last argument may be half written, so it must not run. A call that
+    only lacks its closing tags after a normal stop is salvaged, as the reference parsers do."""
     for event in events:
         if isinstance(event, ContentDelta):
             yield TextDelta(text=event.text)
@@ -72,6 +76,12 @@ def _convert(events: list[ParseEvent], strings_only: bool) -> Iterable[StreamEve
             yield ReasoningDelta(text=event.text)
         elif isinstance(event, CallFinished):
             call = event.call
+            if cut_off and not call.complete:
+                reason = "the token limit cut the output inside this call, so its arguments are incomplete; nothing ran"
+                yield ToolCallEvent(
+                    call=ToolCall(name=call.name, arguments=call.raw, raw=call.raw, invalid_reason=reason)
+                )
+                continue
             yield ToolCallEvent(
                 call=ToolCall(name=call.name, arguments=call.arguments, raw=call.raw, strings_only=strings_only)
             )

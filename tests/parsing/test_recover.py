@@ -50,9 +50,17 @@ def test_text_call_becomes_tool_call_event_before_turn_end_with_tool_use() -> No
     assert isinstance(out[-1], TurnEnd) and out[-1].stop_reason == "tool_use" and out[-1].usage is usage
 
 
-def test_truncated_call_is_emitted_at_turn_end() -> None:
-    out = run([TextDelta(text=CODER_CALL), TurnEnd(stop_reason="max_tokens")], tools=TOOLS, format="qwen3_coder")
+def test_unclosed_call_after_a_normal_stop_is_salvaged_at_turn_end() -> None:
+    out = run([TextDelta(text=CODER_CALL), TurnEnd(stop_reason="end_turn")], tools=TOOLS, format="qwen3_coder")
     assert isinstance(out[-2], ToolCallEvent) and out[-2].call.arguments == {"path": "a.py", "limit": 5}
+    assert out[-2].call.invalid_reason is None
+    assert out[-1].stop_reason == "tool_use"  # type: ignore[union-attr]
+
+
+def test_call_cut_off_by_the_token_limit_is_reported_not_run() -> None:
+    out = run([TextDelta(text=CODER_CALL), TurnEnd(stop_reason="max_tokens")], tools=TOOLS, format="qwen3_coder")
+    assert isinstance(out[-2], ToolCallEvent)
+    assert "token limit cut the output inside this call" in (out[-2].call.invalid_reason or "")
     assert out[-1].stop_reason == "tool_use"  # type: ignore[union-attr]
 
 
