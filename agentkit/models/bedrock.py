@@ -58,7 +58,7 @@ from agentkit.messages import (
 )
 from agentkit.models.base import ModelSettings
 from agentkit.models.converse import to_converse_messages
-from agentkit.tooling import ToolDefinition
+from agentkit.tooling import TOOL_NAME, ToolDefinition
 
 __all__ = ["BEDROCK_MODELS", "DEFAULT_REGION", "BedrockModel", "bedrock_family", "strip_region_prefix"]
 
@@ -208,9 +208,9 @@ class BedrockModel:
             request["inferenceConfig"] = inference
         if tools:
             request["toolConfig"] = {"tools": [tool.to_bedrock() for tool in tools]}
-        elif any(m.tool_calls for m in messages):
+        elif history_tools := _history_tools(messages):
             # Converse refuses toolUse/toolResult history without a toolConfig: declare the tools it names.
-            request["toolConfig"] = {"tools": _history_tools(messages)}
+            request["toolConfig"] = {"tools": history_tools}
         extra = dict(self.additional_request_fields)
         if settings.reasoning_effort and self.family.reasoning_effort:
             extra["reasoning_effort"] = settings.reasoning_effort
@@ -327,7 +327,7 @@ class BedrockModel:
 
 
 def _history_tools(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    names = dict.fromkeys(call.name for m in messages for call in m.tool_calls)
+    names = dict.fromkeys(call.name for m in messages for call in m.tool_calls if TOOL_NAME.match(call.name))
     schema = {"type": "object"}
     return [ToolDefinition(name, f"{name} (used earlier in this conversation)", schema).to_bedrock() for name in names]
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentkit.messages import Message, ToolCall
+from agentkit.tooling import TOOL_NAME
 
 __all__ = ["to_converse_messages", "tool_result_block"]
 
@@ -22,13 +23,14 @@ def to_converse_messages(
     """agentkit messages -> (Converse `system` blocks, Converse `messages`), merging same-role neighbours."""
     system: list[dict[str, Any]] = []
     conversation: list[dict[str, Any]] = []
+    as_text: set[str] = set()  # ids of calls that cannot travel as toolUse blocks
     for message in messages:
         if message.role == "system":
             if message.content:
                 system.append({"text": message.content})
             continue
         role = "assistant" if message.role == "assistant" else "user"
-        blocks = _content_blocks(message, replay_reasoning)
+        blocks = _content_blocks(message, replay_reasoning, as_text)
         if not blocks:
             continue
         if conversation and conversation[-1]["role"] == role:
@@ -38,9 +40,14 @@ def to_converse_messages(
     return system, conversation
 
 
-def _content_blocks(message: Message, replay_reasoning: bool) -> list[dict[str, Any]]:
+def _content_blocks(message: Message, replay_reasoning: bool, as_text: set[str]) -> list[dict[str, Any]]:
     if message.role == "tool":
-        return [tool_result_block(r.call_id, r.content, r.is_error) for r in message.tool_results]
+        return [
+            {"text": f"[result of the unreadable tool call above: {r.content}]"}
+            if r.call_id in as_text
+            else tool_result_block(r.call_id, r.content, r.is_error)
+            for r in message.tool_results
+        ]
     blocks: list[dict[str, Any]] = []
     if message.role == "assistant" and message.reasoning and replay_reasoning:
         text: dict[str, Any] = {"text": message.reasoning}
@@ -50,7 +57,12 @@ def _content_blocks(message: Message, replay_reasoning: bool) -> list[dict[str, 
     if message.content:
         blocks.append({"text": message.content})
     for call in message.tool_calls:
-        blocks.append({"toolUse": {"toolUseId": call.id, "name": call.name, "input": _tool_input(call)}})
+        if not TOOL_NAME.match(call.name):
+            # Converse refuses a toolUse without a valid name; the model still sees what it wrote, as text.
+            as_text.add(call.id)
+            blocks.append({"text": f"[unreadable tool call: {call.raw or call.arguments_json()}]"})
+        else:
+            blocks.append({"toolUse": {"toolUseId": call.id, "name": call.name, "input": _tool_input(call)}})
     return blocks
 
 

@@ -191,6 +191,34 @@ def test_tool_history_without_tools_still_declares_them(collect: Any) -> None:
     assert [t["toolSpec"]["name"] for t in request["toolConfig"]["tools"]] == ["add"]
 
 
+def test_unreadable_calls_travel_as_text_and_the_request_stays_valid(collect: Any) -> None:
+    """A call the parser could not read has no valid name: Converse would refuse it as a toolUse block."""
+    model, stubber = stubbed()
+    bad = ToolCall(name="", arguments="<function=add", raw="<function=add", id="t1", invalid_reason="unclosed")
+    odd = ToolCall(name="browser.search", arguments={"q": "x"}, id="t2")
+    history = [
+        Message.user("q"),
+        Message.assistant(tool_calls=[bad, odd]),
+        Message.tool(
+            [
+                ToolResult(call_id="t1", name="", content="could not read this tool call", is_error=True),
+                ToolResult(call_id="t2", name="browser.search", content="unknown tool", is_error=True),
+            ]
+        ),
+    ]
+    stubber.add_response("converse", converse_response({"text": "ok"}))  # Stubber validates the real request
+    events = collect(model, history, [])
+    assert events[-1].stop_reason == "end_turn"
+    request = model.build_request(history, [], ModelSettings())
+    assert "toolConfig" not in request
+    assistant, results = request["messages"][1]["content"], request["messages"][2]["content"]
+    assert assistant == [
+        {"text": "[unreadable tool call: <function=add]"},
+        {"text": '[unreadable tool call: {"q": "x"}]'},
+    ]
+    assert all("text" in block and "unreadable tool call" in block["text"] for block in results)
+
+
 @pytest.mark.parametrize(
     ("code", "message", "error", "phrase"),
     [
