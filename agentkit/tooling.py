@@ -367,13 +367,36 @@ def registered_tools() -> dict[str, Tool]:
 # ---- coercion for string-typed formats -----------------------------------------------------------
 
 
-def coerce_arguments(arguments: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """Turn string values into the types the schema asks for, where the string says so unambiguously."""
+def coerce_arguments(
+    arguments: dict[str, Any], schema: dict[str, Any], root: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Turn string values into the types the schema asks for, where the string says so unambiguously.
+
+    `root` is the whole tool schema, against which local `$ref`s (pydantic's `#/$defs/...`) resolve."""
+    root = root if root is not None else schema
     props = schema.get("properties") or {}
-    return {key: _coerce(value, props.get(key)) for key, value in arguments.items()}
+    return {key: _coerce(value, _resolve(props.get(key), root), root) for key, value in arguments.items()}
 
 
-def _schema_types(schema: dict[str, Any]) -> list[str]:
+def _resolve(schema: Any, root: dict[str, Any]) -> Any:
+    """Follow local `$ref`s (and a lone `allOf` wrapper) to the schema that says the type."""
+    for _ in range(32):  # a bound, in case refs form a cycle
+        if not isinstance(schema, dict):
+            return schema
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            target: Any = root
+            for part in ref[2:].split("/"):
+                target = target.get(part) if isinstance(target, dict) else None
+            schema = target
+        elif isinstance(schema.get("allOf"), list) and len(schema["allOf"]) == 1 and "type" not in schema:
+            schema = schema["allOf"][0]
+        else:
+            return schema
+    return None
+
+
+def _schema_types(schema: dict[str, Any], root: dict[str, Any]) -> list[str]:
     kind = schema.get("type")
     if isinstance(kind, str):
         return [kind]
@@ -381,19 +404,18 @@ def _schema_types(schema: dict[str, Any]) -> list[str]:
         return [k for k in kind if isinstance(k, str)]
     types: list[str] = []
     for member in schema.get("anyOf", []) + schema.get("oneOf", []):
+        member = _resolve(member, root)
         if isinstance(member, dict):
-            types += _schema_types(member)
+            types += _schema_types(member, root)
     return types
 
 
-def _coerce(value: Any, schema: Any) -> Any:
+def _coerce(value: Any, schema: Any, root: dict[str, Any]) -> Any:
     if not isinstance(value, str) or not isinstance(schema, dict):
         return value
-    types = _schema_types(schema)
+    types = _schema_types(schema, root)
     if not types or "string" in types:
-        if "null" in types and value.strip().lower() in ("null", "none") and "string" not in types:
-            return None
-        return value
+        return value  # a string is what the schema wants (or it says nothing): keep "null" as text too
     text = value.strip()
     if "null" in types and text.lower() in ("null", "none"):
         return None
@@ -412,9 +434,17 @@ def _coerce(value: Any, schema: Any) -> Any:
         decoded = _decode_container(text)
         if decoded is not None:
             if isinstance(decoded, dict):
-                return coerce_arguments(decoded, schema) if "properties" in schema else decoded
+                object_schema = next(
+                    (m for m in [schema, *(_resolve(x, root) for x in schema.get("anyOf", []))] if _has_props(m)),
+                    None,
+                )
+                return coerce_arguments(decoded, object_schema, root) if object_schema else decoded
             return decoded
     return value
+
+
+def _has_props(schema: Any) -> bool:
+    return isinstance(schema, dict) and "properties" in schema
 
 
 def _decode_container(text: str) -> Any:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from enum import StrEnum
+from enum import Enum, StrEnum
 
+import pydantic
 import pytest
 
 from agentkit.errors import ConfigError, ToolArgumentsError
@@ -225,3 +226,24 @@ def test_sync_tools_run_in_a_worker_thread_unless_inline() -> None:
     main = threading.current_thread().name
     assert asyncio.run(threaded.invoke({})) != main
     assert asyncio.run(inline.invoke({})) == main
+
+
+class Level(int, Enum):
+    low = 1
+    high = 2
+
+
+class Point(pydantic.BaseModel):
+    x: int
+    y: int
+
+
+def test_coercion_follows_refs_to_enums_and_nested_models() -> None:
+    @tool
+    def place(level: Level, p: Point, maybe: Point | None = None) -> str:
+        """Place a point."""
+        return f"{level.value}:{p.x},{p.y}:{maybe is not None}"
+
+    args = place.validate({"level": "2", "p": '{"x": "1", "y": 2}', "maybe": "null"}, coerce=True)
+    assert args == {"level": 2, "p": {"x": 1, "y": 2}, "maybe": None}
+    assert asyncio.run(place.invoke(args)) == "2:1,2:False"
