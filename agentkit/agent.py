@@ -62,7 +62,6 @@ class Agent:
         self.executor = executor
         self.messages: list[Message] = []
         self._completed: dict[str, ToolResult] = {}
-        self._interrupted: list[str] = []
         self._loop: AgentLoop | None = None
         self.session: Session | None = None
         if system_prompt:
@@ -125,13 +124,24 @@ class Agent:
                     yield event
             finally:
                 self._loop = None
-                self._completed, self._interrupted = {}, []
+                self._completed = {}
 
     async def resume(self) -> AgentResult:
         """Continue an interrupted run from where its transcript stops."""
         if self.messages and self.messages[-1].role == "assistant" and not self.messages[-1].tool_calls:
             raise SessionError("the session's last run finished; pass a new prompt instead of resuming")
         return await self.invoke_async(None)
+
+    def close(self) -> None:
+        """Close the session transcript (the agent can still run; the next record reopens it)."""
+        if self.session is not None:
+            self.session.close()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def cancel(self) -> None:
         """Stop the current run at its next step (stop reason "cancelled")."""
@@ -153,7 +163,7 @@ class Agent:
         its own: a fresh one, or the given session's. The original is left untouched."""
         twin = copy.copy(self)
         twin.messages = [Message.system(self.system_prompt)] if self.system_prompt else []
-        twin._completed, twin._interrupted, twin._loop, twin.session = {}, [], None, None
+        twin._completed, twin._loop, twin.session = {}, None, None
         if session is not None:
             twin.attach_session(session if isinstance(session, Session) else Session.open(session))
         return twin
@@ -164,7 +174,7 @@ class Agent:
         self.session = session
         if state.messages:
             self.messages = state.messages
-            self._completed, self._interrupted = state.completed, state.interrupted
+            self._completed = state.completed
         else:
             for message in self.messages:
                 session.add_message(message)
@@ -210,7 +220,7 @@ class Agent:
                 )
             )
         self._append(Message.tool(results))
-        self._completed, self._interrupted = {}, []
+        self._completed = {}
 
     def _append(self, message: Message) -> None:
         self.messages.append(message)

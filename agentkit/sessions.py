@@ -121,14 +121,21 @@ class Session:
             self._fd = None
 
     def _repair_tail(self) -> None:
-        """Cut a torn last line so the next record starts on a line of its own."""
+        """Make the next record start on a line of its own: a torn last line is cut off, while a complete
+        record that only lacks its newline (as `records()` accepts it) is kept and given one."""
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return
-        if data and not data.endswith(b"\n"):
-            with self.path.open("r+b") as fh:
-                fh.truncate(data.rfind(b"\n") + 1)
+        if not data or data.endswith(b"\n"):
+            return
+        tail = data[data.rfind(b"\n") + 1 :]
+        with self.path.open("r+b") as fh:
+            if _is_record(tail):
+                fh.seek(0, os.SEEK_END)
+                fh.write(b"\n")
+            else:
+                fh.truncate(len(data) - len(tail))
 
     # ---- reading -----------------------------------------------------------------------------------
 
@@ -160,30 +167,50 @@ class Session:
     def load(self) -> SessionState:
         state = SessionState()
         started: list[str] = []
-        for record in self.records():
-            kind = record.get("type")
-            if kind == "message":
-                message = Message.from_dict(record["message"])
-                state.messages.append(message)
-                if message.role != "assistant" or not message.tool_calls:
-                    state.completed.clear()
-                    started.clear()
-            elif kind == "call_started":
-                started.append(record["call_id"])
-            elif kind == "tool_result":
-                result = ToolResult(**record["result"])
-                state.completed[result.call_id] = result
+        for number, record in enumerate(self.records(), start=1):
+            try:
+                self._apply(record, state, started)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise SessionError(
+                    f"session {self.path} record {number} ({record.get('type')!r}) is malformed ({exc!r}); "
+                    "the transcript is damaged"
+                ) from None
         if not state.pending_calls:
             state.completed.clear()
             started.clear()
         state.interrupted = [cid for cid in started if cid not in state.completed]
         return state
 
+    @staticmethod
+    def _apply(record: dict[str, Any], state: SessionState, started: list[str]) -> None:
+        kind = record.get("type")
+        if kind == "message":
+            message = Message.from_dict(record["message"])
+            state.messages.append(message)
+            if message.role != "assistant" or not message.tool_calls:
+                state.completed.clear()
+                started.clear()
+        elif kind == "call_started":
+            started.append(str(record["call_id"]))
+        elif kind == "tool_result":
+            result = ToolResult(**record["result"])
+            state.completed[result.call_id] = result
+
+    def __del__(self) -> None:
+        self.close()
+
     def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _is_record(raw: bytes) -> bool:
+    try:
+        return isinstance(json.loads(raw), dict)
+    except ValueError:
+        return False
 
 
 def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[SessionInfo]:

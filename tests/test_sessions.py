@@ -192,3 +192,40 @@ def test_resume_of_a_finished_session_is_refused(tmp_path: Path) -> None:
     agent = Agent(model=ScriptedModel([]), session=path)
     with pytest.raises(SessionError, match="finished"):
         anyio.run(agent.resume)
+
+
+def test_a_complete_last_record_without_newline_survives_the_next_append(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(
+        '{"type":"message","message":{"role":"user","content":"first"}}\n'
+        '{"type":"message","message":{"role":"assistant","content":"answer one"}}'  # no newline at the end
+    )
+    agent = Agent(model=ScriptedModel(["answer two"]), session=path)
+    agent("second")
+    contents = [m.content for m in Session(path).load().messages]
+    assert contents == ["first", "answer one", "second", "answer two"]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        '{"type":"message"}',
+        '{"type":"tool_result"}',
+        '{"type":"message","message":"x"}',
+        '{"type":"message","message":{"role":"assistant","tool_calls":[{}]}}',
+    ],
+)
+def test_a_malformed_record_is_a_session_error_naming_it(tmp_path: Path, record: str) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(record + "\n")
+    with pytest.raises(SessionError, match="record 1"):
+        Session(path).load()
+    assert list_sessions(tmp_path)[0].messages == 0  # listing still works around it
+
+
+def test_closing_an_agent_releases_its_transcript(tmp_path: Path) -> None:
+    before = len(os.listdir("/proc/self/fd"))
+    for index in range(20):
+        with Agent(model=ScriptedModel(["ok"]), session=tmp_path / f"s{index}.jsonl") as agent:
+            agent("hi")
+    assert len(os.listdir("/proc/self/fd")) <= before + 1
