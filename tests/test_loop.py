@@ -276,6 +276,7 @@ def test_record_and_replay(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert replayed.text == first.text == "nine"
     assert [r.content for r in replayed.tool_results] == ["9"]
     assert len(path.read_text().splitlines()) == 2
+    assert replayed.usage.output_tokens == first.usage.output_tokens > 0  # usage survives the transcript
 
 
 QWEN_CODER_CALL = (

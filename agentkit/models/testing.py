@@ -53,16 +53,33 @@ class Turn:
         if self.reasoning is not None:
             data["reasoning"] = self.reasoning
         if self.calls:
-            data["calls"] = [{"name": c.name, "arguments": c.arguments, "id": c.id} for c in self.calls]
+            data["calls"] = [_call_dict(c) for c in self.calls]
+        if self.usage is not None:
+            data["usage"] = {"input_tokens": self.usage.input_tokens, "output_tokens": self.usage.output_tokens}
+        if self.stop_reason is not None:
+            data["stop_reason"] = self.stop_reason
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Turn:
+        usage = data.get("usage")
         return cls(
             text=data.get("text", ""),
             reasoning=data.get("reasoning"),
             calls=[ToolCall(**c) for c in data.get("calls", [])],
+            usage=Usage(**usage) if usage else None,
+            stop_reason=data.get("stop_reason"),
         )
+
+
+def _call_dict(call: ToolCall) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": call.name, "arguments": call.arguments, "id": call.id}
+    for key in ("raw", "invalid_reason"):
+        if getattr(call, key) is not None:
+            data[key] = getattr(call, key)
+    if call.strings_only:
+        data["strings_only"] = True
+    return data
 
 
 TurnLike = str | Turn | ToolCall | list[ToolCall]
@@ -172,6 +189,8 @@ class RecordingModel:
                 turn.reasoning = (turn.reasoning or "") + event.text
             elif isinstance(event, ToolCallEvent):
                 turn.calls.append(event.call)
+            elif isinstance(event, TurnEnd):
+                turn.usage, turn.stop_reason = event.usage, event.stop_reason
             yield event
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(turn.to_dict(), ensure_ascii=False) + "\n")
