@@ -11,6 +11,7 @@ explicit user action: `Workspace.apply_to_original()`, which no tool calls.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import shutil
 import stat
@@ -29,8 +30,10 @@ from .repo import RepoReader
 __all__ = ["PatchError", "Workspace", "edit_tools"]
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+# no O_TRUNC: the file is checked (regular, one link) before it is truncated
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _MAX_EDIT_BYTES = 10 * 1024 * 1024
+_MAX_ORIGINAL_BYTES = 1024 * 1024 * 1024
 _OUTPUT_HEAD = 4000
 _OUTPUT_TAIL = 16000
 
@@ -47,6 +50,11 @@ class Workspace:
         os.mkdir(self.path)
         self.files = _copy_tree(self.original, self.path, _source_files(self.original))
         self.root = ConfinedRoot(self.path, max_bytes=_MAX_EDIT_BYTES)
+        # the original is only ever read and written through a strict O_NOFOLLOW walk: a symlink anywhere on
+        # a path in the original (an absolute one is never copied into the scratch copy) is refused, not followed
+        self._original_root = ConfinedRoot(
+            self.original, max_bytes=_MAX_ORIGINAL_BYTES, allow_hardlinks=True, use_openat2=False
+        )
 
     def __enter__(self) -> Workspace:
         return self
@@ -57,6 +65,7 @@ class Workspace:
     def close(self) -> None:
         """Delete the scratch copy."""
         self.root.close()
+        self._original_root.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     # ---- confined reads and writes --------------------------------------------------------------------
@@ -71,15 +80,7 @@ class Workspace:
         """Create or replace a regular file beneath the scratch root, creating parent folders."""
         parent_fd, name = self._parent(path, create=True)
         try:
-            try:
-                fd = os.open(name, _WRITE_FLAGS, 0o644, dir_fd=parent_fd)
-            except OSError as exc:
-                raise ConfinedPathError(path, "denied", f"cannot write it ({exc.strerror})") from None
-            with os.fdopen(fd, "wb") as handle:
-                st = os.fstat(handle.fileno())
-                if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
-                    raise ConfinedPathError(path, "not_regular", "only plain files with one link can be written")
-                handle.write(text.encode("utf-8", "surrogateescape"))
+            _write_at(parent_fd, name, path, text.encode("utf-8", "surrogateescape"))
         finally:
             os.close(parent_fd)
 
@@ -157,16 +158,34 @@ class Workspace:
     def diff(self, path: str | None = None) -> dict[str, Any]:
         chunks: list[str] = []
         changed: list[str] = []
+        refused: list[str] = []
         for rel in sorted(self._candidates(path)):
-            if _same_stat(os.path.join(self.original, rel), os.path.join(self.path, rel)):
+            a, b = os.path.join(self.original, rel), os.path.join(self.path, rel)
+            if _same_stat(a, b) or _same_link(a, b):
                 continue  # copy2 kept size and mtime; any write since changes the mtime
-            before = _read_or_none(os.path.join(self.original, rel))
+            try:
+                before = self._original_bytes(rel)
+            except ConfinedPathError as exc:
+                refused.append(f"cannot diff/apply: {rel} {_refusal(exc)}")
+                continue
             after = self._scratch_bytes(rel)
             if before == after:
                 continue
             changed.append(rel)
             chunks.append(_unified(rel, before, after))
-        return {"changed": changed, "diff": "".join(chunks)}
+        result: dict[str, Any] = {"changed": changed, "diff": "".join(chunks)}
+        if refused:
+            result["refused"] = refused
+        return result
+
+    def _original_bytes(self, rel: str) -> bytes | None:
+        """The original's file through the strict walk; None when it does not exist there."""
+        try:
+            return self._original_root.read_bytes(rel)
+        except ConfinedPathError as exc:
+            if exc.reason in ("not_found", "not_a_directory"):
+                return None
+            raise
 
     def _candidates(self, path: str | None) -> set[str]:
         scratch = set(_walk_files(self.path))
@@ -204,18 +223,47 @@ class Workspace:
 
     def apply_to_original(self) -> list[str]:
         """Copy every change of the scratch copy back into the original repository; returns the paths."""
-        changed = self.diff()["changed"]
+        result = self.diff()
+        if result.get("refused"):  # nothing is written when any path cannot be applied safely
+            raise ConfinedPathError(self.original, "symlink", "; ".join(result["refused"]))
+        changed: list[str] = result["changed"]
         for rel in changed:
-            target = os.path.join(self.original, rel)
             data = self._scratch_bytes(rel)
-            if data is None:
-                if os.path.lexists(target):
-                    os.unlink(target)
-                continue
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            with open(target, "wb") as handle:
-                handle.write(data)
+            parent_fd, name = self._original_parent(rel, create=data is not None)
+            try:
+                if data is None:
+                    try:
+                        os.unlink(name, dir_fd=parent_fd)
+                    except FileNotFoundError:
+                        pass
+                else:
+                    _write_at(parent_fd, name, rel, data)
+            finally:
+                os.close(parent_fd)
         return changed
+
+    def _original_parent(self, rel: str, *, create: bool) -> tuple[int, str]:
+        """An fd of rel's parent folder in the original, walked with O_NOFOLLOW (folders made on the way)."""
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        fd = self._original_root._open(".", _DIR_FLAGS)
+        try:
+            for depth, part in enumerate(parts[:-1], 1):
+                try:
+                    if create and not os.path.lexists(os.path.join(self.original, *parts[:depth])):
+                        os.mkdir(part, 0o755, dir_fd=fd)
+                    nxt = os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                        raise ConfinedPathError(
+                            rel, "symlink", f"cannot diff/apply: {rel} is a symlink in the original"
+                        ) from None
+                    raise ConfinedPathError(rel, "denied", f"cannot apply it ({exc.strerror})") from None
+                os.close(fd)
+                fd = nxt
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, parts[-1]
 
 
 # ---- copying --------------------------------------------------------------------------------------------
@@ -300,12 +348,36 @@ def _same_stat(a: str, b: str) -> bool:
     return stat.S_ISREG(sa.st_mode) and sa.st_size == sb.st_size and sa.st_mtime_ns == sb.st_mtime_ns
 
 
-def _read_or_none(path: str) -> bytes | None:
+def _same_link(a: str, b: str) -> bool:
+    """Both are the same symlink (an in-repository link copied as it is): unchanged."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
+        return os.path.islink(a) and os.path.islink(b) and os.readlink(a) == os.readlink(b)
+    except OSError:
+        return False
+
+
+def _refusal(exc: ConfinedPathError) -> str:
+    if exc.reason in ("symlink", "escape"):
+        return "is a symlink in the original"
+    if exc.reason == "not_regular":
+        return "is not a regular file in the original"
+    return f"cannot be read in the original ({exc})"
+
+
+def _write_at(parent_fd: int, name: str, shown: str, data: bytes) -> None:
+    """Create or replace the regular file `name` in parent_fd: never through a symlink, never a hard link."""
+    try:
+        fd = os.open(name, _WRITE_FLAGS, 0o644, dir_fd=parent_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfinedPathError(shown, "symlink", "it is a symlink; it is not followed") from None
+        raise ConfinedPathError(shown, "denied", f"cannot write it ({exc.strerror})") from None
+    with os.fdopen(fd, "wb") as handle:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:  # checked before anything is truncated
+            raise ConfinedPathError(shown, "not_regular", "only plain files with one link can be written")
+        handle.truncate(0)
+        handle.write(data)
 
 
 def _unified(rel: str, before: bytes | None, after: bytes | None) -> str:

@@ -139,3 +139,39 @@ def test_edit_tools_are_bound_to_the_workspace(ws: Workspace) -> None:
     args = tools["write_file"].validate({"path": "t.txt", "content": "hi\n"})
     assert anyio.run(tools["write_file"].invoke, args)["created"] is True
     assert anyio.run(tools["diff"].invoke, {})["changed"] == ["t.txt"]
+
+
+def test_a_symlink_in_the_original_is_never_read_or_written_through(original: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("TOP-SECRET\n")
+    os.symlink(outside / "secret.txt", original / "link.txt")  # absolute: not copied into the scratch copy
+    os.symlink(outside, original / "lib")  # a symlinked folder
+    with Workspace(original) as workspace:
+        workspace.write_file("link.txt", "overwritten\n")
+        workspace.write_file("lib/evil.py", "x = 1\n")
+        result = workspace.diff()
+        assert "TOP-SECRET" not in result["diff"]
+        assert "cannot diff/apply: link.txt is a symlink in the original" in result["refused"]
+        assert "cannot diff/apply: lib/evil.py is a symlink in the original" in result["refused"]
+        with pytest.raises(ConfinedPathError, match=r"link\.txt is a symlink in the original"):
+            workspace.apply_to_original()
+    assert (outside / "secret.txt").read_text() == "TOP-SECRET\n"
+    assert sorted(os.listdir(outside)) == ["secret.txt"]
+
+
+def test_an_in_repository_symlink_copied_unchanged_is_not_a_change(original: Path) -> None:
+    os.symlink("app.py", original / "alias.py")
+    with Workspace(original) as workspace:
+        assert workspace.diff() == {"changed": [], "diff": ""}
+        workspace.edit_file("app.py", "def g():\n    return 1", "def g():\n    return 2")
+        assert workspace.apply_to_original() == ["app.py"]
+    assert os.readlink(original / "alias.py") == "app.py"
+
+
+def test_a_hard_linked_file_is_refused_before_it_is_truncated(ws: Workspace) -> None:
+    os.link(os.path.join(ws.path, "app.py"), os.path.join(ws.path, "twin.py"))
+    with pytest.raises(ConfinedPathError, match="one link"):
+        ws.write_text("twin.py", "gone\n")
+    with open(os.path.join(ws.path, "app.py")) as handle:
+        assert handle.read() == APP
