@@ -46,6 +46,7 @@ from typing import Any
 
 from agentkit.agent import Agent
 from agentkit.errors import ConfigError
+from agentkit.sessions import Session, sessions_dir
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD_BYTES",
@@ -97,8 +98,11 @@ def load_agent_factory(spec: str, *, model: Any = None, options: dict[str, Any] 
 
 def _bind(agent: Agent, session: str | None) -> Agent:
     """A copy of `agent` whose conversation is `session` (None: a new, unsaved one); a definition may hand
-    out the same Agent more than once, so the original is never used directly."""
-    return agent.clone(session=session)
+    out the same Agent more than once, so the original is never used directly. The session is always the
+    file `{session}.jsonl` under sessions_dir(), never a path (`Session.open` reads `x.jsonl` as one)."""
+    if session is None:
+        return agent.clone(session=None)
+    return agent.clone(session=Session(sessions_dir() / f"{session_key(session)}.jsonl"))
 
 
 def session_key(header_value: str) -> str:
@@ -222,7 +226,15 @@ class _SessionLocks:
     async def acquire(self, key: str) -> None:
         lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
-        await lock.acquire()
+        try:
+            await lock.acquire()
+        except BaseException:  # cancelled while waiting: give the user count back without releasing
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+            raise
 
     def release(self, key: str) -> None:
         lock, users = self._locks[key]

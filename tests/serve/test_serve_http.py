@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -102,6 +104,35 @@ def test_a_long_session_header_maps_to_a_safe_session_name(server: Server) -> No
     assert invoke(server, {"prompt": "a"}, session).json()["text"] == "heard: a"
     assert invoke(server, {"prompt": "b"}, session).json()["text"] == "heard: a | b"
     assert not (server.home / "x").exists()
+
+
+def test_a_session_header_ending_in_jsonl_stays_under_the_sessions_folder(server: Server) -> None:
+    session = f"notes-{uuid.uuid4().hex}.jsonl"  # Session.open would read this as a path in the server's cwd
+    stray = Path.cwd() / session  # the server runs in the test's working directory
+    try:
+        assert invoke(server, {"prompt": "a"}, session).json()["text"] == "heard: a"
+        assert invoke(server, {"prompt": "b"}, session).json()["text"] == "heard: a | b"
+        assert not stray.exists()
+        assert (server.home / "sessions" / f"{session}.jsonl").exists()
+    finally:
+        stray.unlink(missing_ok=True)
+
+
+def test_a_cancelled_waiter_gives_back_its_place_on_the_session_lock() -> None:
+    from agentkit.serve import _SessionLocks
+
+    async def scenario() -> dict:
+        locks = _SessionLocks()
+        await locks.acquire("s")
+        waiter = asyncio.ensure_future(locks.acquire("s"))
+        await asyncio.sleep(0)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        locks.release("s")
+        return locks._locks
+
+    assert asyncio.run(scenario()) == {}
 
 
 def test_invocations_of_one_session_run_one_at_a_time(server: Server) -> None:
