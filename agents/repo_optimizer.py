@@ -22,15 +22,16 @@ import os
 import shlex
 import statistics
 import sys
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentkit.agent import Agent
 from agentkit.agents import AgentDefinition, AgentOption
-from agentkit.errors import ConfigError
+from agentkit.errors import ConfigError, ToolError
 from agentkit.loop import AgentResult, Limits
-from agentkit.tooling import Needs, Tool
+from agentkit.tooling import Needs, Tool, ToolRegistry
 
 __all__ = ["AGENT", "Measurement", "RepoOptimizer"]
 
@@ -95,19 +96,27 @@ class RepoOptimizer(Agent):
         self.test, self.bench, self.goal = test, bench, goal
         self.repeats, self.min_gain, self.apply, self.timeout = max(1, repeats), min_gain, apply, timeout
         self.patch_path = Path(patch or f"{Path(self.repo).name}-optimized.patch").resolve()
-        self.workspace = Workspace(self.repo)
-        tools = [*repo_tools(self.workspace.path), *edit_tools(self.workspace), self._evaluate_tool()]
-        super().__init__(
+        super().__init__(  # resolves the model first: a bad model name leaves no scratch copy behind
             model=model,
-            tools=tools,
             system_prompt=SYSTEM_PROMPT,
             name="repo-optimizer",
             limits=Limits(max_turns=40, max_tool_calls=120, deadline=3600, tool_timeout=timeout + 30),
         )
-        print("measuring the starting point…", file=sys.stderr)
-        self.baseline = self.measure()
-        self.profile = self._profile() if bench else ""
-        self.initial_prompt = self._first_prompt()
+        self.workspace = Workspace(self.repo)
+        # deleted on report(), on a failure below, and at garbage collection or exit whatever happens
+        self._discard = weakref.finalize(self, self.workspace.close)
+        try:
+            self.tools = ToolRegistry(
+                [*repo_tools(self.workspace.path), *edit_tools(self.workspace), self._evaluate_tool()]
+            )
+            self.protected = _protected_paths(self.repo, test, bench)
+            print("measuring the starting point…", file=sys.stderr)
+            self.baseline = self.measure()
+            self.profile = self._profile() if bench else ""
+            self.initial_prompt = self._first_prompt()
+        except BaseException:
+            self._discard()
+            raise
 
     # ---- measuring -------------------------------------------------------------------------------
 
@@ -185,9 +194,18 @@ class RepoOptimizer(Agent):
 
     def verdict(self) -> tuple[bool, str, Measurement]:
         """Measure the end state and decide whether the change is kept."""
-        diff = self.workspace.diff()["diff"]
-        if not diff:
+        current = self.workspace.diff()
+        if not current["diff"] and not current.get("refused"):
             return False, "the agent made no change", self.baseline
+        if current.get("refused"):
+            return False, "; ".join(current["refused"]), self.baseline
+        touched = [p for p in current["changed"] if _is_protected(p, self.protected)]
+        if touched:
+            return (
+                False,
+                f"the change edits the tests or the benchmark ({', '.join(touched)}); they must stay as they are",
+                self.baseline,
+            )
         final = self.measure()
         if self.test and not final.tests_passed:
             return False, "the tests fail with the change", final
@@ -207,6 +225,11 @@ class RepoOptimizer(Agent):
         return True, "tests pass and the benchmark is measurably faster" if self.bench else "tests pass", final
 
     def report(self, result: AgentResult) -> str:
+        if result.stop_reason == "cancelled":
+            lines = ["", "== repo-optimizer report ==", f"repository: {self.repo}"]
+            lines.append("verdict: CANCELLED (the run was cancelled; its changes were discarded, nothing applied)")
+            self._discard()
+            return "\n".join(lines)
         kept, reason, final = self.verdict()
         diff = self.workspace.diff()["diff"]
         lines = ["", "== repo-optimizer report ==", f"repository: {self.repo}"]
@@ -223,8 +246,11 @@ class RepoOptimizer(Agent):
             self.patch_path.write_text(diff, encoding="utf-8")
             lines.append(f"patch: {self.patch_path}")
             if self.apply:
-                changed = self.workspace.apply_to_original()
-                lines.append(f"applied to {self.repo}: {', '.join(changed)}")
+                try:
+                    changed = self.workspace.apply_to_original()
+                    lines.append(f"applied to {self.repo}: {', '.join(changed)}")
+                except ToolError as exc:
+                    lines.append(f"not applied to {self.repo}: {exc}")
             else:
                 lines.append(
                     f"the original is unchanged; apply with: patch -p1 -d {shlex.quote(self.repo)} < "
@@ -232,8 +258,35 @@ class RepoOptimizer(Agent):
                 )
         if result.text:
             lines.append(f"agent summary: {result.text.strip()}")
-        self.workspace.close()
+        self._discard()
         return "\n".join(lines)
+
+
+def _protected_paths(repo: str, *commands: str | None) -> set[str]:
+    """Repository paths the --test and --bench commands name (files, or folders holding them)."""
+    named: set[str] = set()
+    for command in commands:
+        try:
+            words = shlex.split(command or "")
+        except ValueError:
+            words = (command or "").split()
+        for word in words:
+            for candidate in (word, word.partition("=")[2]):
+                rel = os.path.normpath(candidate.split("::")[0]) if candidate else ""
+                if rel and not rel.startswith(("/", "..")) and rel != "." and os.path.lexists(os.path.join(repo, rel)):
+                    named.add(rel)
+    return named
+
+
+def _is_protected(path: str, named: set[str]) -> bool:
+    """A test file (test_*.py, *_test.py, conftest.py, anything under tests/ or test/) or a named path."""
+    parts = path.split("/")
+    name = parts[-1]
+    if name == "conftest.py" or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))):
+        return True
+    if any(part in ("tests", "test") for part in parts[:-1]):
+        return True
+    return any(path == n or path.startswith(n + "/") for n in named)
 
 
 def _passfail(value: bool | None) -> str:

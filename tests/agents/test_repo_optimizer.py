@@ -122,3 +122,77 @@ def test_the_printed_apply_command_works(repo: Path, tmp_path: Path) -> None:
     command = line.removeprefix("the original is unchanged; apply with: ").split("  (or rerun")[0]
     subprocess.run(command, shell=True, check=True, capture_output=True)
     assert "int(n**0.5) + 1" in (repo / "primes.py").read_text()
+
+
+def test_a_bad_model_leaves_no_scratch_copy_behind(repo: Path, tmp_path: Path) -> None:
+    private = tmp_path / "tmpdir"
+    private.mkdir()
+    command = [sys.executable, "-m", "agentkit", "run", "repo-optimizer", str(repo), "--bench", BENCH_CMD]
+    command += ["--model", f"replay:{tmp_path / 'no-such-transcript.jsonl'}"]
+    env = {**os.environ, "AGENTKIT_HOME": str(tmp_path / "home"), "TMPDIR": str(private)}
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr
+    assert [p.name for p in private.iterdir() if p.name.startswith("agentkit-ws-")] == []
+
+
+def test_editing_the_benchmark_is_rejected(repo: Path, tmp_path: Path) -> None:
+    cheat = tmp_path / "cheat.jsonl"
+    write = (
+        "<tool_call>\n<function=write_file>\n<parameter=path>\nbench.py\n</parameter>\n"
+        "<parameter=content>\nprint('fast')\n</parameter>\n</function>\n</tool_call>"
+    )
+    cheat.write_text(json.dumps({"text": write}) + "\n" + json.dumps({"text": "Made it fast."}) + "\n")
+    before = snapshot(repo)
+    run = optimize(repo, cheat, tmp_path, "--apply")
+    assert run.returncode == 0, run.stderr
+    assert "verdict: REJECTED (the change edits the tests or the benchmark (bench.py)" in run.stdout
+    assert not (tmp_path / "out.patch").exists()
+    assert snapshot(repo) == before
+
+
+def test_editing_a_test_file_is_rejected(repo: Path, tmp_path: Path) -> None:
+    cheat = tmp_path / "cheat.jsonl"
+    write = (
+        "<tool_call>\n<function=write_file>\n<parameter=path>\ntests/test_extra.py\n</parameter>\n"
+        "<parameter=content>\ndef test_ok():\n    pass\n</parameter>\n</function>\n</tool_call>"
+    )
+    cheat.write_text(json.dumps({"text": write}) + "\n" + json.dumps({"text": "Done."}) + "\n")
+    run = optimize(repo, cheat, tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "verdict: REJECTED (the change edits the tests or the benchmark (tests/test_extra.py)" in run.stdout
+
+
+def test_a_cancelled_run_is_neither_verified_nor_applied(repo: Path, tmp_path: Path) -> None:
+    from agentkit.agents.repo_optimizer import build
+    from agentkit.loop import AgentResult
+    from agentkit.messages import Usage
+
+    before = snapshot(repo)
+    agent = build(
+        model=f"replay:{EXAMPLES / 'repo-optimizer.qwen3coder.jsonl'}",
+        repo=str(repo),
+        test=TEST_CMD,
+        bench=BENCH_CMD,
+        repeats=1,
+        min_gain=0.0,
+        patch=str(tmp_path / "out.patch"),
+        apply=True,
+    )
+    scratch = Path(agent.workspace.path)
+    agent.workspace.write_file("primes.py", "def count_primes(n):\n    return 1007\n")
+    result = AgentResult(
+        text="",
+        messages=[],
+        tool_calls=[],
+        tool_results=[],
+        usage=Usage(),
+        stop_reason="cancelled",
+        turns=1,
+        duration=0.0,
+    )
+    report = agent.report(result)
+    assert "the run was cancelled; its changes were discarded" in report
+    assert "KEPT" not in report and not (tmp_path / "out.patch").exists()
+    assert snapshot(repo) == before
+    assert not scratch.exists()
