@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import click
@@ -11,7 +12,8 @@ from agentkit.sandbox.detect import choose_backend
 
 __all__ = ["sandbox_group"]
 
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_MAX_BYTES = 1 << 50  # far above any machine, far below what setrlimit takes
 
 
 def _parse_size(text: str) -> int:
@@ -19,9 +21,14 @@ def _parse_size(text: str) -> int:
     unit = raw[-1:] if raw[-1:] in _UNITS else ""
     number = raw[: len(raw) - len(unit)]
     try:
-        value = int(float(number) * _UNITS[unit])
+        amount = float(number)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a size; use e.g. 512M or 2G") from None
+    if not math.isfinite(amount):
+        raise click.BadParameter(f"{text!r} is not a finite size; use e.g. 512M or 2G")
+    if amount * _UNITS[unit] > _MAX_BYTES:
+        raise click.BadParameter(f"{text!r} is too large (at most {_MAX_BYTES >> 40}T)")
+    value = int(amount * _UNITS[unit])
     if value <= 0:
         raise click.BadParameter(f"{text!r} must be positive")
     return value

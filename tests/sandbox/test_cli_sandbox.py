@@ -51,6 +51,14 @@ def test_bad_options_one_line_nonzero() -> None:
     assert done.returncode != 0 and "timeout" in done.stderr.lower()
 
 
+def test_non_finite_negative_and_huge_memory_sizes_are_one_line_each() -> None:
+    for size in ("inf", "nan", "-inf", "-5M", "1e30G", "99999999999999999999999"):
+        done = cli("sandbox", "run", "--memory", size, "--", "true")
+        assert done.returncode == 2, (size, done.stderr)
+        assert "Traceback" not in done.stderr, (size, done.stderr)
+        assert done.stderr.strip().splitlines()[-1].startswith("Error: Invalid value"), (size, done.stderr)
+
+
 def test_policy_validation_and_clean_env() -> None:
     import pytest
 
