@@ -16,6 +16,7 @@ uses ${AWS::AccountId}); `apply` swaps in the caller's account before it calls t
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 RUNTIME_NAME_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
+_IAM_ROLE_NAME_MAX = 64
 PLACEHOLDER_ACCOUNT = "000000000000"
 _PORT = 8080
 _PYTHON = "3.11"
@@ -87,7 +89,12 @@ class DeployConfig:
 
     @property
     def role_name(self) -> str:
-        return f"agentkit-{self.name}-runtime"
+        """agentkit-NAME-runtime; for names too long for IAM's 64 characters, a shortened name plus a hash."""
+        full = f"agentkit-{self.name}-runtime"
+        if len(full) <= _IAM_ROLE_NAME_MAX:
+            return full
+        digest = hashlib.sha256(self.name.encode()).hexdigest()[:8]
+        return f"agentkit-{self.name[:30]}-{digest}-runtime"
 
     @property
     def served_spec(self) -> str:
@@ -599,10 +606,13 @@ def write(files: dict[str, str], out: str | os.PathLike[str]) -> list[Path]:
     written = []
     for relative, text in sorted(files.items()):
         path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        if relative.endswith(".sh"):
-            path.chmod(0o755)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            if relative.endswith(".sh"):
+                path.chmod(0o755)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {path} under --out {os.fspath(out)!r}: {exc.strerror or exc}") from None
         written.append(path)
     return written
 

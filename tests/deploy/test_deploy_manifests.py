@@ -236,3 +236,31 @@ def test_cli_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
     code, _ = run_cli(["deploy", "agentcore", str(tmp_path / "missing.py"), "--out", str(tmp_path / "o")])
     assert code != 0
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("length", [46, 47, 48])
+def test_long_runtime_names_keep_every_derived_name_in_its_limits(length: int) -> None:
+    name = "a" * length
+    config = deploy.DeployConfig(agent=FILE_AGENT, name=name, agent_file=REPO / FILE_AGENT)
+    assert len(config.role_name) <= 64 and config.role_name.startswith("agentkit-")
+    assert config.role_name.endswith("-runtime")
+    other = deploy.DeployConfig(agent=FILE_AGENT, name=name[:-1] + "b", agent_file=REPO / FILE_AGENT)
+    assert other.role_name != config.role_name
+    rendered = deploy.render(config)
+    deploy.validate(rendered)
+    assert json.loads(rendered["runtime.json"])["roleArn"].endswith(f":role/{config.role_name}")
+
+
+def test_an_out_folder_under_a_regular_file_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    result = subprocess.run(
+        [sys.executable, "-m", "agentkit", "deploy", "agentcore", "assistant", "--out", str(blocker / "sub")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot write "), result.stderr
+    assert str(blocker / "sub") in lines[0]
