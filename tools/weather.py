@@ -16,6 +16,7 @@ message says what happened and what to try; nothing escapes as a raw exception.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -214,6 +215,11 @@ class WeatherClient:
                         f"cannot reach the weather service at {host} ({_reason(exc)}); "
                         "the network may be down or the address wrong"
                     ) from None
+                except httpx.HTTPError as exc:  # a broken Content-Encoding (DecodingError), too many redirects
+                    raise WeatherError(
+                        f"the weather service at {host} sent a response that cannot be read "
+                        f"({type(exc).__name__}: {exc}); try again later"
+                    ) from None
                 if (status == 429 or status >= 500) and attempt < self.retries:
                     attempt += 1
                     self._sleep(_retry_delay(headers, self.backoff * 2 ** (attempt - 1)))
@@ -258,9 +264,12 @@ def _reason(exc: httpx.TransportError) -> str:
 def _retry_delay(headers: httpx.Headers, fallback: float) -> float:
     value = headers.get("retry-after", "")
     try:
-        return min(max(float(value), 0.0), _MAX_RETRY_AFTER)
+        seconds = float(value)
     except ValueError:
         return fallback
+    if not math.isfinite(seconds):  # "nan" or "inf": as if absent
+        return fallback
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
 
 
 def _decode(host: str, status: int, body: bytes) -> Any:

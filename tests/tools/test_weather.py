@@ -116,6 +116,21 @@ def test_retries_5xx_and_429_then_succeeds(open_meteo: FakeOpenMeteo) -> None:
     assert sum(1 for path, _ in open_meteo.requests if path == "/v1/forecast") == 3
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_non_finite_retry_after_is_treated_as_absent(open_meteo: FakeOpenMeteo, value: str) -> None:
+    open_meteo.script["/v1/forecast"] = [{"status": 429, "headers": {"Retry-After": value}}]
+    result = _call(_tool(open_meteo), latitude=1.0, longitude=2.0, days=1)
+    assert result["current"]["conditions"] == "Overcast"
+    assert sum(1 for path, _ in open_meteo.requests if path == "/v1/forecast") == 2
+
+
+def test_a_broken_content_encoding_is_a_clear_error(open_meteo: FakeOpenMeteo) -> None:
+    broken = {"status": 200, "body": b"not really gzip", "headers": {"Content-Encoding": "gzip"}}
+    open_meteo.script["/v1/forecast"] = [broken]
+    with pytest.raises(WeatherError, match="sent a response that cannot be read"):
+        _call(_tool(open_meteo), latitude=1.0, longitude=2.0)
+
+
 def test_gives_up_after_the_retry_budget(open_meteo: FakeOpenMeteo) -> None:
     open_meteo.script["/v1/forecast"] = [{"status": 500}] * 5
     with pytest.raises(WeatherError, match="HTTP 500"):
