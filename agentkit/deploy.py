@@ -474,7 +474,7 @@ regenerate rather than edit. The image runs `agentkit serve {config.served_spec}
 
 1. Build and push the image: `./build.sh` (docker buildx, AWS CLI; see the variables at its top).
 2. Deploy, either way:
-   - CloudFormation: `aws cloudformation deploy --template-file template.yaml --stack-name agentkit-{config.name}
+   - CloudFormation: `aws cloudformation deploy --template-file template.yaml --stack-name agentkit-{config.name.replace("_", "-")}
      --capabilities CAPABILITY_NAMED_IAM --region {config.region}` (creates the execution role and the runtime), or
    - the API: create the role from `iam/trust-policy.json` and `iam/execution-policy.json`, then
      `agentkit deploy agentcore {config.agent} --name {config.name} --region {config.region} --apply`
