@@ -8,8 +8,10 @@ leaks half a tag into content, and no text is scanned twice except that short ta
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["WHITESPACE", "Markers", "TrailingTrim", "skip_ws"]
+__all__ = ["WHITESPACE", "BufferedMachine", "Markers", "TrailingTrim", "skip_ws"]
 
 WHITESPACE = " \t\r\n"
 
@@ -69,3 +71,50 @@ class TrailingTrim:
         out = self._held + body
         self._held = text[len(body) :]
         return out
+
+
+class BufferedMachine:
+    """What the Qwen3-Coder and Hermes machines share: a buffer with a consumed cursor, a state table that
+    `_run` drives until a step asks for more text, the raw text of the call being read, and content that
+    starts without the whitespace separating it from a call before it."""
+
+    def __init__(self, out: Any, steps: dict[str, Callable[[], bool]]) -> None:
+        self._out = out
+        self._steps = steps  # state -> step; a step returns True to go on, False to wait for more text
+        self._buf = ""
+        self._pos = 0
+        self._final = False
+        self._state = "content"
+        self._after_call = False
+        self._raw: list[str] = []
+        self._raw_from = 0
+
+    def feed(self, delta: str) -> None:
+        shift = self._pos
+        self._buf = self._buf[shift:] + delta
+        self._pos = 0
+        self._raw_from = max(0, self._raw_from - shift)
+        self._rebase(shift)
+        self._run()
+        if self._state != "content":
+            self._raw.append(self._buf[self._raw_from : self._pos])
+            self._raw_from = self._pos
+
+    def close(self) -> None:
+        self._final = True
+        self._run()
+
+    def _rebase(self, shift: int) -> None:
+        """Move the machine's own buffer offsets back by `shift` after consumed text was dropped."""
+
+    def _run(self) -> None:
+        while self._steps[self._state]():
+            pass
+
+    def _emit_content(self, text: str) -> None:
+        if self._after_call:
+            text = text.lstrip(WHITESPACE)
+            if not text:
+                return
+            self._after_call = False
+        self._out.content(text)

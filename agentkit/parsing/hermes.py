@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from agentkit.parsing._events import Emitter, ParsedCall
-from agentkit.parsing._scan import WHITESPACE, Markers, skip_ws
+from agentkit.parsing._scan import BufferedMachine, Markers, skip_ws
 
 __all__ = ["HermesMachine", "decode_call"]
 
@@ -59,48 +59,15 @@ def decode_call(body: str) -> tuple[str | None, dict[str, Any] | None, str]:
     return name, args, ""
 
 
-class HermesMachine:
+class HermesMachine(BufferedMachine):
     """Reads the body of a Qwen3 turn (reasoning already split off) into events."""
 
     def __init__(self, out: Emitter) -> None:
-        self._out = out
-        self._buf = ""
-        self._pos = 0
-        self._final = False
-        self._state = "content"
-        self._after_call = False
-        self._raw: list[str] = []
-        self._raw_from = 0
+        super().__init__(out, {"content": self._content, "body": self._scan_body, "after": self._after})
         self._body: list[str] = []
         self._body_from = 0
         self._in_string = False
         self._depth = 0
-
-    def feed(self, delta: str) -> None:
-        self._buf = self._buf[self._pos :] + delta
-        self._raw_from = max(0, self._raw_from - self._pos)
-        self._pos = 0
-        self._run()
-        if self._state != "content":
-            self._raw.append(self._buf[self._raw_from : self._pos])
-            self._raw_from = self._pos
-
-    def close(self) -> None:
-        self._final = True
-        self._run()
-
-    def _run(self) -> None:
-        steps = {"content": self._content, "body": self._scan_body, "after": self._after}
-        while steps[self._state]():
-            pass
-
-    def _emit_content(self, text: str) -> None:
-        if self._after_call:
-            text = text.lstrip(WHITESPACE)
-            if not text:
-                return
-            self._after_call = False
-        self._out.content(text)
 
     def _content(self) -> bool:
         buf, pos = self._buf, self._pos

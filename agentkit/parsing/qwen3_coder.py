@@ -29,7 +29,7 @@ import re
 from typing import Any
 
 from agentkit.parsing._events import Emitter, ParsedCall
-from agentkit.parsing._scan import WHITESPACE, Markers, skip_ws
+from agentkit.parsing._scan import BufferedMachine, Markers, skip_ws
 from agentkit.parsing._values import convert_value, streams_as_string
 from agentkit.tooling import ToolDefinition
 
@@ -52,24 +52,28 @@ _NAME_TEXT = re.compile(rf"[^>\n<]{{0,{_MAX_NAME}}}")
 _VALID_NAME = re.compile(r"[^\s{}<>\"']+")
 
 
-class Qwen3CoderMachine:
+class Qwen3CoderMachine(BufferedMachine):
     """Reads the body of a Qwen3-Coder turn (reasoning already split off) into events."""
 
     def __init__(self, out: Emitter, tools: dict[str, ToolDefinition] | None) -> None:
-        self._out = out
+        super().__init__(
+            out,
+            {
+                "content": self._content,
+                "name": self._function_name,
+                "params": self._params,
+                "param_name": self._param_name,
+                "value": self._value,
+                "after_function": self._after_function,
+                "skip": self._skip,
+            },
+        )
         self._tools = tools or {}
-        self._buf = ""
-        self._pos = 0
-        self._final = False
-        self._state = "content"
-        self._after_call = False
         # the call being read
         self._index = 0
         self._name = ""
         self._props: dict[str, Any] | None = None
         self._args: dict[str, Any] = {}
-        self._raw: list[str] = []
-        self._raw_from = 0
         self._skip_reason = ""
         self._count = 0
         self._started = False
@@ -86,42 +90,10 @@ class Qwen3CoderMachine:
 
     # ---- driving -----------------------------------------------------------------------------------
 
-    def feed(self, delta: str) -> None:
-        self._buf = self._buf[self._pos :] + delta
-        self._raw_from = max(0, self._raw_from - self._pos)
-        self._value_from = max(0, self._value_from - self._pos)
-        self._pos = 0
-        self._run()
-        if self._state != "content":
-            self._raw.append(self._buf[self._raw_from : self._pos])
-            self._raw_from = self._pos
-
-    def close(self) -> None:
-        self._final = True
-        self._run()
-
-    def _run(self) -> None:
-        handlers = {
-            "content": self._content,
-            "name": self._function_name,
-            "params": self._params,
-            "param_name": self._param_name,
-            "value": self._value,
-            "after_function": self._after_function,
-            "skip": self._skip,
-        }
-        while handlers[self._state]():
-            pass
+    def _rebase(self, shift: int) -> None:
+        self._value_from = max(0, self._value_from - shift)
 
     # ---- content between calls ---------------------------------------------------------------------
-
-    def _emit_content(self, text: str) -> None:
-        if self._after_call:
-            text = text.lstrip(WHITESPACE)
-            if not text:
-                return
-            self._after_call = False
-        self._out.content(text)
 
     def _content(self) -> bool:
         buf, pos = self._buf, self._pos
