@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import resource
+import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,27 @@ class Launch:
     pass_fds: tuple[int, ...] = ()
     close_after_start: list[int] = field(default_factory=list)
     cwd: str | None = None
+
+    def start(self, *, stdin: int, stderr: int, what: str) -> subprocess.Popen[bytes]:
+        """Start the child in its own session (so a timeout can kill the whole group); `what` names it in
+        the error when it cannot start."""
+        try:
+            return subprocess.Popen(
+                self.argv,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                close_fds=True,
+                pass_fds=self.pass_fds,
+                start_new_session=True,
+                preexec_fn=self.preexec_fn,
+            )
+        except OSError as exc:
+            raise SandboxError(f"could not start {what} in the {self.backend} sandbox: {exc}") from None
+        finally:
+            self.close_fds()
 
     def close_fds(self) -> None:
         while self.close_after_start:

@@ -79,23 +79,11 @@ class Sandbox:
         pol = policy or self.policy
         spec = self.launch(argv, cwd=cwd, policy=pol)
         started = time.monotonic()
-        try:
-            proc = subprocess.Popen(
-                spec.argv,
-                cwd=spec.cwd,
-                env=spec.env,
-                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                close_fds=True,
-                pass_fds=spec.pass_fds,
-                start_new_session=True,
-                preexec_fn=spec.preexec_fn,
-            )
-        except OSError as exc:
-            raise SandboxError(f"could not start {argv[0]!r} in the {spec.backend} sandbox: {exc}") from None
-        finally:
-            spec.close_fds()
+        proc = spec.start(
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            what=repr(argv[0]),
+        )
         try:
             out, err, truncated, timed_out = _communicate(proc, stdin, pol.max_output_bytes, started + pol.wall_seconds)
         finally:

@@ -88,23 +88,7 @@ class WarmWorker:
         python = os.path.realpath(sys.executable)
         argv = [python, "-S", "-I", "-c", _CHILD_SOURCE, json.dumps(config)]
         spec = self.sandbox.launch(argv, cwd=None, policy=launch_policy, extra_ro=paths)
-        try:
-            self._proc = subprocess.Popen(
-                spec.argv,
-                cwd=spec.cwd,
-                env=spec.env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                close_fds=True,
-                pass_fds=spec.pass_fds,
-                start_new_session=True,
-                preexec_fn=spec.preexec_fn,
-            )
-        except OSError as exc:
-            raise SandboxError(f"could not start the sandboxed worker ({spec.backend}): {exc}") from None
-        finally:
-            spec.close_fds()
+        self._proc = spec.start(stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, what="the tool worker")
         self.starts += 1
         self._buffer = b""
         self._eof = False
