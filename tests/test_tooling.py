@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from enum import Enum, StrEnum
 
 import pydantic
@@ -215,8 +216,6 @@ def test_registry_refuses_duplicates_and_keeps_order() -> None:
 
 
 def test_sync_tools_run_in_a_worker_thread_unless_inline() -> None:
-    import threading
-
     def where() -> str:
         """Name the thread it runs on."""
         return threading.current_thread().name
@@ -226,6 +225,55 @@ def test_sync_tools_run_in_a_worker_thread_unless_inline() -> None:
     main = threading.current_thread().name
     assert asyncio.run(threaded.invoke({})) != main
     assert asyncio.run(inline.invoke({})) == main
+
+
+def test_a_quick_sync_tool_that_starts_to_hang_holds_the_loop_briefly_and_still_times_out() -> None:
+    """Quick tools are waited for synchronously (up to QUICK_WAIT); a hang must not hold the loop longer."""
+    import time
+
+    from agentkit import tooling
+
+    release = threading.Event()
+
+    def step(hang: bool) -> str:
+        """Answer at once, or hang until released."""
+        if hang:
+            release.wait(5)
+        return "ok"
+
+    t = tool(step)
+
+    async def scenario() -> tuple[float, bool]:
+        assert await t.invoke({"hang": False}) == "ok"
+        t._quick = True  # as after a quick call (timing alone cannot promise it on a loaded machine)
+        gaps: list[float] = []
+
+        async def ticker() -> None:
+            last = time.perf_counter()
+            for _ in range(20):
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        tick = asyncio.create_task(ticker())
+        await asyncio.sleep(0)  # the ticker is running before the call blocks anything
+        timed_out = False
+        try:
+            async with asyncio.timeout(0.05):
+                await t.invoke({"hang": True})
+        except TimeoutError:
+            timed_out = True
+        await tick
+        return max(gaps), timed_out
+
+    try:
+        worst_gap, timed_out = asyncio.run(scenario())
+    finally:
+        release.set()
+    assert timed_out
+    assert worst_gap < 0.005 + tooling.QUICK_WAIT + 0.04, worst_gap  # 40 ms of slack for a loaded CI machine
+    assert not t._quick  # the slow call marks it: the next call goes straight to the async wait
 
 
 class Level(int, Enum):
