@@ -17,11 +17,13 @@ idempotent or check their own state); giving a new prompt instead answers those 
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import copy
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -81,7 +83,7 @@ class Agent:
         try:
             anyio.get_current_task()
         except RuntimeError:
-            anyio.run(run)
+            _run_here(run)
             result: AgentResult = box["result"]
             return result
 
@@ -117,14 +119,23 @@ class Agent:
             raise ConfigError("nothing to run: pass a prompt (the conversation has no unanswered turn)")
         loop = self._new_loop()
         self._loop = loop
-        with self._run_cgroup():
-            try:
-                async for event in loop.run(self.messages, completed=completed):
-                    self._record(event)
-                    yield event
-            finally:
-                self._loop = None
-                self._completed = {}
+        end: RunEnd | None = None
+        try:
+            with self._run_cgroup():
+                async with contextlib.aclosing(loop.run(self.messages, completed=completed)) as events:
+                    async for event in events:
+                        self._record(event)
+                        if isinstance(event, RunEnd):
+                            end = event
+                        else:
+                            yield event
+        finally:
+            self._loop = None
+            self._completed = {}
+        # Last, once the run is wound up (its cgroup left): a caller that stops at RunEnd, as
+        # invoke_async does, leaves nothing open behind it.
+        if end is not None:
+            yield end
 
     async def resume(self) -> AgentResult:
         """Continue an interrupted run from where its transcript stops."""
@@ -234,6 +245,27 @@ class Agent:
             self.session.add_message(event.message)
         elif isinstance(event, ToolCallStarted):
             self.session.call_started(event.call.id)
+
+
+_main_runner: asyncio.Runner | None = None
+
+
+def _run_here(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `main` on an event loop in this thread, which has none running.
+
+    The main thread keeps one loop for all its sync calls: a new loop per call costs about 0.3 ms, which a
+    program making many short `agent(...)` calls (a chat, a test suite) would pay each time. Each call still
+    runs as its own task, and Ctrl-C cancels it as under `asyncio.run`. Other threads get a loop per call,
+    so no loop outlives its thread.
+    """
+    global _main_runner
+    if threading.current_thread() is not threading.main_thread():
+        anyio.run(main)
+        return
+    if _main_runner is None:
+        _main_runner = asyncio.Runner()
+        atexit.register(_main_runner.close)
+    _main_runner.run(main())
 
 
 def _default_executor() -> ToolExecutor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from agentkit import Agent, Needs, ScriptedModel, Tool, ToolCall
@@ -53,6 +54,23 @@ def test_a_run_whose_tools_use_the_sandbox_enters_one_cgroup_and_leaves_it() -> 
         assert seen[0] == seen[1]  # entered once per run, not per call
     else:
         assert all("agentkit-" not in text for text in seen), why
+
+
+def test_invoke_async_returns_with_the_run_cgroup_already_left() -> None:
+    """On a loop that lives on (a server's), nothing may wait for garbage collection to wind a run up."""
+    needs = Needs(read_paths=("/tmp",))
+    probe = Tool.from_schema("noop", "d", {"type": "object", "properties": {}}, lambda: "ok", needs=needs)
+    before = _own_cgroup()
+
+    async def two_runs() -> list[str]:
+        seen = []
+        for _ in range(2):
+            agent = Agent(model=ScriptedModel([ToolCall(name="noop", arguments={}), "done"]), tools=[probe])
+            await agent.invoke_async("go")
+            seen.append(_own_cgroup())
+        return seen
+
+    assert asyncio.run(two_runs()) == [before, before]
 
 
 def test_pure_in_process_tools_never_touch_cgroups() -> None:
