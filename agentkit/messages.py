@@ -7,7 +7,7 @@ that round-trips through `to_dict` / `from_dict` (used by sessions and transcrip
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -46,7 +46,7 @@ StopReason = Literal[
 
 
 def new_call_id() -> str:
-    return "call_" + uuid.uuid4().hex[:24]
+    return "call_" + os.urandom(12).hex()  # 96 random bits, like a uuid4 cut to 24 hex digits, at a quarter the cost
 
 
 @dataclass(slots=True, kw_only=True)
