@@ -21,15 +21,17 @@ import functools
 import inspect
 import json
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol, get_type_hints
-
-import jsonschema
-import pydantic
+from typing import TYPE_CHECKING, Any, Protocol, get_type_hints
 
 from agentkit.errors import ConfigError, ToolArgumentsError
+
+if TYPE_CHECKING:  # both load on first use: together they are most of `from agentkit import Agent, tool`
+    import jsonschema
+    import pydantic
 
 __all__ = [
     "InProcessExecutor",
@@ -125,18 +127,19 @@ class Tool:
         timeout: float | None = None,
         inline: bool = False,
         binder: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        check_schema: bool = True,
     ) -> None:
+        """`check_schema=False` skips checking `parameters` against the JSON Schema meta-schema, for schemas
+        valid by construction (`from_function`'s come from pydantic); a hand-written one is checked here,
+        where its mistake is made."""
         if not isinstance(name, str) or not TOOL_NAME.match(name):
             raise ConfigError(
                 f"tool name {name!r} is invalid: use 1-64 letters, digits, '_' or '-' (pattern ^[a-zA-Z0-9_-]{{1,64}}$)"
             )
         if not callable(fn):
             raise ConfigError(f"tool {name!r}: fn must be callable, got {type(fn).__name__}")
-        try:
-            validator_cls = jsonschema.validators.validator_for(parameters, default=jsonschema.Draft202012Validator)
-            validator_cls.check_schema(parameters)
-        except jsonschema.SchemaError as exc:
-            raise ConfigError(f"tool {name!r} has an invalid JSON schema: {exc.message}") from None
+        if check_schema:
+            _check_schema(name, parameters)
         self.definition = ToolDefinition(name, description, parameters)
         self.fn = fn
         self.needs = needs or Needs()
@@ -144,7 +147,7 @@ class Tool:
         self.is_async = inspect.iscoroutinefunction(fn)
         self.inline = inline
         self._quick = True  # the last call (if any) returned within QUICK_WAIT
-        self._validator = validator_cls(parameters)
+        self._validator: Any = None  # compiled on the first validation
         self._binder = binder
 
     @property
@@ -193,6 +196,7 @@ class Tool:
             timeout=timeout,
             inline=inline,
             binder=bind,
+            check_schema=False,
         )
 
     @classmethod
@@ -226,10 +230,18 @@ class Tool:
             )
         if coerce:
             arguments = coerce_arguments(arguments, self.parameters)
-        if self._validator.is_valid(arguments):
+        validator = self._validator or self._compile()
+        if validator.is_valid(arguments):
             return arguments
-        violations = [_describe(error) for error in self._validator.iter_errors(arguments)]
+        violations = [_describe(error) for error in validator.iter_errors(arguments)]
         raise ToolArgumentsError(self.name, sorted(violations))
+
+    def _compile(self) -> Any:
+        import jsonschema
+
+        cls = jsonschema.validators.validator_for(self.parameters, default=jsonschema.Draft202012Validator)
+        self._validator = cls(self.parameters)
+        return self._validator
 
     async def invoke(self, arguments: dict[str, Any]) -> Any:
         """Run the function on validated arguments.
@@ -308,7 +320,8 @@ def tool_result_text(value: Any) -> str:
     """What the model reads for a tool's return value: strings as they are, the rest as JSON."""
     if isinstance(value, str):
         return value
-    if isinstance(value, pydantic.BaseModel):
+    pydantic = sys.modules.get("pydantic")  # a BaseModel exists only once pydantic is loaded
+    if pydantic is not None and isinstance(value, pydantic.BaseModel):
         return value.model_dump_json()
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -515,7 +528,19 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
+def _check_schema(name: str, parameters: dict[str, Any]) -> None:
+    import jsonschema
+
+    try:
+        validator_cls = jsonschema.validators.validator_for(parameters, default=jsonschema.Draft202012Validator)
+        validator_cls.check_schema(parameters)
+    except jsonschema.SchemaError as exc:
+        raise ConfigError(f"tool {name!r} has an invalid JSON schema: {exc.message}") from None
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
+    import jsonschema
+
     if error.validator in ("anyOf", "oneOf") and error.context:
         # A nullable or union type: report the branch that came closest, not the whole union.
         candidates = [e for e in error.context if e.validator != "type" or e.validator_value != "null"]
@@ -580,6 +605,8 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
 
 
 def _arguments_model(fn: Callable[..., Any], docs: dict[str, str]) -> type[pydantic.BaseModel]:
+    import pydantic
+
     signature = inspect.signature(fn)
     try:
         hints = get_type_hints(fn, include_extras=True)

@@ -78,6 +78,25 @@ def test_import_agentkit_does_not_import_heavy_dependencies() -> None:
     assert out == "[]"
 
 
+def test_schema_libraries_load_only_when_a_tool_needs_them() -> None:
+    """jsonschema and pydantic are most of the import cost: Agent and tool alone must not pull them in; a
+    decorated function pulls in pydantic (its schema), and its first validation jsonschema."""
+    probe = (
+        "import sys\n"
+        "from agentkit import Agent, tool\n"
+        "loaded = lambda: [m for m in ('pydantic', 'jsonschema') if m in sys.modules]\n"
+        "print(loaded())\n"
+        "@tool\n"
+        "def add(a: int, b: int) -> int:\n"
+        "    return a + b\n"
+        "print(loaded())\n"
+        "add.validate({'a': 1, 'b': 2})\n"
+        "print(loaded())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.split("\n")
+    assert out[:3] == ["[]", "['pydantic']", "['pydantic', 'jsonschema']"]
+
+
 def test_console_script_version() -> None:
     out = subprocess.run([sys.executable, "-m", "agentkit", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "agentkit, version 0.1.0"
