@@ -10,12 +10,12 @@ frameworks and the ratio. Then: one 10,000-turn agentkit run, and the import cos
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
@@ -74,48 +74,13 @@ def agentkit_run(k: int, kind: str = "sync") -> None:
 
 def strands_run_factory() -> Any:
     import strands
-    from strands.models.model import Model
-
-    class Scripted(Model):
-        def __init__(self, k: int) -> None:
-            self.k = k
-            self.turn = 0
-
-        def update_config(self, **config: Any) -> None:
-            pass
-
-        def get_config(self) -> Any:
-            return {}
-
-        async def structured_output(self, *args: Any, **kwargs: Any) -> Any:
-            raise NotImplementedError
-            yield  # pragma: no cover
-
-        async def stream(self, messages: Any, tool_specs: Any = None, system_prompt: Any = None, **kw: Any) -> Any:
-            self.turn += 1
-            yield {"messageStart": {"role": "assistant"}}
-            if self.turn <= self.k:
-                use = {"toolUseId": f"t{self.turn}", "name": "add"}
-                yield {"contentBlockStart": {"start": {"toolUse": use}}}
-                yield {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps({"a": self.turn, "b": 1})}}}}
-                yield {"contentBlockStop": {}}
-                yield {"messageStop": {"stopReason": "tool_use"}}
-            else:
-                yield {"contentBlockDelta": {"delta": {"text": f"done after {self.k} tool calls"}}}
-                yield {"contentBlockStop": {}}
-                yield {"messageStop": {"stopReason": "end_turn"}}
-            yield {
-                "metadata": {
-                    "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
-                    "metrics": {"latencyMs": 0},
-                }
-            }
+    from strands_scripted import ScriptedStrandsModel
 
     strands_tools = {"sync": strands.tool(add), "async": strands.tool(name="add")(add_async)}
 
     def run(k: int, kind: str = "sync") -> None:
         tool_ = strands_tools["async" if kind == "async" else "sync"]
-        agent = strands.Agent(model=Scripted(k), tools=[tool_], callback_handler=None)
+        agent = strands.Agent(model=ScriptedStrandsModel(k), tools=[tool_], callback_handler=None)
         CALLS[0] = 0
         result = agent("go")
         assert CALLS[0] == k and "done" in str(result), CALLS[0]
@@ -126,14 +91,19 @@ def strands_run_factory() -> Any:
 # ---- measurement -----------------------------------------------------------------------------------
 
 
-def per_cycle_ms(run: Any, k: int, repeats: int, kind: str = "sync") -> float:
-    run(min(k, 2), kind)  # warm up
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run(k, kind)
-        samples.append((time.perf_counter() - start) * 1000 / (k + 1))
-    return statistics.median(samples)
+def per_cycle_ms(contenders: dict[str, tuple[Any, str, int]], k: int, rounds: int) -> dict[str, float]:
+    """Median ms per cycle for each contender (run, kind, runs per round), measured in interleaved rounds so
+    a machine that speeds up or slows down during the benchmark moves every column alike."""
+    samples: dict[str, list[float]] = {label: [] for label in contenders}
+    for run, kind, _ in contenders.values():
+        run(min(k, 2), kind)  # warm up
+    for _ in range(rounds):
+        for label, (run, kind, per_round) in contenders.items():
+            for _ in range(per_round):
+                start = time.perf_counter()
+                run(k, kind)
+                samples[label].append((time.perf_counter() - start) * 1000 / (k + 1))
+    return {label: statistics.median(values) for label, values in samples.items()}
 
 
 def import_cost(statement: str, repeats: int = 7) -> tuple[float, float]:
@@ -166,21 +136,22 @@ def main() -> None:
     header = ("K", "agentkit", "agentkit inline", "strands", "strands/agentkit", "strands/inline")
     print("{:>5} {:>10} {:>16} {:>9} {:>17} {:>15}".format(*header))
     rows = {}
-    for k, repeats in plan.items():
-        ours = per_cycle_ms(agentkit_run, k, repeats * 3)
-        inline = per_cycle_ms(agentkit_run, k, repeats * 3, "inline")
-        theirs = per_cycle_ms(strands_run, k, repeats)
-        rows[k] = (ours, theirs)
-        print(f"{k:>5} {ours:>10.3f} {inline:>16.3f} {theirs:>9.3f} {theirs / ours:>16.1f}x {theirs / inline:>14.1f}x")
+    for k, rounds in plan.items():
+        contenders = {"sync": (agentkit_run, "sync", 3), "inline": (agentkit_run, "inline", 3)}
+        t = per_cycle_ms(contenders | {"strands": (strands_run, "sync", 1)}, k, rounds)
+        rows[k] = (t["sync"], t["strands"])
+        print(
+            f"{k:>5} {t['sync']:>10.3f} {t['inline']:>16.3f} {t['strands']:>9.3f} "
+            f"{t['strands'] / t['sync']:>16.1f}x {t['strands'] / t['inline']:>14.1f}x"
+        )
     print(
         f"agentkit flatness: K=300 / K=10 = {rows[300][0] / rows[10][0]:.2f}x "
         f"(strands: {rows[300][1] / rows[10][1]:.2f}x)"
     )
     print("\nthe same with `async def add` in both frameworks (no worker-thread hop per call):")
     for k in (10, 50):
-        ours = per_cycle_ms(agentkit_run, k, plan[k] * 3, "async")
-        theirs = per_cycle_ms(strands_run, k, plan[k], "async")
-        print(f"{k:>5} {ours:>18.3f} {theirs:>17.3f} {theirs / ours:>16.1f}x")
+        t = per_cycle_ms({"agentkit": (agentkit_run, "async", 3), "strands": (strands_run, "async", 1)}, k, plan[k])
+        print(f"{k:>5} {t['agentkit']:>18.3f} {t['strands']:>17.3f} {t['strands'] / t['agentkit']:>16.1f}x")
 
     start = time.perf_counter()
     agentkit_run(10_000)
@@ -192,14 +163,40 @@ def main() -> None:
     except Exception as exc:  # the recursion cap measured in the reference
         print(f"strands 318 tool turns: failed with {type(exc).__name__}")
 
-    print(f"\n{'import':<40} {'wall ms':>8} {'+RSS MB':>8}")
-    for label, statement in [
-        ("import agentkit", "import agentkit"),
-        ("from agentkit import Agent, tool", "from agentkit import Agent, tool"),
-        ("import strands", "import strands"),
-    ]:
+    print(f"\n{'fresh interpreter (median of 7)':<52} {'wall ms':>8} {'+RSS MB':>8}")
+    for label, statement in STARTUP:
         wall, rss = import_cost(statement)
-        print(f"{label:<40} {wall:>8.1f} {rss:>8.1f}")
+        print(f"{label:<52} {wall:>8.1f} {rss:>8.1f}")
+
+
+# What a program pays before its first answer: the imports, one tool, one agent, one run with one tool call.
+AGENTKIT_FIRST_ANSWER = """
+from agentkit import Agent, FunctionModel, ToolCall, tool
+@tool
+def add(a: int, b: int) -> int:
+    \"\"\"Add two integers.\"\"\"
+    return a + b
+turns = iter([ToolCall(name="add", arguments={"a": 1, "b": 1}), "done after 1 tool calls"])
+assert Agent(model=FunctionModel(lambda m, t: next(turns), text_format=None), tools=[add])("go").text.startswith("done")
+"""
+STRANDS_FIRST_ANSWER = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+import strands
+from strands_scripted import ScriptedStrandsModel
+@strands.tool
+def add(a: int, b: int) -> int:
+    \"\"\"Add two integers.\"\"\"
+    return a + b
+assert "done" in str(strands.Agent(model=ScriptedStrandsModel(1), tools=[add], callback_handler=None)("go"))
+"""
+STARTUP = [
+    ("import agentkit", "import agentkit"),
+    ("from agentkit import Agent, tool", "from agentkit import Agent, tool"),
+    ("import strands", "import strands"),
+    ("agentkit: imports + one tool + a 1-call run", AGENTKIT_FIRST_ANSWER),
+    ("strands: imports + one tool + a 1-call run", STRANDS_FIRST_ANSWER),
+]
 
 
 if __name__ == "__main__":
