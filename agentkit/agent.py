@@ -23,7 +23,7 @@ import contextlib
 import copy
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -102,12 +102,13 @@ class Agent:
         return threaded
 
     async def invoke_async(self, prompt: str | None = None) -> AgentResult:
-        async for event in self.stream(prompt):
-            if isinstance(event, RunEnd):
-                return event.result
+        async with contextlib.aclosing(self.stream(prompt)) as events:
+            async for event in events:
+                if isinstance(event, RunEnd):
+                    return event.result
         raise RuntimeError("the agent loop ended without a result")  # unreachable: RunEnd is always last
 
-    async def stream(self, prompt: str | None = None) -> AsyncIterator[AgentEvent]:
+    async def stream(self, prompt: str | None = None) -> AsyncGenerator[AgentEvent, None]:
         """Run the agent on a new prompt (or continue the conversation when prompt is None)."""
         completed: dict[str, ToolResult] = {}
         if prompt is not None:
