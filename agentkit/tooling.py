@@ -15,8 +15,6 @@
 from __future__ import annotations
 
 import ast
-import asyncio
-import concurrent.futures
 import functools
 import inspect
 import json
@@ -28,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, get_type_hints
 
 from agentkit.errors import ConfigError, ToolArgumentsError
+from agentkit.tool_threads import QUICK_WAIT, run_in_thread
 
 if TYPE_CHECKING:  # both load on first use: together they are most of `from agentkit import Agent, tool`
     import jsonschema
@@ -247,7 +246,7 @@ class Tool:
         """Run the function on validated arguments.
 
         Sync functions run in a worker thread, so a blocking tool never stalls the loop and a per-call
-        timeout returns on time (see `_run_in_thread` for how quick ones avoid most of that hop's cost);
+        timeout returns on time (see `agentkit.tool_threads` for how quick ones avoid most of that hop's cost);
         `inline=True` skips the thread for fast, pure functions, which then run on the event loop where no
         timeout can interrupt them.
         """
@@ -258,42 +257,13 @@ class Tool:
             return self.fn(**kwargs)
         started = time.perf_counter()
         try:
-            return await _run_in_thread(functools.partial(self.fn, **kwargs), wait=self._quick)
+            return await run_in_thread(functools.partial(self.fn, **kwargs), wait=self._quick)
         finally:
             self._quick = time.perf_counter() - started <= QUICK_WAIT
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Calling a Tool calls its function directly, so decorated functions stay usable."""
         return self.fn(*args, **kwargs)
-
-
-# How long the event loop may block waiting for a sync tool that has been quick so far (seconds).
-QUICK_WAIT = 0.0005
-_tool_threads: concurrent.futures.ThreadPoolExecutor | None = None
-
-
-async def _run_in_thread(call: Callable[[], Any], *, wait: bool) -> Any:
-    """Run a sync tool in a worker thread so it never blocks the event loop for long.
-
-    With `wait`, the loop first blocks up to QUICK_WAIT for the result: a quick tool's result then costs
-    one thread handoff instead of an event-loop wake-up as well (about half the round trip on a VM). Past
-    that the loop awaits the thread as usual, so a tool that hangs holds the loop for QUICK_WAIT at most
-    and its timeout still holds. `Tool.invoke` passes `wait` only for tools whose last call was quick.
-
-    One pool serves every run in the process: anyio's own pool belongs to one event loop, so each
-    `agent("...")` (a new loop) would start fresh threads. If the caller is cancelled (a per-call timeout),
-    the await returns at once; the thread finishes on its own, since threads cannot be killed.
-    """
-    global _tool_threads
-    if _tool_threads is None:
-        _tool_threads = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="agentkit-tool")
-    future = _tool_threads.submit(call)
-    if wait:
-        try:
-            return future.result(timeout=QUICK_WAIT)
-        except concurrent.futures.TimeoutError:
-            pass  # still running (or the tool raised TimeoutError itself, which the await re-raises)
-    return await asyncio.wrap_future(future)
 
 
 def tool(
