@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import time
 
 import anyio
@@ -247,6 +250,37 @@ def test_sync_call_inside_a_running_event_loop() -> None:
         return Agent(model=ScriptedModel(["hi"]))("hello").text
 
     assert anyio.run(main) == "hi"
+
+
+def test_sync_calls_from_the_main_thread_survive_ctrl_c_and_other_threads_get_their_own_loop() -> None:
+    """The main thread keeps one event loop across agent() calls: Ctrl-C must end only the call it hit."""
+    script = textwrap.dedent(
+        """
+        import os, signal, threading, time
+        from agentkit import Agent, ScriptedModel, ToolCall, tool
+
+        @tool(inline=True)
+        def interrupt() -> str:
+            \"\"\"Press Ctrl-C.\"\"\"
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # the signal lands here; the run is cancelled at its next await
+            return "not interrupted"
+
+        try:
+            Agent(model=ScriptedModel([ToolCall(name="interrupt", arguments={}), "x"]), tools=[interrupt])("go")
+        except KeyboardInterrupt:
+            print("interrupted")
+        print(Agent(model=ScriptedModel(["main again"]))("go").text)
+        box = []
+        thread = threading.Thread(target=lambda: box.append(Agent(model=ScriptedModel(["thread"]))("go").text))
+        thread.start()
+        thread.join()
+        print(box[0])
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[:3] == ["interrupted", "main again", "thread"]
 
 
 def test_model_errors_propagate_with_a_clear_message() -> None:
