@@ -191,6 +191,13 @@ class Agent:
             for message in self.messages:
                 session.add_message(message)
 
+    def on_tool_result(self, result: ToolResult) -> None:
+        """Called on the event loop as each tool result is ready, before its batch ends; records it in the
+        session. A subclass that keeps state beside the conversation (files a tool edited) extends this to
+        put that state on disk, before calling super(), so a result is never recorded without it."""
+        if self.session is not None:
+            self.session.add_result(result)
+
     # ---- internals -----------------------------------------------------------------------------------
 
     def _new_loop(self) -> AgentLoop:
@@ -200,7 +207,7 @@ class Agent:
             settings=self.settings,
             limits=self.limits,
             executor=self.executor or _default_executor(),
-            on_tool_result=self.session.add_result if self.session else None,
+            on_tool_result=self.on_tool_result,
         )
 
     def _run_cgroup(self) -> contextlib.AbstractContextManager[object]:
