@@ -14,6 +14,11 @@ What the harness does (the model only does step 3):
    the fastest run before it). A kept change is written as a unified diff (`--patch`); a rejected one is not.
 5. Prints a report with the measured before/after figures. `--apply` copies a kept change into the
    original repository; nothing else ever writes there.
+
+Resuming (`agentkit sessions resume ID`, after a crash or Ctrl-C): after every editing call the scratch
+copy's diff goes into the session, before the call's result; a resumed run measures the starting point on
+a fresh copy of the original, then re-applies the last recorded diff, so the model continues on the files
+it left. If the original changed since and the diff no longer applies, the resume stops with that error.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from agentkit.agent import Agent
 from agentkit.agents import AgentDefinition, AgentOption
 from agentkit.errors import ConfigError, ToolError
 from agentkit.loop import AgentResult, Limits
+from agentkit.messages import ToolResult
+from agentkit.sessions import Session
 from agentkit.tooling import Needs, Tool, ToolRegistry
 
 __all__ = ["AGENT", "Measurement", "RepoOptimizer"]
@@ -103,6 +110,7 @@ class RepoOptimizer(Agent):
             limits=Limits(max_turns=40, max_tool_calls=120, deadline=3600, tool_timeout=timeout + 30),
         )
         self.workspace = Workspace(self.repo)
+        self._recorded_diff = ""
         # deleted on report(), on a failure below, and at garbage collection or exit whatever happens
         self._discard = weakref.finalize(self, self.workspace.close)
         try:
@@ -117,6 +125,31 @@ class RepoOptimizer(Agent):
         except BaseException:
             self._discard()
             raise
+
+    # ---- the scratch copy across a crash --------------------------------------------------------------
+
+    def on_tool_result(self, result: ToolResult) -> None:
+        if self.session is not None and result.name in EDITING_TOOLS and not result.is_error:
+            diff = self.workspace.diff()["diff"]
+            if diff != self._recorded_diff:
+                self.session.append({"type": "workspace", "diff": diff})
+                self._recorded_diff = diff
+        super().on_tool_result(result)
+
+    def attach_session(self, session: Session) -> None:
+        super().attach_session(session)
+        diff = next((r["diff"] for r in reversed(session.records()) if r.get("type") == "workspace"), "")
+        if not diff:
+            return
+        try:
+            restored = self.workspace.apply_patch(diff)["files"]
+        except ToolError as exc:
+            self._discard()
+            raise ConfigError(
+                f"the session's changes no longer apply to {self.repo} ({exc}); start a new run instead"
+            ) from None
+        self._recorded_diff = diff
+        print(f"restored the session's changes to the scratch copy: {', '.join(restored)}", file=sys.stderr)
 
     # ---- measuring -------------------------------------------------------------------------------
 
@@ -260,6 +293,10 @@ class RepoOptimizer(Agent):
             lines.append(f"agent summary: {result.text.strip()}")
         self._discard()
         return "\n".join(lines)
+
+
+# The tools that can change the scratch copy (`run` can too: a command may rewrite files).
+EDITING_TOOLS = frozenset({"edit_file", "write_file", "apply_patch", "run"})
 
 
 def _protected_paths(repo: str, *commands: str | None) -> set[str]:

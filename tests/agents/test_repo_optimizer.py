@@ -196,3 +196,43 @@ def test_a_cancelled_run_is_neither_verified_nor_applied(repo: Path, tmp_path: P
     assert "KEPT" not in report and not (tmp_path / "out.patch").exists()
     assert snapshot(repo) == before
     assert not scratch.exists()
+
+
+def test_a_resumed_run_continues_on_the_files_the_crashed_one_left(repo: Path, tmp_path: Path) -> None:
+    """The first process dies after the edit (its recorded model runs out of turns); the resumed one
+    restores the edit from the session, evaluates and keeps it, without the model editing again."""
+    turns = (EXAMPLES / "repo-optimizer.qwen3coder.jsonl").read_text().splitlines()
+    edit_at = next(i for i, turn in enumerate(turns) if "edit_file" in turn)
+    first, rest = tmp_path / "first.jsonl", tmp_path / "rest.jsonl"
+    first.write_text("\n".join(turns[: edit_at + 1]) + "\n")
+    rest.write_text("\n".join(t for t in turns[edit_at + 1 :] if "edit_file" not in t) + "\n")
+    before = snapshot(repo)
+
+    crashed = optimize(repo, first, tmp_path, "--session", "opt")
+    assert crashed.returncode != 0  # the model ran out of turns mid-run
+    assert "✓ edit_file" in crashed.stdout + crashed.stderr
+
+    env = {**os.environ, "AGENTKIT_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "agentkit", "sessions", "resume", "opt", "--model", f"replay:{rest}"]
+    resumed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "restored the session's changes to the scratch copy: primes.py" in resumed.stderr
+    assert "verdict: KEPT (tests pass and the benchmark is measurably faster)" in resumed.stdout
+    assert "+    for d in range(3, int(n**0.5) + 1, 2):" in (tmp_path / "out.patch").read_text()
+    assert snapshot(repo) == before
+
+
+def test_a_resume_whose_changes_no_longer_apply_says_so(repo: Path, tmp_path: Path) -> None:
+    turns = (EXAMPLES / "repo-optimizer.qwen3coder.jsonl").read_text().splitlines()
+    edit_at = next(i for i, turn in enumerate(turns) if "edit_file" in turn)
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join(turns[: edit_at + 1]) + "\n")
+    assert optimize(repo, first, tmp_path, "--session", "opt").returncode != 0
+    (repo / "primes.py").write_text("# rewritten by hand meanwhile\n")
+
+    env = {**os.environ, "AGENTKIT_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "agentkit", "sessions", "resume", "opt", "--model", f"replay:{first}"]
+    resumed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert resumed.returncode == 1
+    lines = [line for line in resumed.stderr.splitlines() if line.strip()]
+    assert "the session's changes no longer apply to" in lines[-1] and "Traceback" not in resumed.stderr
