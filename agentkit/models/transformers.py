@@ -248,6 +248,7 @@ class TransformersModel:
         self._kv = KVState(self.model)
         self._kv_lock = threading.Lock()  # held by the stream that owns the shared cache
         self._tokenizer_lock = threading.Lock()  # fast tokenizers raise "Already borrowed" when encoding concurrently
+        self.text_thinking = self._prompt_opens_think()
 
     def __repr__(self) -> str:
         return f"TransformersModel({self.name!r}, family={self.family!r}, device={str(self.device)!r})"
@@ -263,6 +264,21 @@ class TransformersModel:
         if self.tokenizer.eos_token_id is not None:
             ids.add(int(self.tokenizer.eos_token_id))
         return frozenset(ids), {vocab[t]: t for t in emitted if t in vocab}
+
+    def _prompt_opens_think(self) -> bool | None:
+        """Whether the chat template ends the generation prompt inside an open `<think>` (Thinking-2507
+        templates do): then the text up to `</think>` is reasoning. Knowing it lets the loop's parser stream
+        content at once instead of holding text until it sees whether a `</think>` follows. None (let the
+        parser decide) for Harmony, which marks reasoning by channel, and when the template cannot render."""
+        if self.family == "harmony":
+            return None
+        try:
+            ids = self.prompt_ids([Message.user("hi")], [])
+        except ModelError:
+            return None
+        with self._tokenizer_lock:
+            tail = str(self.tokenizer.decode(ids[-8:]))
+        return tail.rstrip().endswith("<think>")
 
     def reset_cache(self) -> None:
         """Forget the cached conversation (the next turn prefills its whole prompt)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 from local_tiny_models import ANSWER, CITY, QUESTION, SYSTEM, TOOL_OUTPUT, WEATHER_SCHEMA, WEATHER_TOOL
 
@@ -41,3 +42,36 @@ def test_a_model_folder_name_resolves_to_the_local_backend(tiny_models: dict[str
     agent = Agent(model=str(tiny_models["qwen3_moe"]), tools=[weather_tool([])], system_prompt=SYSTEM)
     assert isinstance(agent.model, TransformersModel)
     assert agent.model.text_format == "qwen3_coder"
+
+
+@pytest.mark.parametrize("name", ["qwen3", "qwen3_moe"])
+def test_the_answer_streams_as_it_is_generated(tiny_models: dict[str, Path], name: str) -> None:
+    """The template opens no <think>, so the backend says so and the parser passes text on at once; unsure,
+    it would hold every word until the turn ended to see whether a </think> follows."""
+    model = TransformersModel(tiny_models[name], chunk_seconds=0)  # hand text over token by token
+    assert model.text_thinking is False
+    agent = Agent(model=model, tools=[weather_tool([])], system_prompt=SYSTEM)
+
+    async def answer_deltas() -> list[str]:
+        deltas: list[str] = []
+        async for event in agent.stream(QUESTION):
+            if event.kind == "text":
+                deltas.append(event.text)
+            elif event.kind == "tool_result":
+                deltas.clear()  # keep the answer turn's only
+        return deltas
+
+    deltas = anyio.run(answer_deltas)
+    assert "".join(deltas).strip() == ANSWER
+    assert len(deltas) > 1
+
+
+def test_a_template_that_opens_think_marks_the_text_as_reasoning_first(tiny_models: dict[str, Path]) -> None:
+    model = TransformersModel(tiny_models["qwen3"])
+    template = model.tokenizer.chat_template
+    assert template.rstrip().endswith("{% endif %}")
+    model.tokenizer.chat_template = template.replace(
+        "<|im_start|>assistant\n{% endif %}", "<|im_start|>assistant\n<think>\n{% endif %}"
+    )
+    assert model._prompt_opens_think() is True
+    assert TransformersModel(tiny_models["gpt_oss"]).text_thinking is None  # Harmony marks reasoning by channel
