@@ -17,13 +17,11 @@ idempotent or check their own state); giving a new prompt instead answers those 
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import contextlib
 import copy
 import os
 import threading
-from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,6 +33,7 @@ from agentkit.messages import Message, ToolResult
 from agentkit.models import resolve_model
 from agentkit.models.base import Model, ModelSettings
 from agentkit.sessions import Session
+from agentkit.sync_runner import run_sync
 from agentkit.tooling import Needs, Tool, ToolExecutor, ToolRegistry
 
 __all__ = ["Agent"]
@@ -83,7 +82,7 @@ class Agent:
         try:
             anyio.get_current_task()
         except RuntimeError:
-            _run_here(run)
+            run_sync(run)
             result: AgentResult = box["result"]
             return result
 
@@ -253,27 +252,6 @@ class Agent:
             self.session.add_message(event.message)
         elif isinstance(event, ToolCallStarted):
             self.session.call_started(event.call.id)
-
-
-_main_runner: asyncio.Runner | None = None
-
-
-def _run_here(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run `main` on an event loop in this thread, which has none running.
-
-    The main thread keeps one loop for all its sync calls: a new loop per call costs about 0.3 ms, which a
-    program making many short `agent(...)` calls (a chat, a test suite) would pay each time. Each call still
-    runs as its own task, and Ctrl-C cancels it as under `asyncio.run`. Other threads get a loop per call,
-    so no loop outlives its thread.
-    """
-    global _main_runner
-    if threading.current_thread() is not threading.main_thread():
-        anyio.run(main)
-        return
-    if _main_runner is None:
-        _main_runner = asyncio.Runner()
-        atexit.register(_main_runner.close)
-    _main_runner.run(main())
 
 
 def _default_executor() -> ToolExecutor:
