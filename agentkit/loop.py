@@ -226,9 +226,11 @@ class AgentLoop:
                 for call in pending:
                     yield ToolCallStarted(call=call)
                 message = await self._run_batch(calls, pending, done, state)
-                messages.append(message)
                 for result in message.tool_results:
                     yield ToolResultEvent(result=result)
+                # appended only now, next to its MessageEvent (which the session records): a consumer that
+                # stops at a result leaves the conversation and its transcript alike
+                messages.append(message)
                 yield MessageEvent(message=message, turn=state.turns)
                 done = {}
             if state.stop is not None or self._limit_reached(state):

@@ -229,3 +229,30 @@ def test_closing_an_agent_releases_its_transcript(tmp_path: Path) -> None:
         with Agent(model=ScriptedModel(["ok"]), session=tmp_path / f"s{index}.jsonl") as agent:
             agent("hi")
     assert len(os.listdir("/proc/self/fd")) <= before + 1
+
+
+def test_a_consumer_that_stops_at_a_tool_result_leaves_memory_and_transcript_alike(tmp_path: Path) -> None:
+    """A UI's Stop button, or a closed websocket, while a tool result is shown."""
+    import asyncio
+    import contextlib
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    path = tmp_path / "s.jsonl"
+    agent = Agent(model=ScriptedModel([ToolCall(name="add", arguments={"a": 1, "b": 2}), "3", "ok"]), tools=[add])
+    agent.attach_session(Session.open(path))
+
+    async def stop_at_the_result() -> None:
+        async with contextlib.aclosing(agent.stream("what is 1+2?")) as events:
+            async for event in events:
+                if event.kind == "tool_result":
+                    return
+
+    asyncio.run(stop_at_the_result())
+    roles = [m.role for m in agent.messages]
+    assert roles == [m.role for m in Session(path).load().messages]
+    agent("next question")
+    assert [m.role for m in agent.messages] == [m.role for m in Session(path).load().messages]
