@@ -128,17 +128,17 @@ class Tool:
         binder: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         check_schema: bool = True,
     ) -> None:
-        """`check_schema=False` skips checking `parameters` against the JSON Schema meta-schema, for schemas
-        valid by construction (`from_function`'s come from pydantic); a hand-written one is checked here,
-        where its mistake is made."""
+        """A hand-written schema is checked against the JSON Schema meta-schema here, where its mistake is
+        made. `check_schema=False` defers that to `check()` (which the registry calls when an agent gets the
+        tool, and validation calls first): `from_function` uses it so that decorating a function does not
+        import jsonschema."""
         if not isinstance(name, str) or not TOOL_NAME.match(name):
             raise ConfigError(
                 f"tool name {name!r} is invalid: use 1-64 letters, digits, '_' or '-' (pattern ^[a-zA-Z0-9_-]{{1,64}}$)"
             )
         if not callable(fn):
             raise ConfigError(f"tool {name!r}: fn must be callable, got {type(fn).__name__}")
-        if check_schema:
-            _check_schema(name, parameters)
+        self._validator: Any = _validator_for(name, parameters) if check_schema else None
         self.definition = ToolDefinition(name, description, parameters)
         self.fn = fn
         self.needs = needs or Needs()
@@ -146,7 +146,6 @@ class Tool:
         self.is_async = inspect.iscoroutinefunction(fn)
         self.inline = inline
         self._quick = True  # the last call (if any) returned within QUICK_WAIT
-        self._validator: Any = None  # compiled on the first validation
         self._binder = binder
 
     @property
@@ -229,17 +228,16 @@ class Tool:
             )
         if coerce:
             arguments = coerce_arguments(arguments, self.parameters)
-        validator = self._validator or self._compile()
+        validator = self._validator or self.check()
         if validator.is_valid(arguments):
             return arguments
         violations = [_describe(error) for error in validator.iter_errors(arguments)]
         raise ToolArgumentsError(self.name, sorted(violations))
 
-    def _compile(self) -> Any:
-        import jsonschema
-
-        cls = jsonschema.validators.validator_for(self.parameters, default=jsonschema.Draft202012Validator)
-        self._validator = cls(self.parameters)
+    def check(self) -> Any:
+        """Check the schema and compile its validator, once; a bad schema is a ConfigError."""
+        if self._validator is None:
+            self._validator = _validator_for(self.name, self.parameters)
         return self._validator
 
     async def invoke(self, arguments: dict[str, Any]) -> Any:
@@ -327,6 +325,7 @@ class ToolRegistry:
         t = item if isinstance(item, Tool) else Tool.from_function(item)
         if t.name in self._tools and self._tools[t.name] is not t:
             raise ConfigError(f"two tools are named {t.name!r}: give one of them another name")
+        t.check()  # a bad schema fails here, when the agent is built, not in the middle of a run
         self._tools[t.name] = t
         return t
 
@@ -498,7 +497,9 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _check_schema(name: str, parameters: dict[str, Any]) -> None:
+def _validator_for(name: str, parameters: dict[str, Any]) -> Any:
+    """The compiled validator for a schema, after checking the schema itself (pydantic's can be invalid too:
+    `json_schema_extra` and custom schema hooks write whatever they are given)."""
     import jsonschema
 
     try:
@@ -506,6 +507,7 @@ def _check_schema(name: str, parameters: dict[str, Any]) -> None:
         validator_cls.check_schema(parameters)
     except jsonschema.SchemaError as exc:
         raise ConfigError(f"tool {name!r} has an invalid JSON schema: {exc.message}") from None
+    return validator_cls(parameters)
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from enum import Enum, StrEnum
+from typing import Annotated
 
 import pydantic
 import pytest
@@ -177,6 +178,20 @@ def test_missing_type_hint_is_a_config_error() -> None:
 def test_invalid_schema_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="invalid JSON schema"):
         Tool.from_schema("t", "d", {"type": "object", "properties": {"a": {"type": "bogus"}}}, lambda a: a)
+
+
+def test_an_invalid_schema_from_pydantic_fails_when_the_agent_is_built() -> None:
+    """pydantic writes `json_schema_extra` as given; the check is deferred from @tool, not dropped."""
+
+    @tool
+    def count(n: Annotated[int, pydantic.Field(json_schema_extra={"minimum": "zero"})]) -> int:
+        """Count."""
+        return n
+
+    with pytest.raises(ConfigError, match="invalid JSON schema"):
+        ToolRegistry([count])
+    with pytest.raises(ConfigError, match="invalid JSON schema"):
+        count.validate({"n": 1})
 
 
 def test_from_schema_rejects_extra_keys_unless_allowed() -> None:
