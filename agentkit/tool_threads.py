@@ -5,7 +5,8 @@ Why not `concurrent.futures.ThreadPoolExecutor` (or anyio's pool):
   exiting; ours are daemon threads, and a call still running when the program ends is abandoned, as its
   timeout had already abandoned it;
 - its size is fixed, so as many hung tools as it has threads starved every later call; ours grows instead
-  (the loop's `max_concurrent_tools` bounds how many calls one run starts at once);
+  (the loop's `max_concurrent_tools` bounds how many calls one run starts at once), and a thread idle for
+  IDLE_SECONDS ends;
 - its hand-off costs a queue, a Condition and a semaphore per call; here it is two raw locks, the cheapest
   wake-up Python has, which matters for tools that take microseconds.
 
@@ -26,6 +27,7 @@ from typing import Any
 __all__ = ["QUICK_WAIT", "run_in_thread"]
 
 QUICK_WAIT = 0.0005  # seconds the event loop may block on a call expected to be quick
+IDLE_SECONDS = 30.0  # an idle worker thread ends after this long, so a burst of calls leaves no crowd behind
 
 
 class _Call:
@@ -99,13 +101,22 @@ class _Worker:
         self._wake.release()
 
     def _serve(self) -> None:
-        while True:
-            self._wake.acquire()
+        while self._next_call():
             call, self._call = self._call, None
             assert call is not None
             call.compute()
             self._pool.idle(self)  # idle before the caller hears, so its next call finds this thread free
             call.announce()
+            del call  # an idle thread must not keep its last call's arguments and result alive
+
+    def _next_call(self) -> bool:
+        """Wait to be given a call; False once idle for IDLE_SECONDS (the thread then ends)."""
+        if self._wake.acquire(timeout=IDLE_SECONDS):
+            return True
+        if self._pool.retire(self):
+            return False
+        self._wake.acquire()  # taken off the idle list just now: a call is on its way
+        return True
 
 
 class _Pool:
@@ -123,6 +134,14 @@ class _Pool:
     def idle(self, worker: _Worker) -> None:
         with self._lock:
             self._idle.append(worker)
+
+    def retire(self, worker: _Worker) -> bool:
+        """Take an idle worker off the list so it can end; False if a call was just given to it."""
+        with self._lock:
+            if worker in self._idle:
+                self._idle.remove(worker)
+                return True
+            return False
 
     def forget(self) -> None:
         """After fork(): the child has none of the parent's threads."""

@@ -110,3 +110,38 @@ def test_a_forked_child_starts_threads_of_its_own() -> None:
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_idle_thread_keeps_nothing_of_its_last_call_and_idle_threads_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import weakref
+
+    from agentkit import tool_threads
+
+    class Big:
+        pass
+
+    def workers() -> int:
+        return sum(1 for t in threading.enumerate() if t.name == "agentkit-tool")
+
+    result = asyncio.run(run_in_thread(Big))
+    alive = weakref.ref(result)
+    del result
+    gc.collect()
+    assert alive() is None  # the idle worker dropped the call (and so its result)
+
+    monkeypatch.setattr(tool_threads, "IDLE_SECONDS", 0.05)
+    before = workers()
+    release = threading.Event()
+
+    async def burst() -> None:
+        await asyncio.gather(*(run_in_thread(lambda: release.wait(5)) for _ in range(12)))
+
+    threading.Timer(0.1, release.set).start()
+    asyncio.run(burst())
+    assert workers() >= 12
+    deadline = time.monotonic() + 5
+    while workers() > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert workers() <= before
+    assert asyncio.run(run_in_thread(lambda: "served after the crowd left")) == "served after the crowd left"
