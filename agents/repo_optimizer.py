@@ -121,6 +121,8 @@ class RepoOptimizer(Agent):
             print("measuring the starting point…", file=sys.stderr)
             self.baseline = self.measure()
             self.profile = self._profile() if bench else ""
+            # whatever the measuring itself wrote (a benchmark's output file) is no change of the model's
+            self.workspace.set_aside(self.workspace.diff()["changed"])
             self.initial_prompt = self._first_prompt()
         except BaseException:
             self._discard()
@@ -225,9 +227,8 @@ class RepoOptimizer(Agent):
 
     # ---- the verdict -----------------------------------------------------------------------------------
 
-    def verdict(self) -> tuple[bool, str, Measurement]:
-        """Measure the end state and decide whether the change is kept."""
-        current = self.workspace.diff()
+    def verdict(self, current: dict[str, Any]) -> tuple[bool, str, Measurement]:
+        """Measure the end state and decide whether `current` (the scratch copy's diff) is kept."""
         if not current["diff"] and not current.get("refused"):
             return False, "the agent made no change", self.baseline
         if current.get("refused"):
@@ -240,6 +241,8 @@ class RepoOptimizer(Agent):
                 self.baseline,
             )
         final = self.measure()
+        # files only this measurement wrote stay out of --apply as well
+        self.workspace.set_aside(set(self.workspace.diff()["changed"]) - set(current["changed"]))
         if self.test and not final.tests_passed:
             return False, "the tests fail with the change", final
         if self.bench:
@@ -263,8 +266,9 @@ class RepoOptimizer(Agent):
             lines.append("verdict: CANCELLED (the run was cancelled; its changes were discarded, nothing applied)")
             self._discard()
             return "\n".join(lines)
-        kept, reason, final = self.verdict()
-        diff = self.workspace.diff()["diff"]
+        current = self.workspace.diff()  # taken before the final measurement, which may write files too
+        kept, reason, final = self.verdict(current)
+        diff = current["diff"]
         lines = ["", "== repo-optimizer report ==", f"repository: {self.repo}"]
         if self.test:
             before, after = _passfail(self.baseline.tests_passed), _passfail(final.tests_passed)

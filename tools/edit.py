@@ -17,6 +17,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from typing import Any
 
 from agentkit.errors import RetryTool
@@ -49,6 +50,7 @@ class Workspace:
         self.path = os.path.join(self._tmp, os.path.basename(self.original.rstrip("/")) or "repo")
         os.mkdir(self.path)
         self.files = _copy_tree(self.original, self.path, _source_files(self.original))
+        self._set_aside: set[str] = set()
         self.root = ConfinedRoot(self.path, max_bytes=_MAX_EDIT_BYTES)
         # the original is only ever read and written through a strict O_NOFOLLOW walk: a symlink anywhere on
         # a path in the original (an absolute one is never copied into the scratch copy) is refused, not followed
@@ -187,9 +189,16 @@ class Workspace:
                 return None
             raise
 
+    def set_aside(self, paths: Iterable[str]) -> None:
+        """Leave these paths out of every diff (and so of apply_to_original): for files a harness's own
+        commands wrote into the scratch copy, such as a benchmark's output."""
+        self._set_aside.update(paths)
+
     def _candidates(self, path: str | None) -> set[str]:
-        scratch = set(_walk_files(self.path))
-        names = scratch | set(self.files)
+        # what git would see in the scratch copy: files a .gitignore excludes (pytest's and other tools'
+        # caches, which ignore themselves) are no change of anyone's
+        scratch = set(_source_files(self.path))
+        names = (scratch | set(self.files)) - self._set_aside
         if path is not None:
             prefix = path.strip("/")
             names = {n for n in names if n == prefix or n.startswith(prefix + "/")}
@@ -313,16 +322,6 @@ def _copy_tree(source: str, target: str, files: list[str]) -> list[str]:
             continue
         copied.append(rel)
     return copied
-
-
-def _walk_files(root: str) -> list[str]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        rel_dir = os.path.relpath(dirpath, root)
-        for name in filenames:
-            out.append(name if rel_dir == "." else f"{rel_dir}/{name}")
-    return out
 
 
 def _give_to(path: str, uid: int) -> None:

@@ -236,3 +236,43 @@ def test_a_resume_whose_changes_no_longer_apply_says_so(repo: Path, tmp_path: Pa
     assert resumed.returncode == 1
     lines = [line for line in resumed.stderr.splitlines() if line.strip()]
     assert "the session's changes no longer apply to" in lines[-1] and "Traceback" not in resumed.stderr
+
+
+def test_files_the_measuring_writes_are_not_part_of_the_change(repo: Path, tmp_path: Path) -> None:
+    """Plain `pytest` leaves .pytest_cache in the scratch copy, and this benchmark writes its own output
+    file: neither may reach the patch, --apply, or a resumed run's restored changes."""
+    bench = repo / "bench.py"
+    bench.write_text(bench.read_text() + "\nopen('bench-output.txt', 'w').write('measured')\n")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentkit",
+            "run",
+            "repo-optimizer",
+            str(repo),
+            "--test",
+            "python -m pytest -q",
+            "--bench",
+            BENCH_CMD,
+            "--repeats",
+            "2",
+            "--patch",
+            str(tmp_path / "out.patch"),
+            "--apply",
+            "--model",
+            f"replay:{EXAMPLES / 'repo-optimizer.qwen3coder.jsonl'}",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AGENTKIT_HOME": str(tmp_path / "home")},
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "verdict: KEPT" in run.stdout
+    patch = (tmp_path / "out.patch").read_text()
+    assert [line for line in patch.splitlines() if line.startswith("+++")] == ["+++ b/primes.py"]
+    applied = next(line for line in run.stdout.splitlines() if line.startswith("applied to"))
+    assert applied.endswith(": primes.py")
+    assert not (repo / ".pytest_cache").exists() and not (repo / "bench-output.txt").exists()
