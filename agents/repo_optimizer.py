@@ -121,8 +121,6 @@ class RepoOptimizer(Agent):
             print("measuring the starting point…", file=sys.stderr)
             self.baseline = self.measure()
             self.profile = self._profile() if bench else ""
-            # whatever the measuring itself wrote (a benchmark's output file) is no change of the model's
-            self.workspace.set_aside(self.workspace.diff()["changed"])
             self.initial_prompt = self._first_prompt()
         except BaseException:
             self._discard()
@@ -156,9 +154,13 @@ class RepoOptimizer(Agent):
     # ---- measuring -------------------------------------------------------------------------------
 
     def _sh(self, command: str) -> dict[str, Any]:
+        """Run a test, benchmark or profile command in the scratch copy. Files it writes there (a benchmark's
+        output, caches) are the harness's, not the model's change: they are set aside from every diff."""
         # `python` in the command means the interpreter agentkit runs on (its virtual environment).
         bindir = shlex.quote(os.path.dirname(sys.executable))
+        before = set(self.workspace.diff()["changed"])
         result: dict[str, Any] = self.workspace.run(f'PATH={bindir}:"$PATH"; {command}', timeout_s=self.timeout)
+        self.workspace.set_aside(set(self.workspace.diff()["changed"]) - before)
         return result
 
     def measure(self, repeats: int | None = None) -> Measurement:
@@ -241,8 +243,6 @@ class RepoOptimizer(Agent):
                 self.baseline,
             )
         final = self.measure()
-        # files only this measurement wrote stay out of --apply as well
-        self.workspace.set_aside(set(self.workspace.diff()["changed"]) - set(current["changed"]))
         if self.test and not final.tests_passed:
             return False, "the tests fail with the change", final
         if self.bench:

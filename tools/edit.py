@@ -51,6 +51,7 @@ class Workspace:
         os.mkdir(self.path)
         self.files = _copy_tree(self.original, self.path, _source_files(self.original))
         self._set_aside: set[str] = set()
+        self._written: set[str] = set()  # paths written or deleted through this object
         self.root = ConfinedRoot(self.path, max_bytes=_MAX_EDIT_BYTES)
         # the original is only ever read and written through a strict O_NOFOLLOW walk: a symlink anywhere on
         # a path in the original (an absolute one is never copied into the scratch copy) is refused, not followed
@@ -85,6 +86,7 @@ class Workspace:
             _write_at(parent_fd, name, path, text.encode("utf-8", "surrogateescape"))
         finally:
             os.close(parent_fd)
+        self._written.add(self._relative(path))
 
     def delete(self, path: str) -> None:
         parent_fd, name = self._parent(path, create=False)
@@ -94,6 +96,11 @@ class Workspace:
             raise ConfinedPathError(path, "not_found", "no such file beneath the root") from None
         finally:
             os.close(parent_fd)
+        self._written.add(self._relative(path))
+
+    def _relative(self, path: str) -> str:
+        rel = path[len(self.path) + 1 :] if path.startswith(self.path + "/") else path
+        return os.path.normpath(rel)
 
     def _parent(self, path: str, *, create: bool) -> tuple[int, str]:
         """An fd of the path's parent, opened beneath the root by the sandbox's confined open."""
@@ -195,10 +202,10 @@ class Workspace:
         self._set_aside.update(paths)
 
     def _candidates(self, path: str | None) -> set[str]:
-        # what git would see in the scratch copy: files a .gitignore excludes (pytest's and other tools'
-        # caches, which ignore themselves) are no change of anyone's
-        scratch = set(_source_files(self.path))
-        names = (scratch | set(self.files)) - self._set_aside
+        # the original's files, what the editing methods wrote, and any other file in the scratch copy except
+        # those in folders that ignore themselves (pytest's, mypy's and ruff's caches, wherever made)
+        scratch = set(_walk_files(self.path))
+        names = (scratch | set(self.files) | self._written) - self._set_aside
         if path is not None:
             prefix = path.strip("/")
             names = {n for n in names if n == prefix or n.startswith(prefix + "/")}
@@ -322,6 +329,33 @@ def _copy_tree(source: str, target: str, files: list[str]) -> list[str]:
             continue
         copied.append(rel)
     return copied
+
+
+def _walk_files(root: str) -> list[str]:
+    """Every file beneath `root` (never through git: the scratch copy's .git/config is untrusted), leaving out
+    `.git` and folders whose own .gitignore ignores everything in them. Unreadable folders are skipped."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git" and not _ignores_itself(os.path.join(dirpath, d))]
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in filenames:
+            out.append(name if rel_dir == "." else f"{rel_dir}/{name}")
+    return out
+
+
+def _ignores_itself(folder: str) -> bool:
+    try:  # the scratch copy is untrusted: no symlink, and a FIFO must not block us
+        fd = os.open(os.path.join(folder, ".gitignore"), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        text = os.read(fd, 4096).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+    rules = [line.strip() for line in text.splitlines()]
+    return [rule for rule in rules if rule and not rule.startswith("#")] == ["*"]
 
 
 def _give_to(path: str, uid: int) -> None:

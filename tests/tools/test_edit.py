@@ -175,3 +175,33 @@ def test_a_hard_linked_file_is_refused_before_it_is_truncated(ws: Workspace) -> 
         ws.write_text("twin.py", "gone\n")
     with open(os.path.join(ws.path, "app.py")) as handle:
         assert handle.read() == APP
+
+
+def test_a_file_the_model_writes_is_a_change_even_where_gitignore_says_otherwise(ws: Workspace) -> None:
+    ws.write_file("build/fast.py", "FAST = True\n")  # build/ is ignored by the original's .gitignore
+    result = ws.diff()
+    assert result["changed"] == ["build/fast.py"]
+    assert "+++ b/build/fast.py" in result["diff"]
+
+
+def test_a_folder_that_ignores_itself_is_no_change(ws: Workspace) -> None:
+    cache = Path(ws.path) / ".pytest_cache"
+    cache.mkdir()
+    (cache / ".gitignore").write_text("# Created by pytest automatically.\n*\n")
+    (cache / "lastfailed").write_text("{}\n")
+    (Path(ws.path) / "results.txt").write_text("written by a command\n")
+    assert ws.diff()["changed"] == ["results.txt"]
+    ws.set_aside(["results.txt"])
+    assert ws.diff() == {"changed": [], "diff": ""}
+
+
+def test_diff_never_runs_git_on_the_scratch_copy(ws: Workspace, tmp_path: Path) -> None:
+    """The scratch copy is written by the model and by sandboxed code: a .git/config there must not run."""
+    marker = tmp_path / "fsmonitor-ran"
+    ws.write_file(".git/HEAD", "ref: refs/heads/main\n")
+    ws.write_file(".git/config", f'[core]\n\tfsmonitor = "touch {marker}"\n')
+    ws.write_file(".git/objects/.keep", "")
+    ws.write_file(".git/refs/heads/.keep", "")
+    ws.edit_file("app.py", "return 1\n\n\ndef g", "return 2\n\n\ndef g")
+    ws.diff()
+    assert not marker.exists()
