@@ -25,6 +25,7 @@ __all__ = ["run_sync"]
 
 _runner: asyncio.Runner | None = None
 _owner_pid = 0
+_orphans: list[asyncio.Runner] = []  # a forked child's copy of its parent's runner, kept from the GC
 
 
 def run_sync(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -36,12 +37,21 @@ def run_sync(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     try:
         runner.run(main(), context=contextvars.copy_context())
     except Exception:
-        _cancel_leftovers(runner.get_loop())
+        _settle(runner)
         raise
     except BaseException:
         _close()
         raise
-    _cancel_leftovers(runner.get_loop())
+    _settle(runner)
+
+
+def _settle(runner: asyncio.Runner) -> None:
+    """Cancel what the call left running; a Ctrl-C meanwhile closes the loop like one during the call."""
+    try:
+        _cancel_leftovers(runner.get_loop())
+    except BaseException:
+        _close()
+        raise
 
 
 def _kept_runner() -> asyncio.Runner:
@@ -75,9 +85,11 @@ def _close() -> None:
 
 
 def _forget() -> None:
-    """In a forked child: drop the parent's loop without closing it (closing would unregister the parent's
-    wake-up pipe from the epoll instance both processes share)."""
+    """In a forked child: stop using the parent's loop, and never close it, not even by garbage collection
+    (closing would unregister the parent's wake-up pipe from the epoll instance both processes share)."""
     global _runner
+    if _runner is not None:
+        _orphans.append(_runner)  # collected, its loop's __del__ would close it, and so the parent's wake-up
     _runner = None
 
 

@@ -71,6 +71,19 @@ def test_a_closed_loop_is_replaced_by_the_next_call() -> None:
     assert Agent(model=ScriptedModel(["two"]))("go").text == "two"
 
 
+def test_a_sync_call_from_a_callback_of_the_running_loop_uses_a_thread_and_spares_the_outer_run() -> None:
+    answers: list[str] = []
+
+    async def outer() -> str:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(lambda: answers.append(Agent(model=ScriptedModel(["inner"]))("go").text))
+        await asyncio.sleep(0.05)
+        return "outer finished"
+
+    assert asyncio.run(outer()) == "outer finished"
+    assert answers == ["inner"]
+
+
 def _run(script: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=60)
 
@@ -93,8 +106,11 @@ def test_a_forked_child_that_exits_leaves_the_parents_loop_working() -> None:
 
         print(run())
         pid = os.fork()
-        if pid == 0:
-            sys.exit(0)  # runs atexit in the child
+        if pid == 0:  # the child makes calls of its own, collects garbage, and runs atexit on exit
+            import gc
+            run()
+            gc.collect()
+            sys.exit(0)
         os.waitpid(pid, 0)
         print(run())
         """
