@@ -17,6 +17,7 @@ idempotent or check their own state); giving a new prompt instead answers those 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import os
@@ -79,8 +80,8 @@ class Agent:
         async def run() -> None:  # returns None: the event loop never holds (or reprs) the result
             box["result"] = await self.invoke_async(prompt)
 
-        try:
-            anyio.get_current_task()
+        try:  # a loop running in this thread (inside a task, or a callback of one) cannot run another
+            asyncio.get_running_loop()
         except RuntimeError:
             run_sync(run)
             result: AgentResult = box["result"]
@@ -114,7 +115,7 @@ class Agent:
             self._close_interrupted_batch()
             self._append(Message.user(prompt))
         elif self._has_pending_calls():
-            completed = self._completed
+            completed = dict(self._completed)
         elif not self.messages or self.messages[-1].role == "assistant":
             raise ConfigError("nothing to run: pass a prompt (the conversation has no unanswered turn)")
         loop = self._new_loop()
@@ -131,7 +132,6 @@ class Agent:
                             yield event
         finally:
             self._loop = None
-            self._completed = {}
         # Last, once the run is wound up (its cgroup left): a caller that stops at RunEnd, as
         # invoke_async does, leaves nothing open behind it.
         if end is not None:
@@ -194,6 +194,7 @@ class Agent:
         """Called on the event loop as each tool result is ready, before its batch ends; records it in the
         session. A subclass that keeps state beside the conversation (files a tool edited) extends this to
         put that state on disk, before calling super(), so a result is never recorded without it."""
+        self._completed[result.call_id] = result  # until its batch is in the conversation (see _record)
         if self.session is not None:
             self.session.add_result(result)
 
@@ -246,11 +247,12 @@ class Agent:
             self.session.add_message(message)
 
     def _record(self, event: AgentEvent) -> None:
-        if self.session is None:
-            return
         if isinstance(event, MessageEvent):
-            self.session.add_message(event.message)
-        elif isinstance(event, ToolCallStarted):
+            if self.session is not None:
+                self.session.add_message(event.message)
+            if event.message.role == "tool":
+                self._completed = {}  # the batch is answered in the conversation now
+        elif isinstance(event, ToolCallStarted) and self.session is not None:
             self.session.call_started(event.call.id)
 
 

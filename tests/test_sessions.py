@@ -256,3 +256,35 @@ def test_a_consumer_that_stops_at_a_tool_result_leaves_memory_and_transcript_ali
     assert roles == [m.role for m in Session(path).load().messages]
     agent("next question")
     assert [m.role for m in agent.messages] == [m.role for m in Session(path).load().messages]
+
+
+@pytest.mark.parametrize("with_session", [False, True])
+def test_resume_after_a_consumer_stopped_at_a_result_runs_no_finished_call_again(
+    tmp_path: Path, with_session: bool
+) -> None:
+    import asyncio
+    import contextlib
+
+    charges: list[int] = []
+
+    @tool
+    def charge(amount: int) -> str:
+        """Charge a card (not idempotent)."""
+        charges.append(amount)
+        return "charged"
+
+    model = ScriptedModel([ToolCall(name="charge", arguments={"amount": 5}), "paid"])
+    agent = Agent(model=model, tools=[charge])
+    if with_session:
+        agent.attach_session(Session.open(tmp_path / "s.jsonl"))
+
+    async def stop_at_the_result() -> None:
+        async with contextlib.aclosing(agent.stream("pay")) as events:
+            async for event in events:
+                if event.kind == "tool_result":
+                    return
+
+    asyncio.run(stop_at_the_result())
+    result = asyncio.run(agent.resume())
+    assert charges == [5]
+    assert result.text == "paid" and [m.role for m in result.messages][-2:] == ["tool", "assistant"]
