@@ -497,9 +497,17 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
+_VALIDATORS: dict[str, Any] = {}  # canonical schema JSON -> its checked, compiled validator
+
+
 def _validator_for(name: str, parameters: dict[str, Any]) -> Any:
     """The compiled validator for a schema, after checking the schema itself (pydantic's can be invalid too:
-    `json_schema_extra` and custom schema hooks write whatever they are given)."""
+    `json_schema_extra` and custom schema hooks write whatever they are given). Kept per schema, since
+    checking costs a millisecond or two and an Agent built from plain functions makes new Tools each time."""
+    key = json.dumps(parameters, sort_keys=True, default=repr)
+    validator = _VALIDATORS.get(key)
+    if validator is not None:
+        return validator
     import jsonschema
 
     try:
@@ -507,7 +515,10 @@ def _validator_for(name: str, parameters: dict[str, Any]) -> Any:
         validator_cls.check_schema(parameters)
     except jsonschema.SchemaError as exc:
         raise ConfigError(f"tool {name!r} has an invalid JSON schema: {exc.message}") from None
-    return validator_cls(parameters)
+    if len(_VALIDATORS) >= 1024:  # a program that makes schemas without end keeps only the recent ones
+        _VALIDATORS.clear()
+    validator = _VALIDATORS[key] = validator_cls(parameters)
+    return validator
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

@@ -104,6 +104,7 @@ def to_strands_tool(tool: Tool, *, executor: ToolExecutor | None = None) -> Agen
             f"to_strands_tool takes an agentkit Tool, got {type(tool).__name__}: decorate the function with "
             "@agentkit.tool or build it with Tool.from_schema"
         )
+    tool.check()  # a bad schema fails here, where the Strands agent is built, as it would in an Agent
     return AgentkitStrandsTool(tool, executor)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import types
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import pydantic
 import pytest
 import strands
 from strands_tools import calculator, file_read
@@ -165,3 +166,16 @@ def test_bad_objects_get_clear_errors() -> None:
     two.second = strands.tool(second)  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="holds several Strands tools"):
         from_strands_tool(two)
+
+
+def test_a_tool_with_an_invalid_schema_is_refused_when_handed_to_strands() -> None:
+    from agentkit import tool
+    from agentkit.integrations.strands import to_strands_tool
+
+    @tool
+    def pick(n: Annotated[int, pydantic.Field(json_schema_extra={"minimum": "zero"})]) -> int:
+        """Pick."""
+        return n
+
+    with pytest.raises(ConfigError, match="invalid JSON schema"):
+        to_strands_tool(pick)
