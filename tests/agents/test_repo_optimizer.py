@@ -31,7 +31,9 @@ def repo(tmp_path: Path) -> Path:
     return target
 
 
-def optimize(repo: Path, transcript: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def optimize(
+    repo: Path, transcript: Path, tmp_path: Path, *extra: str, test: str = TEST_CMD
+) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable,
         "-m",
@@ -40,7 +42,7 @@ def optimize(repo: Path, transcript: Path, tmp_path: Path, *extra: str) -> subpr
         "repo-optimizer",
         str(repo),
         "--test",
-        TEST_CMD,
+        test,
         "--bench",
         BENCH_CMD,
         "--repeats",
@@ -51,6 +53,15 @@ def optimize(repo: Path, transcript: Path, tmp_path: Path, *extra: str) -> subpr
         f"replay:{transcript}",
         *extra,
     ]
+    return _agentkit(command, tmp_path)
+
+
+def resume(session: str, transcript: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "agentkit", "sessions", "resume", session, "--model", f"replay:{transcript}"]
+    return _agentkit(command, tmp_path)
+
+
+def _agentkit(command: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AGENTKIT_HOME": str(tmp_path / "home")}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
 
@@ -212,9 +223,7 @@ def test_a_resumed_run_continues_on_the_files_the_crashed_one_left(repo: Path, t
     assert crashed.returncode != 0  # the model ran out of turns mid-run
     assert "✓ edit_file" in crashed.stdout + crashed.stderr
 
-    env = {**os.environ, "AGENTKIT_HOME": str(tmp_path / "home")}
-    command = [sys.executable, "-m", "agentkit", "sessions", "resume", "opt", "--model", f"replay:{rest}"]
-    resumed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    resumed = resume("opt", rest, tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "restored the session's changes to the scratch copy: primes.py" in resumed.stderr
     assert "verdict: KEPT (tests pass and the benchmark is measurably faster)" in resumed.stdout
@@ -230,9 +239,7 @@ def test_a_resume_whose_changes_no_longer_apply_says_so(repo: Path, tmp_path: Pa
     assert optimize(repo, first, tmp_path, "--session", "opt").returncode != 0
     (repo / "primes.py").write_text("# rewritten by hand meanwhile\n")
 
-    env = {**os.environ, "AGENTKIT_HOME": str(tmp_path / "home")}
-    command = [sys.executable, "-m", "agentkit", "sessions", "resume", "opt", "--model", f"replay:{first}"]
-    resumed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    resumed = resume("opt", first, tmp_path)
     assert resumed.returncode == 1
     lines = [line for line in resumed.stderr.splitlines() if line.strip()]
     assert "the session's changes no longer apply to" in lines[-1] and "Traceback" not in resumed.stderr
@@ -244,32 +251,8 @@ def test_files_the_measuring_writes_are_not_part_of_the_change(repo: Path, tmp_p
     bench = repo / "bench.py"
     # a new output file per run, as pytest-benchmark's autosave writes: the model's evaluate runs make some too
     bench.write_text(bench.read_text() + "\nimport os\nopen(f'bench-{os.getpid()}.txt', 'w').write('measured')\n")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "agentkit",
-            "run",
-            "repo-optimizer",
-            str(repo),
-            "--test",
-            "python -m pytest -q",
-            "--bench",
-            BENCH_CMD,
-            "--repeats",
-            "2",
-            "--patch",
-            str(tmp_path / "out.patch"),
-            "--apply",
-            "--model",
-            f"replay:{EXAMPLES / 'repo-optimizer.qwen3coder.jsonl'}",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "AGENTKIT_HOME": str(tmp_path / "home")},
-        timeout=300,
-        cwd=tmp_path,
-    )
+    transcript = EXAMPLES / "repo-optimizer.qwen3coder.jsonl"
+    run = optimize(repo, transcript, tmp_path, "--apply", test="python -m pytest -q")  # pytest with its cache
     assert run.returncode == 0, run.stderr
     assert "verdict: KEPT" in run.stdout
     patch = (tmp_path / "out.patch").read_text()
