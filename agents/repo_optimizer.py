@@ -158,9 +158,10 @@ class RepoOptimizer(Agent):
         output, caches) are the harness's, not the model's change: they are set aside from every diff."""
         # `python` in the command means the interpreter agentkit runs on (its virtual environment).
         bindir = shlex.quote(os.path.dirname(sys.executable))
-        before = set(self.workspace.diff()["changed"])
-        result: dict[str, Any] = self.workspace.run(f'PATH={bindir}:"$PATH"; {command}', timeout_s=self.timeout)
-        self.workspace.set_aside(set(self.workspace.diff()["changed"]) - before)
+        with self.workspace.lock:  # the model's concurrent edits wait, so none is taken for the command's
+            before = set(self.workspace.diff()["changed"])
+            result: dict[str, Any] = self.workspace.run(f'PATH={bindir}:"$PATH"; {command}', timeout_s=self.timeout)
+            self.workspace.set_aside(set(self.workspace.diff()["changed"]) - before)
         return result
 
     def measure(self, repeats: int | None = None) -> Measurement:

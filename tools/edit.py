@@ -17,6 +17,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,6 +53,9 @@ class Workspace:
         self.files = _copy_tree(self.original, self.path, _source_files(self.original))
         self._set_aside: set[str] = set()
         self._written: set[str] = set()  # paths written or deleted through this object
+        # held by every write and command, so a harness can tell its own command's writes from the model's
+        # (tool calls run concurrently): see set_aside
+        self.lock = threading.RLock()
         self.root = ConfinedRoot(self.path, max_bytes=_MAX_EDIT_BYTES)
         # the original is only ever read and written through a strict O_NOFOLLOW walk: a symlink anywhere on
         # a path in the original (an absolute one is never copied into the scratch copy) is refused, not followed
@@ -81,26 +85,28 @@ class Workspace:
 
     def write_text(self, path: str, text: str) -> None:
         """Create or replace a regular file beneath the scratch root, creating parent folders."""
-        parent_fd, name = self._parent(path, create=True)
-        try:
-            _write_at(parent_fd, name, path, text.encode("utf-8", "surrogateescape"))
-        finally:
-            os.close(parent_fd)
-        self._written.add(self._relative(path))
+        with self.lock:
+            parent_fd, name = self._parent(path, create=True)
+            try:
+                _write_at(parent_fd, name, path, text.encode("utf-8", "surrogateescape"))
+            finally:
+                os.close(parent_fd)
+            self._written.add(self._relative(path))
 
     def delete(self, path: str) -> None:
-        parent_fd, name = self._parent(path, create=False)
-        try:
-            os.unlink(name, dir_fd=parent_fd)
-        except FileNotFoundError:
-            raise ConfinedPathError(path, "not_found", "no such file beneath the root") from None
-        finally:
-            os.close(parent_fd)
-        self._written.add(self._relative(path))
+        with self.lock:
+            parent_fd, name = self._parent(path, create=False)
+            try:
+                os.unlink(name, dir_fd=parent_fd)
+            except FileNotFoundError:
+                raise ConfinedPathError(path, "not_found", "no such file beneath the root") from None
+            finally:
+                os.close(parent_fd)
+            self._written.add(self._relative(path))
 
     def _relative(self, path: str) -> str:
         rel = path[len(self.path) + 1 :] if path.startswith(self.path + "/") else path
-        return os.path.normpath(rel)
+        return os.path.normpath(rel).lstrip("/")  # as _parent reads it: "/d.py" is the scratch copy's d.py
 
     def _parent(self, path: str, *, create: bool) -> tuple[int, str]:
         """An fd of the path's parent, opened beneath the root by the sandbox's confined open."""
@@ -198,14 +204,16 @@ class Workspace:
 
     def set_aside(self, paths: Iterable[str]) -> None:
         """Leave these paths out of every diff (and so of apply_to_original): for files a harness's own
-        commands wrote into the scratch copy, such as a benchmark's output."""
+        commands wrote into the scratch copy, such as a benchmark's output. Hold `lock` from before such a
+        command until this call, so no write of the model's lands in between; a file the editing methods
+        write is a change all the same."""
         self._set_aside.update(paths)
 
     def _candidates(self, path: str | None) -> set[str]:
         # the original's files, what the editing methods wrote, and any other file in the scratch copy except
         # those in folders that ignore themselves (pytest's, mypy's and ruff's caches, wherever made)
         scratch = set(_walk_files(self.path))
-        names = (scratch | set(self.files) | self._written) - self._set_aside
+        names = ((scratch | set(self.files)) - self._set_aside) | self._written
         if path is not None:
             prefix = path.strip("/")
             names = {n for n in names if n == prefix or n.startswith(prefix + "/")}
@@ -218,6 +226,10 @@ class Workspace:
             return None
 
     def run(self, command: str, timeout_s: float = 300.0) -> dict[str, Any]:
+        with self.lock:
+            return self._run(command, timeout_s)
+
+    def _run(self, command: str, timeout_s: float) -> dict[str, Any]:
         from agentkit.sandbox.policy import Policy
         from agentkit.sandbox.runner import Sandbox
 

@@ -205,3 +205,24 @@ def test_diff_never_runs_git_on_the_scratch_copy(ws: Workspace, tmp_path: Path) 
     ws.edit_file("app.py", "return 1\n\n\ndef g", "return 2\n\n\ndef g")
     ws.diff()
     assert not marker.exists()
+
+
+def test_a_write_of_the_models_is_never_set_aside_and_waits_for_a_harness_command(ws: Workspace) -> None:
+    import threading
+
+    done = threading.Event()
+    with ws.lock:  # as the repo-optimizer holds it around a measurement
+        writer = threading.Thread(target=lambda: (ws.write_file("app.py", "FAST = 1\n"), done.set()))
+        writer.start()
+        assert not done.wait(0.2)  # the model's edit waits for the command's window to close
+        ws.set_aside(ws.diff()["changed"])
+    writer.join(5)
+    assert done.is_set()
+    ws.set_aside(["app.py"])  # even set aside later, a file the editing methods wrote is a change
+    assert ws.diff()["changed"] == ["app.py"]
+
+
+def test_a_leading_slash_names_the_scratch_copys_file(ws: Workspace) -> None:
+    ws.write_text("/extra.py", "x = 1\n")
+    result = ws.diff()
+    assert result["changed"] == ["extra.py"] and "refused" not in result
