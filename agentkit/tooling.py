@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import inspect
 import json
@@ -504,8 +505,11 @@ def _validator_for(name: str, parameters: dict[str, Any]) -> Any:
     """The compiled validator for a schema, after checking the schema itself (pydantic's can be invalid too:
     `json_schema_extra` and custom schema hooks write whatever they are given). Kept per schema, since
     checking costs a millisecond or two and an Agent built from plain functions makes new Tools each time."""
-    key = json.dumps(parameters, sort_keys=True, default=repr)
-    validator = _VALIDATORS.get(key)
+    try:
+        key: str | None = json.dumps(parameters, sort_keys=True)
+    except (TypeError, ValueError):  # not plain JSON (a Decimal, mixed key types): no key to share, so no cache
+        key = None
+    validator = _VALIDATORS.get(key) if key is not None else None
     if validator is not None:
         return validator
     import jsonschema
@@ -515,9 +519,11 @@ def _validator_for(name: str, parameters: dict[str, Any]) -> Any:
         validator_cls.check_schema(parameters)
     except jsonschema.SchemaError as exc:
         raise ConfigError(f"tool {name!r} has an invalid JSON schema: {exc.message}") from None
-    if len(_VALIDATORS) >= 1024:  # a program that makes schemas without end keeps only the recent ones
-        _VALIDATORS.clear()
-    validator = _VALIDATORS[key] = validator_cls(parameters)
+    validator = validator_cls(copy.deepcopy(parameters))  # its own copy: the caller may change theirs later
+    if key is not None:
+        if len(_VALIDATORS) >= 1024:  # a program that makes schemas without end keeps only the recent ones
+            _VALIDATORS.clear()
+        _VALIDATORS[key] = validator
     return validator
 
 

@@ -194,6 +194,22 @@ def test_an_invalid_schema_from_pydantic_fails_when_the_agent_is_built() -> None
         count.validate({"n": 1})
 
 
+def test_tools_share_a_checked_validator_only_for_the_same_schema() -> None:
+    from decimal import Decimal
+
+    template = {"type": "object", "properties": {"unit": {"enum": ["c", "f"]}}}
+    first = Tool.from_schema("first", "d", template, lambda unit: unit)
+    template["properties"]["unit"]["enum"] = ["k"]  # the caller reuses its dict for another tool
+    Tool.from_schema("second", "d", template, lambda unit: unit).validate({"unit": "k"})
+    fresh = {"type": "object", "properties": {"unit": {"enum": ["c", "f"]}}}
+    assert Tool.from_schema("third", "d", fresh, lambda unit: unit).validate({"unit": "c"}) == {"unit": "c"}
+    assert first.validate({"unit": "f"}) == {"unit": "f"}
+    # not plain JSON: no shared key, so nothing is confused with the string that reads the same
+    exact = Tool.from_schema("exact", "d", {"type": "object", "properties": {"x": {"const": Decimal("1")}}}, id)
+    Tool.from_schema("text", "d", {"type": "object", "properties": {"x": {"const": "Decimal('1')"}}}, id)
+    assert exact.validate({"x": 1}) == {"x": 1}
+
+
 def test_from_schema_rejects_extra_keys_unless_allowed() -> None:
     strict = Tool.from_schema("s", "d", {"type": "object", "properties": {"a": {"type": "string"}}}, lambda a: a)
     with pytest.raises(ToolArgumentsError, match="unexpected"):
