@@ -210,9 +210,13 @@ class Workspace:
         self._set_aside.update(paths)
 
     def _candidates(self, path: str | None) -> set[str]:
-        # the original's files, what the editing methods wrote, and any other file in the scratch copy except
-        # those in folders that ignore themselves (pytest's, mypy's and ruff's caches, wherever made)
-        scratch = set(_walk_files(self.path))
+        # the original's files, what the editing methods wrote, and any other file in the scratch copy that
+        # the original's .gitignore rules do not exclude (build output, caches)
+        rules = RepoReader(self.original)
+        try:
+            scratch = set(_walk_files(self.path, rules))
+        finally:
+            rules.close()
         names = ((scratch | set(self.files)) - self._set_aside) | self._written
         if path is not None:
             prefix = path.strip("/")
@@ -343,15 +347,28 @@ def _copy_tree(source: str, target: str, files: list[str]) -> list[str]:
     return copied
 
 
-def _walk_files(root: str) -> list[str]:
-    """Every file beneath `root` (never through git: the scratch copy's .git/config is untrusted), leaving out
-    `.git` and folders whose own .gitignore ignores everything in them. Unreadable folders are skipped."""
+def _walk_files(root: str, rules: RepoReader) -> list[str]:
+    """Every file beneath `root` that git would list, by the ignore rules `rules` reads from the original
+    repository (trusted, unlike the scratch copy's own .gitignore files and .git/config, which are the
+    model's to write: git itself never runs here). Also left out: `.git`, folders whose own .gitignore
+    ignores everything in them (test caches), and folders that cannot be read."""
     out = []
+    ignorers = {".": rules._ignorer_for(".")}
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".git" and not _ignores_itself(os.path.join(dirpath, d))]
         rel_dir = os.path.relpath(dirpath, root)
+        ignorer = ignorers.pop(rel_dir)
+        kept = []
+        for name in dirnames:
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            if name == ".git" or ignorer.ignored(rel, True) or _ignores_itself(os.path.join(dirpath, name)):
+                continue
+            kept.append(name)
+            ignorers[rel] = ignorer.with_rules(rules._gitignore(rel))
+        dirnames[:] = kept
         for name in filenames:
-            out.append(name if rel_dir == "." else f"{rel_dir}/{name}")
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            if not ignorer.ignored(rel, False):
+                out.append(rel)
     return out
 
 

@@ -184,12 +184,14 @@ def test_a_file_the_model_writes_is_a_change_even_where_gitignore_says_otherwise
     assert "+++ b/build/fast.py" in result["diff"]
 
 
-def test_a_folder_that_ignores_itself_is_no_change(ws: Workspace) -> None:
+def test_ignored_and_self_ignoring_folders_are_no_change(ws: Workspace) -> None:
     cache = Path(ws.path) / ".pytest_cache"
     cache.mkdir()
     (cache / ".gitignore").write_text("# Created by pytest automatically.\n*\n")
     (cache / "lastfailed").write_text("{}\n")
     (Path(ws.path) / "results.txt").write_text("written by a command\n")
+    (Path(ws.path) / "build").mkdir()  # ignored by the original's .gitignore: build output, no change
+    (Path(ws.path) / "build" / "x.o").write_bytes(b"\x00obj")
     assert ws.diff()["changed"] == ["results.txt"]
     ws.set_aside(["results.txt"])
     assert ws.diff() == {"changed": [], "diff": ""}
