@@ -455,6 +455,11 @@ def _unified(rel: str, before: bytes | None, after: bytes | None) -> str:
             "/dev/null" if after is None else f"b/{rel}",
         )
     )
+    if not lines:  # an empty file created or deleted: only git's extended headers can say so
+        mode = "new file mode 100644" if before is None else "deleted file mode 100644"
+        old_name = "/dev/null" if before is None else f"a/{rel}"
+        new_name = "/dev/null" if after is None else f"b/{rel}"
+        return f"diff --git a/{rel} b/{rel}\n{mode}\n--- {old_name}\n+++ {new_name}\n"
     fixed = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines]
     return "".join(fixed)
 

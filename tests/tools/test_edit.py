@@ -228,3 +228,24 @@ def test_a_leading_slash_names_the_scratch_copys_file(ws: Workspace) -> None:
     ws.write_text("/extra.py", "x = 1\n")
     result = ws.diff()
     assert result["changed"] == ["extra.py"] and "refused" not in result
+
+
+def test_an_empty_file_created_or_deleted_is_in_the_diff_text(ws: Workspace, original: Path, tmp_path: Path) -> None:
+    (original / "empty.txt").write_text("")
+    with Workspace(original) as workspace:
+        workspace.write_file("pkg/__init__.py", "")
+        workspace.delete("empty.txt")
+        result = workspace.diff()
+        assert result["changed"] == ["empty.txt", "pkg/__init__.py"]
+        assert "new file mode 100644\n--- /dev/null\n+++ b/pkg/__init__.py\n" in result["diff"]
+        assert "deleted file mode 100644\n--- a/empty.txt\n+++ /dev/null\n" in result["diff"]
+        with Workspace(original) as replay:  # the diff re-applies (as a resumed optimizer run does it)
+            replay.apply_patch(result["diff"])
+            assert replay.diff()["diff"] == result["diff"]
+    if shutil.which("git"):  # git reads these headers; GNU patch creates such a file but balks at the deletion
+        target = tmp_path / "patched"
+        shutil.copytree(original, target, ignore=shutil.ignore_patterns(".git"))
+        patch_file = tmp_path / "p.diff"
+        patch_file.write_text(result["diff"])
+        subprocess.run(["git", "apply", str(patch_file)], cwd=target, check=True, capture_output=True)
+        assert (target / "pkg" / "__init__.py").read_text() == "" and not (target / "empty.txt").exists()
