@@ -131,3 +131,37 @@ def test_a_sync_call_from_an_atexit_handler_still_runs() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["hi", "bye"]
+
+
+def test_ctrl_c_while_a_calls_leftovers_are_cancelled_closes_the_loop_too() -> None:
+    run = _run(
+        """
+        import asyncio, os, signal, threading
+        from agentkit import sync_runner
+        from agentkit.sync_runner import run_sync
+
+        async def slow_cleanup():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.5)  # a leftover whose cleanup takes a moment
+                raise
+
+        async def main():
+            asyncio.get_running_loop().create_task(slow_cleanup())
+            await asyncio.sleep(0)
+
+        threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        try:
+            run_sync(main)
+        except KeyboardInterrupt:
+            print("interrupted", sync_runner._runner is None)
+
+        async def again():
+            print("next call runs")
+
+        run_sync(again)
+        """
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["interrupted True", "next call runs"]

@@ -249,3 +249,33 @@ def test_an_empty_file_created_or_deleted_is_in_the_diff_text(ws: Workspace, ori
         patch_file.write_text(result["diff"])
         subprocess.run(["git", "apply", str(patch_file)], cwd=target, check=True, capture_output=True)
         assert (target / "pkg" / "__init__.py").read_text() == "" and not (target / "empty.txt").exists()
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="setpriv (util-linux) drops root's file-access override")
+def test_a_folder_nobody_can_read_is_skipped_by_the_diff(original: Path, tmp_path: Path) -> None:
+    """A command may leave a chmod 000 folder behind; as root the test drops the capability that reads it."""
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import os
+        from agentkit.tools.edit import Workspace
+        ws = Workspace({str(original)!r})
+        locked = os.path.join(ws.path, "locked")
+        os.makedirs(locked)
+        open(os.path.join(locked, "f"), "w").write("z")
+        os.chmod(locked, 0)
+        try:
+            edited = ws.edit_file("app.py", "return 1\\n\\n\\ndef g", "return 2\\n\\n\\ndef g")
+            print(edited["diff"].count("+    return 2"))
+            print(ws.diff()["changed"])
+        finally:
+            os.chmod(locked, 0o755)
+            ws.close()
+        """
+    )
+    command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", sys.executable, "-c", script]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[:2] == ["1", "['app.py']"]
