@@ -233,8 +233,6 @@ def test_closing_an_agent_releases_its_transcript(tmp_path: Path) -> None:
 
 def test_a_consumer_that_stops_at_a_tool_result_leaves_memory_and_transcript_alike(tmp_path: Path) -> None:
     """A UI's Stop button, or a closed websocket, while a tool result is shown."""
-    import asyncio
-    import contextlib
 
     @tool
     def add(a: int, b: int) -> int:
@@ -245,13 +243,7 @@ def test_a_consumer_that_stops_at_a_tool_result_leaves_memory_and_transcript_ali
     agent = Agent(model=ScriptedModel([ToolCall(name="add", arguments={"a": 1, "b": 2}), "3", "ok"]), tools=[add])
     agent.attach_session(Session.open(path))
 
-    async def stop_at_the_result() -> None:
-        async with contextlib.aclosing(agent.stream("what is 1+2?")) as events:
-            async for event in events:
-                if event.kind == "tool_result":
-                    return
-
-    asyncio.run(stop_at_the_result())
+    _stop_at_the_first_tool_result(agent, "what is 1+2?")
     roles = [m.role for m in agent.messages]
     assert roles == [m.role for m in Session(path).load().messages]
     agent("next question")
@@ -263,7 +255,6 @@ def test_resume_after_a_consumer_stopped_at_a_result_runs_no_finished_call_again
     tmp_path: Path, with_session: bool
 ) -> None:
     import asyncio
-    import contextlib
 
     charges: list[int] = []
 
@@ -278,13 +269,21 @@ def test_resume_after_a_consumer_stopped_at_a_result_runs_no_finished_call_again
     if with_session:
         agent.attach_session(Session.open(tmp_path / "s.jsonl"))
 
-    async def stop_at_the_result() -> None:
-        async with contextlib.aclosing(agent.stream("pay")) as events:
+    _stop_at_the_first_tool_result(agent, "pay")
+    result = asyncio.run(agent.resume())
+    assert charges == [5]
+    assert result.text == "paid" and [m.role for m in result.messages][-2:] == ["tool", "assistant"]
+
+
+def _stop_at_the_first_tool_result(agent: Agent, prompt: str) -> None:
+    """Consume the agent's events as a UI whose Stop button is pressed while a tool result shows."""
+    import asyncio
+    import contextlib
+
+    async def consume() -> None:
+        async with contextlib.aclosing(agent.stream(prompt)) as events:
             async for event in events:
                 if event.kind == "tool_result":
                     return
 
-    asyncio.run(stop_at_the_result())
-    result = asyncio.run(agent.resume())
-    assert charges == [5]
-    assert result.text == "paid" and [m.role for m in result.messages][-2:] == ["tool", "assistant"]
+    asyncio.run(consume())

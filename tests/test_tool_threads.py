@@ -52,11 +52,16 @@ def test_calls_run_concurrently_and_hung_ones_do_not_starve_the_rest() -> None:
     assert asyncio.run(scenario()) == "still served"
 
 
+async def _abandon_a_slow_call() -> None:
+    """Time out waiting for a call that goes on for 0.1 s in its thread."""
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.02):
+            await run_in_thread(lambda: _slow("ignored", 0.1))
+
+
 def test_a_cancelled_wait_leaves_the_thread_to_finish_and_reusable() -> None:
     async def cancelled_then_reused() -> str:
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.02):
-                await run_in_thread(lambda: _slow("ignored", 0.1))
+        await _abandon_a_slow_call()
         await asyncio.sleep(0.15)  # the abandoned call finishes; its wake-up finds the future cancelled
         return str(await run_in_thread(lambda: "next"))
 
@@ -64,12 +69,7 @@ def test_a_cancelled_wait_leaves_the_thread_to_finish_and_reusable() -> None:
 
 
 def test_a_call_that_outlives_its_event_loop_is_harmless() -> None:
-    async def abandon() -> None:
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.02):
-                await run_in_thread(lambda: _slow("ignored", 0.1))
-
-    asyncio.run(abandon())  # the loop is closed before the call finishes and tries to wake it
+    asyncio.run(_abandon_a_slow_call())  # the loop is closed before the call finishes and tries to wake it
     time.sleep(0.15)
     assert asyncio.run(run_in_thread(lambda: "fine")) == "fine"
 

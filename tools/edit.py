@@ -105,13 +105,15 @@ class Workspace:
             self._written.add(self._relative(path))
 
     def _relative(self, path: str) -> str:
+        return "/".join(self._parts(path))  # as _parent reads it: "/d.py" is the scratch copy's d.py
+
+    def _parts(self, path: str) -> list[str]:
         rel = path[len(self.path) + 1 :] if path.startswith(self.path + "/") else path
-        return os.path.normpath(rel).lstrip("/")  # as _parent reads it: "/d.py" is the scratch copy's d.py
+        return [p for p in rel.split("/") if p not in ("", ".")]
 
     def _parent(self, path: str, *, create: bool) -> tuple[int, str]:
         """An fd of the path's parent, opened beneath the root by the sandbox's confined open."""
-        rel = path[len(self.path) + 1 :] if path.startswith(self.path + "/") else path
-        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        parts = self._parts(path)
         if not parts:
             raise ConfinedPathError(path, "invalid", "give a file path, not the root")
         for depth in range(1, len(parts)):
