@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 
 _PROVIDER_ENV = (
@@ -14,6 +19,25 @@ _PROVIDER_ENV = (
     "OPENAI_BASE_URL",
     "AGENTKIT_LOCAL_MODEL",
 )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Use a private base temp folder when pytest's shared one belongs to someone else.
+
+    pytest refuses to run at all when /tmp/pytest-of-USER exists with another owner (left by an earlier run under
+    another uid, or by a tool that changed ownership); a fresh folder of our own keeps the suite runnable there.
+    """
+    if config.option.basetemp:
+        return
+    root = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir())
+    shared = root / f"pytest-of-{getpass.getuser()}"
+    try:
+        stat = shared.lstat()
+    except FileNotFoundError:
+        return
+    if stat.st_uid != os.getuid() or stat.st_mode & 0o077:
+        config.option.basetemp = tempfile.mkdtemp(prefix="agentkit-pytest-")
 
 
 @pytest.fixture(autouse=True)
