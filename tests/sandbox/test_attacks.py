@@ -20,6 +20,8 @@ import pytest
 from agentkit.sandbox import Policy, RunCgroup, Sandbox
 from agentkit.sandbox.detect import probe
 
+from _requires import require
+
 PY = os.path.realpath(sys.executable)
 BACKENDS = [b for b in probe().available() if b in ("bwrap", "landlock", "rlimits")]
 ISOLATING = [b for b in BACKENDS if b != "rlimits"]
@@ -383,3 +385,131 @@ def test_gigabyte_of_output_is_capped(backend: str) -> None:
     """
     _code, _out, _err, res = run(backend, prog, max_output_bytes=64 << 10, wall_seconds=5, cpu_seconds=5)
     assert res.truncated and len(res.stdout) == 64 << 10  # type: ignore[attr-defined]
+
+
+def _require_seccomp() -> None:
+    require(SECCOMP, "the seccomp filter", f"built in for x86_64 and aarch64; this is {os.uname().machine}")
+
+
+@pytest.fixture
+def root_only_unix_socket(tmp_path: Path) -> tuple[str, list[object]]:
+    """A pathname Unix socket only root may use (0600), as a host daemon's would be."""
+    path = tmp_path / "root600.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    path.chmod(0o600)
+    server.listen()
+    server.settimeout(0.2)
+    accepted: list[object] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield str(path), accepted
+    stop.set()
+    thread.join()
+    server.close()
+
+
+UNIX_CONNECT = """
+import socket
+try:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(2)
+    s.connect(SOCK)
+    print("connected")
+except OSError as exc:
+    print("refused", exc.errno)
+a, b = socket.socketpair()
+a.send(b"x")
+print("socketpair", b.recv(1).decode())
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_host_unix_socket_is_unreachable(backend: str, root_only_unix_socket: tuple[str, list[object]]) -> None:
+    """Point 1: socket(AF_UNIX) is refused (Landlock alone lets a pathname socket connect); socketpair works."""
+    _require_seccomp()
+    path, accepted = root_only_unix_socket
+    _code, out, err, _ = run(backend, UNIX_CONNECT.replace("SOCK", repr(path)))
+    assert out.splitlines() == ["refused 13", "socketpair x"], (out, err)  # EACCES
+    assert accepted == []
+
+
+def test_host_unix_socket_is_unreachable_from_a_tool(root_only_unix_socket: tuple[str, list[object]]) -> None:
+    from agentkit.sandbox import WarmWorker
+
+    from . import toolmods
+
+    _require_seccomp()
+    path, accepted = root_only_unix_socket
+    with WarmWorker(Policy(cpu_seconds=2, wall_seconds=10), sandbox=Sandbox(backend=ISOLATING[0])) as worker:
+        assert worker.call(toolmods.__name__, "connect_unix", {"path": path}) == "refused 13"
+    assert accepted == []
+
+
+@pytest.fixture
+def udp_server() -> tuple[int, socket.socket]:
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(0.3)
+    yield server.getsockname()[1], server
+    server.close()
+
+
+UDP = """
+import socket
+try:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"leak", ("127.0.0.1", PORT))
+    print("sent")
+except OSError as exc:
+    print("refused", exc.errno)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_udp_does_not_leave(backend: str, udp_server: tuple[int, socket.socket]) -> None:
+    """Point 10: with the default install (no pyseccomp) UDP is refused like TCP (Landlock has no UDP rules)."""
+    _require_seccomp()
+    port, server = udp_server
+    _code, out, err, _ = run(backend, UDP.replace("PORT", str(port)))
+    assert out.strip() in ("refused 13", "refused 1"), (out, err)
+    with pytest.raises(TimeoutError):
+        server.recv(16)
+
+
+SETUID = """
+import os, shutil
+shutil.copy("/usr/bin/id", "myid")
+for name, act in (("chmod", lambda: os.chmod("myid", 0o4755)),
+                  ("chmod-sgid", lambda: os.chmod("myid", 0o2755)),
+                  ("fchmod", lambda: os.fchmod(os.open("myid", os.O_RDONLY), 0o4755)),
+                  ("create", lambda: os.open("planted", os.O_CREAT | os.O_WRONLY, 0o4755)),
+                  ("mknod", lambda: os.mknod("node", 0o104755))):
+    try:
+        act()
+        print(name, "SET")
+    except OSError as exc:
+        print(name, exc.errno)
+os.chmod("myid", 0o755)
+print("plain chmod ok")
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_setuid_bits_cannot_be_planted(backend: str, scratch: Path) -> None:
+    """Point 2: in a writable folder, `cp /usr/bin/id ./myid && chmod 4755 ./myid` fails (and its variants)."""
+    _require_seccomp()
+    _code, out, err, _ = run(backend, SETUID, tmp=scratch, write_paths=(str(scratch),))
+    assert "SET" not in out, (out, err)
+    assert out.splitlines() == ["chmod 1", "chmod-sgid 1", "fchmod 1", "create 1", "mknod 1", "plain chmod ok"], err
+    for found in scratch.iterdir():
+        assert not found.stat().st_mode & 0o6000, found

@@ -103,3 +103,15 @@ def isolated_sum(values: list[int]) -> int:
         values: numbers.
     """
     return sum(values)
+
+
+def connect_unix(path: str) -> str:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(2)
+            s.connect(path)
+    except OSError as exc:
+        return f"refused {exc.errno}"
+    return "connected"
