@@ -96,7 +96,7 @@ def probe() -> Capabilities:
         is_root=is_root,
         bwrap=_probe_bwrap(bwrap_path, is_root, setpriv, sec_err is None),
         landlock=Layer("landlock", abi > 0, f"ABI {abi}" if abi else "the kernel has no Landlock (or it is disabled)"),
-        seccomp=Layer("seccomp", sec_err is None, "BPF deny list (built in, no library)" if sec_err is None else sec_err),
+        seccomp=Layer("seccomp", sec_err is None, "built-in BPF deny list" if sec_err is None else sec_err),
         cgroup=Layer("cgroup", cg_ok, cg_detail),
         openat2=Layer(
             "openat2",

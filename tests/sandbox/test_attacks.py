@@ -16,11 +16,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from _requires import require
 
 from agentkit.sandbox import Policy, RunCgroup, Sandbox
 from agentkit.sandbox.detect import probe
-
-from _requires import require
 
 PY = os.path.realpath(sys.executable)
 BACKENDS = [b for b in probe().available() if b in ("bwrap", "landlock", "rlimits")]

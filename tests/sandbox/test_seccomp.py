@@ -9,10 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from _requires import require
 
 from agentkit.sandbox.seccomp import _ARCHES, DENIED, build_filter
-
-from _requires import require
 
 
 def test_the_filter_needs_no_library() -> None:
