@@ -35,7 +35,7 @@ from agentkit.models import resolve_model
 from agentkit.models.base import Model, ModelSettings
 from agentkit.sessions import Session
 from agentkit.sync_runner import run_sync
-from agentkit.tooling import Needs, Tool, ToolExecutor, ToolRegistry
+from agentkit.tooling import Tool, ToolExecutor, ToolRegistry
 
 __all__ = ["Agent"]
 
@@ -122,17 +122,16 @@ class Agent:
         self._loop = loop
         end: RunEnd | None = None
         try:
-            with self._run_cgroup():
-                async with contextlib.aclosing(loop.run(self.messages, completed=completed)) as events:
-                    async for event in events:
-                        self._record(event)
-                        if isinstance(event, RunEnd):
-                            end = event
-                        else:
-                            yield event
+            async with contextlib.aclosing(loop.run(self.messages, completed=completed)) as events:
+                async for event in events:
+                    self._record(event)
+                    if isinstance(event, RunEnd):
+                        end = event
+                    else:
+                        yield event
         finally:
             self._loop = None
-        # Last, once the run is wound up (its cgroup left): a caller that stops at RunEnd, as
+        # Last, once the run is wound up: a caller that stops at RunEnd, as
         # invoke_async does, leaves nothing open behind it.
         if end is not None:
             yield end
@@ -209,15 +208,6 @@ class Agent:
             executor=self.executor or _default_executor(),
             on_tool_result=self.on_tool_result,
         )
-
-    def _run_cgroup(self) -> contextlib.AbstractContextManager[object]:
-        """A run cgroup when some tool uses the sandbox (pure in-process tools pay nothing for it)."""
-        uses_sandbox = any(t.needs != Needs() for t in self.tools)
-        if not uses_sandbox or self.limits.run_pids_max is None:
-            return contextlib.nullcontext()
-        from agentkit.sandbox.cgroup import run_cgroup
-
-        return run_cgroup(pids_max=self.limits.run_pids_max, memory_bytes=self.limits.run_memory_bytes)
 
     def _has_pending_calls(self) -> bool:
         return bool(self.messages) and self.messages[-1].role == "assistant" and bool(self.messages[-1].tool_calls)

@@ -68,10 +68,6 @@ class Limits:
     tool_timeout: float | None = 120.0  # per call, unless the tool sets its own
     max_concurrent_tools: int = 8
     max_repeated_failures: int = 3
-    # One cgroup for a run whose tools use the sandbox (where cgroups can be written): every sandboxed
-    # command and worker started during the run inherits these limits. None: no cgroup.
-    run_pids_max: int | None = 512
-    run_memory_bytes: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -13,6 +13,7 @@ import os
 import resource
 from collections.abc import Callable, Sequence
 
+from agentkit.sandbox.cgroup import join as join_cgroup
 from agentkit.sandbox.seccomp import build_filter, filter_error
 
 __all__ = [
@@ -162,11 +163,14 @@ def child_setup(
     seccomp: bytes | None = None,
     landlock: tuple[int, Sequence[str], Sequence[str], bool] | None = None,
     drop_caps: bool = False,
+    cgroup_procs: tuple[str, ...] = (),
 ) -> Callable[[], None]:
-    """A `preexec_fn`: rlimits, then (optionally) capability drop, no_new_privs, Landlock and seccomp."""
+    """A `preexec_fn`: join the sandbox's cgroup (first: Landlock and the capability drop would forbid it),
+    rlimits, then (optionally) capability drop, no_new_privs, Landlock and seccomp."""
     keep: list[object] = []
 
     def setup() -> None:
+        join_cgroup(cgroup_procs)
         for which, limits in rlimits.items():
             resource.setrlimit(which, limits)
         if drop_caps:

@@ -20,6 +20,7 @@ rlimits are set on the launcher (inherited by the command) in a `preexec_fn` tha
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import subprocess
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agentkit.errors import SandboxError
+from agentkit.sandbox.cgroup import SandboxCgroup
 from agentkit.sandbox.kernel import child_setup, landlock_abi, seccomp_bpf
 from agentkit.sandbox.policy import MINIMAL_PATH, Policy
 
@@ -54,6 +56,7 @@ class Launch:
     pass_fds: tuple[int, ...] = ()
     close_after_start: list[int] = field(default_factory=list)
     cwd: str | None = None
+    cgroup: SandboxCgroup | None = None  # the child's own cgroup, where one could be made
 
     def start(self, *, stdin: int, stderr: int, what: str) -> subprocess.Popen[bytes]:
         """Start the child in its own session (so a timeout can kill the whole group); `what` names it in
@@ -72,9 +75,16 @@ class Launch:
                 preexec_fn=self.preexec_fn,
             )
         except OSError as exc:
+            self.release()
             raise SandboxError(f"could not start {what} in the {self.backend} sandbox: {exc}") from None
         finally:
             self.close_fds()
+
+    def release(self) -> None:
+        """Once the call is over: kill whatever is left in the sandbox's cgroup and remove the group."""
+        group, self.cgroup = self.cgroup, None
+        if group is not None:
+            group.remove()
 
     def close_fds(self) -> None:
         while self.close_after_start:
@@ -116,17 +126,23 @@ def _dedupe_existing(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _rlimits(policy: Policy, *, nproc: bool) -> dict[int, tuple[int, int]]:
+def _rlimits(policy: Policy, *, group: SandboxCgroup | None) -> dict[int, tuple[int, int]]:
+    """rlimits for the child. Processes and memory are bounded by its own cgroup where one holds; without
+    one, RLIMIT_NPROC (per uid: sandboxes of one uid share it) and RLIMIT_AS at 4x the memory limit (it
+    counts shared mappings, which RLIMIT_DATA does not; 4x leaves room for threads' reserved arenas)."""
     limits = {
         resource.RLIMIT_CPU: (policy.cpu_seconds, policy.cpu_seconds + 1),
         resource.RLIMIT_FSIZE: (policy.max_file_bytes, policy.max_file_bytes),
         resource.RLIMIT_NOFILE: (policy.max_open_files, policy.max_open_files),
         resource.RLIMIT_CORE: (0, 0),
     }
+    held = group.limits if group is not None else set()
     if sys.platform.startswith("linux"):
         limits[resource.RLIMIT_DATA] = (policy.memory_bytes, policy.memory_bytes)
-    if nproc:
-        limits[resource.RLIMIT_NPROC] = (policy.max_processes, policy.max_processes)
+        if "memory" not in held:
+            limits[resource.RLIMIT_AS] = (4 * policy.memory_bytes, 4 * policy.memory_bytes)
+        if "pids" not in held:
+            limits[resource.RLIMIT_NPROC] = (policy.max_processes, policy.max_processes)
     return limits
 
 
@@ -158,7 +174,10 @@ def bwrap_argv(
     for sysdir in (*_SYSTEM_DIRS, "/etc"):
         if os.path.isdir(sysdir):
             out += ["--ro-bind", sysdir, sysdir]
-    out += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    out += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777"]
+    if _bwrap_takes_size(bwrap):  # bubblewrap 0.10+: the private /tmp holds no more than the memory limit
+        out += ["--size", str(policy.memory_bytes)]
+    out += ["--tmpfs", "/tmp"]
     created = {"/", "/tmp", "/dev", "/proc", "/etc", *_SYSTEM_DIRS}
     _refuse_host_wide(policy)
     binds: list[tuple[str, str]] = [(p, "--ro-bind") for p in _dedupe_existing(extra_ro) if not _host_wide(p)]
@@ -193,16 +212,47 @@ def bwrap_argv(
     return out + list(argv), fds
 
 
+@functools.cache
+def _bwrap_takes_size(bwrap: str) -> bool:
+    try:
+        done = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in done.stdout
+
+
 def build_launch(
     backend: str, policy: Policy, argv: Sequence[str], *, cwd: str | None, extra_ro: Sequence[str] = ()
 ) -> Launch:
-    """A ready-to-start launch of `argv` under `policy` with the named backend."""
+    """A ready-to-start launch of `argv` under `policy` with the named backend, in a cgroup of its own
+    where one can be made (the caller releases it with `Launch.release` once the call is over)."""
+    group = None
+    if backend in ("bwrap", "landlock", "rlimits"):
+        group = SandboxCgroup.create(pids_max=policy.max_processes, memory_bytes=policy.memory_bytes)
+    try:
+        return _build_launch(backend, policy, argv, cwd=cwd, extra_ro=extra_ro, group=group)
+    except BaseException:
+        if group is not None:
+            group.remove()
+        raise
+
+
+def _build_launch(
+    backend: str,
+    policy: Policy,
+    argv: Sequence[str],
+    *,
+    cwd: str | None,
+    extra_ro: Sequence[str],
+    group: SandboxCgroup | None,
+) -> Launch:
     from agentkit.sandbox.detect import probe
 
     caps = probe()
     root = caps.is_root
     seccomp = seccomp_bpf(policy.network) if caps.seccomp.ok else None
     launcher_env = {"PATH": MINIMAL_PATH}  # bubblewrap's own environment is readable through /proc/1/environ
+    procs = group.procs_files if group is not None else ()
     if backend == "bwrap":
         full, fds = bwrap_argv(
             policy,
@@ -213,8 +263,8 @@ def build_launch(
             setpriv=caps.setpriv,
             seccomp=seccomp,
         )
-        pre = child_setup(rlimits=_rlimits(policy, nproc=True))
-        return Launch(backend, full, launcher_env, pre, fds, list(fds), None)
+        pre = child_setup(rlimits=_rlimits(policy, group=group), cgroup_procs=procs)
+        return Launch(backend, full, launcher_env, pre, fds, list(fds), None, group)
     env = policy.environment()
     if backend == "landlock":
         _refuse_host_wide(policy)
@@ -222,14 +272,15 @@ def build_launch(
         read = (*_SYSTEM_DIRS, *_ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)
         write = (*policy.write_paths, "/dev/null")
         rules = (landlock_abi(), read, write, policy.network)
-        pre = child_setup(rlimits=_rlimits(policy, nproc=not root), seccomp=seccomp, landlock=rules, drop_caps=root)
-        return Launch(backend, list(argv), env, pre, cwd=cwd)
+        limits = _rlimits(policy, group=group)
+        pre = child_setup(rlimits=limits, seccomp=seccomp, landlock=rules, drop_caps=root, cgroup_procs=procs)
+        return Launch(backend, list(argv), env, pre, cwd=cwd, cgroup=group)
     if backend == "rlimits":
-        pre = child_setup(rlimits=_rlimits(policy, nproc=not root), seccomp=seccomp, drop_caps=root)
-        return Launch(backend, list(argv), env, pre, cwd=cwd)
+        pre = child_setup(rlimits=_rlimits(policy, group=group), seccomp=seccomp, drop_caps=root, cgroup_procs=procs)
+        return Launch(backend, list(argv), env, pre, cwd=cwd, cgroup=group)
     if backend == "sandbox-exec":
         profile = _seatbelt_profile(policy, extra_ro, cwd)
-        pre = child_setup(rlimits=_rlimits(policy, nproc=False))
+        pre = child_setup(rlimits=_rlimits(policy, group=None))
         return Launch(backend, ["/usr/bin/sandbox-exec", "-p", profile, *argv], env, pre, cwd=cwd)
     raise ValueError(f"unknown sandbox backend {backend!r}")
 

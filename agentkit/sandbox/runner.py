@@ -1,8 +1,11 @@
 """`Sandbox.run`: one command, isolated, with capped output and a wall clock that kills everything.
 
-The command starts in a new session (its own process group). On timeout the whole group gets SIGKILL;
-under bubblewrap the command also lives in a PID namespace whose init dies with the launcher, so
-daemons that escaped the process group die too.
+The command starts in a new session (its own process group) and, where cgroups can be written, in a
+cgroup of its own. The call ends when the command exits (or at the wall limit): then everything it left
+behind is killed (the cgroup; under bubblewrap also the PID namespace, whose init dies with the
+launcher), so a daemon that escaped the process group with setsid dies too, and the command's own exit
+status is reported, not a timeout. Without a cgroup or a PID namespace such a daemon can survive; its
+output is then no longer read.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import anyio.to_thread
 
@@ -84,10 +87,16 @@ class Sandbox:
             stderr=subprocess.PIPE,
             what=repr(argv[0]),
         )
-        try:
-            out, err, truncated, timed_out = _communicate(proc, stdin, pol.max_output_bytes, started + pol.wall_seconds)
-        finally:
+
+        def leftovers() -> None:
             _kill_group(proc)
+            spec.release()
+
+        try:
+            deadline = started + pol.wall_seconds
+            out, err, truncated, timed_out = _communicate(proc, stdin, pol.max_output_bytes, deadline, leftovers)
+        finally:
+            leftovers()
         code = TIMEOUT_RETURNCODE if timed_out else proc.returncode
         if spec.backend == "bwrap" and 128 < code < 128 + 65:
             code = -(code - 128)  # bubblewrap reports a child killed by signal N as exit 128+N
@@ -105,10 +114,17 @@ class Sandbox:
         return await anyio.to_thread.run_sync(lambda: self.run(argv, cwd=cwd, stdin=stdin, policy=policy))
 
 
+# after the command exits, how long its pipes may stay open (held by a process nothing could kill)
+_DRAIN_AFTER_EXIT = 0.5
+
+
 def _communicate(
-    proc: subprocess.Popen[bytes], stdin: bytes | None, cap: int, deadline: float
+    proc: subprocess.Popen[bytes], stdin: bytes | None, cap: int, deadline: float, leftovers: Callable[[], None]
 ) -> tuple[bytes, bytes, bool, bool]:
-    """Feed stdin, read both pipes up to `cap` bytes each (draining the rest), until exit or deadline."""
+    """Feed stdin, read both pipes up to `cap` bytes each (draining the rest), until exit or deadline.
+
+    When the command itself exits, `leftovers()` kills what it left running, and reading stops at the
+    pipes' end or shortly after."""
     assert proc.stdout is not None and proc.stderr is not None
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     bufs = {out_fd: bytearray(), err_fd: bytearray()}
@@ -117,19 +133,34 @@ def _communicate(
     for fd in bufs:
         os.set_blocking(fd, False)
         sel.register(fd, selectors.EVENT_READ)
+    exit_fd = _pidfd(proc.pid)
+    if exit_fd is not None:
+        sel.register(exit_fd, selectors.EVENT_READ)
     pending = memoryview(stdin or b"")
     in_fd = -1
     if proc.stdin is not None:
         in_fd = proc.stdin.fileno()
         os.set_blocking(in_fd, False)
         sel.register(in_fd, selectors.EVENT_WRITE)
+    exited = False
     try:
-        while sel.get_map():
+        while set(sel.get_map()) & set(bufs):
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 and not exited:
                 return bytes(bufs[out_fd]), bytes(bufs[err_fd]), truncated, True
-            for key, _ in sel.select(timeout=min(left, 0.5)):
+            if left <= 0:
+                break
+            events = sel.select(timeout=min(left, 0.05 if exit_fd is None else 0.5))
+            if not exited and (proc.poll() is not None):
+                exited = True
+                proc.wait()
+                leftovers()
+                deadline = min(deadline, time.monotonic() + _DRAIN_AFTER_EXIT)
+            for key, _ in events:
                 fd = int(key.fd)
+                if fd == exit_fd:
+                    sel.unregister(fd)
+                    continue
                 if fd == in_fd:
                     pending = _feed(sel, proc, pending)
                     continue
@@ -146,6 +177,8 @@ def _communicate(
                 buf += chunk[: max(room, 0)]
     finally:
         sel.close()
+        if exit_fd is not None:
+            os.close(exit_fd)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
                 try:
@@ -157,6 +190,14 @@ def _communicate(
     except subprocess.TimeoutExpired:
         return bytes(bufs[out_fd]), bytes(bufs[err_fd]), truncated, True
     return bytes(bufs[out_fd]), bytes(bufs[err_fd]), truncated, False
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when `pid` exits (Linux 5.3+), else None (then we poll)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _feed(sel: selectors.BaseSelector, proc: subprocess.Popen[bytes], pending: memoryview) -> memoryview:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.errors import RetryTool, SandboxError, ToolError
-from agentkit.sandbox.launch import interpreter_paths
+from agentkit.sandbox.launch import Launch, interpreter_paths
 from agentkit.sandbox.policy import Policy
 from agentkit.sandbox.runner import Sandbox
 
@@ -51,6 +51,7 @@ class WarmWorker:
         self.sandbox = sandbox or Sandbox(self.policy)
         self.starts = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._launch: Launch | None = None
         self._buffer = b""
         self._eof = False
         self._lock = threading.Lock()
@@ -89,6 +90,7 @@ class WarmWorker:
         argv = [python, "-S", "-I", "-c", _CHILD_SOURCE, json.dumps(config)]
         spec = self.sandbox.launch(argv, cwd=None, policy=launch_policy, extra_ro=paths)
         self._proc = spec.start(stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, what="the tool worker")
+        self._launch = spec
         self.starts += 1
         self._buffer = b""
         self._eof = False
@@ -103,6 +105,9 @@ class WarmWorker:
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None
+        launch, self._launch = self._launch, None
+        if launch is not None:
+            launch.release()  # everything the worker started dies with it (cgroup)
         if proc is None:
             return
         try:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from _requires import require
 
-from agentkit.sandbox import Policy, RunCgroup, Sandbox
+from agentkit.sandbox import Policy, Sandbox
 from agentkit.sandbox.detect import probe
 
 PY = os.path.realpath(sys.executable)
@@ -57,22 +57,44 @@ def test_sleep_past_wall_limit_leaves_nothing(backend: str) -> None:
     assert not _processes_with(token)
 
 
-@pytest.mark.parametrize("backend", ISOLATING)
-def test_escaped_daemon_dies_with_the_sandbox(backend: str) -> None:
-    if backend != "bwrap":
-        pytest.skip(f"{backend} has no PID namespace: a double-forked setsid daemon leaves the process group")
-    token = uuid.uuid4().hex
-    daemon = f"""
-    import os, time
+def _daemon_dies_or_skip(backend: str) -> None:
+    """A backend kills escaped daemons with a PID namespace (bwrap) or the call's own cgroup."""
+    if backend != "bwrap" and not probe().cgroup.ok:
+        pytest.skip(f"{backend} without a writable cgroup has no way to find a setsid daemon: {probe().cgroup.detail}")
+
+
+DAEMON = """
+import os, time
+if os.fork() == 0:
+    os.setsid()
     if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            time.sleep(1000)  # {token}
-        os._exit(0)
-    time.sleep(1000)
-    """
-    code, _, _, _ = run(backend, daemon, wall_seconds=0.7)
-    assert code == 124
+        time.sleep(1000)  # TOKEN
+    os._exit(0)
+print("parent done")
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_escaped_daemon_dies_and_a_clean_exit_is_rc_0(backend: str) -> None:
+    """Point 4: a setsid double-forked daemon does not outlive the call, and the call is no timeout."""
+    _daemon_dies_or_skip(backend)
+    token = uuid.uuid4().hex
+    code, out, err, res = run(backend, DAEMON.replace("TOKEN", token), wall_seconds=10)
+    assert (code, out, res.timed_out) == (0, "parent done\n", False), err  # type: ignore[attr-defined]
+    assert res.duration < 5  # type: ignore[attr-defined]
+    assert not _processes_with(token)
+
+
+def test_escaped_daemon_of_a_tool_dies_with_its_worker() -> None:
+    from agentkit.sandbox import WarmWorker
+
+    from . import toolmods
+
+    _daemon_dies_or_skip(ISOLATING[0])
+    token = uuid.uuid4().hex
+    with WarmWorker(Policy(cpu_seconds=2, wall_seconds=10), sandbox=Sandbox(backend=ISOLATING[0])) as worker:
+        assert worker.call(toolmods.__name__, "spawn_daemon", {"token": token}) == "spawned"
+        assert _processes_with(token)
     assert not _processes_with(token)
 
 
@@ -130,18 +152,101 @@ else:
 """
 
 
+def _pids_bound_or_skip(backend: str) -> None:
+    if os.geteuid() == 0 and backend != "bwrap" and not probe().cgroup.ok:
+        pytest.skip(f"RLIMIT_NPROC does not bind root: {backend} needs a cgroup, and {probe().cgroup.detail}")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bounded_fork_loop_is_stopped(backend: str) -> None:
-    if backend == "bwrap" or os.geteuid() != 0:
-        _code, out, _, _ = run(backend, FORK_LOOP, max_processes=40, wall_seconds=3)
-    else:  # RLIMIT_NPROC does not bind root: the run's cgroup must
-        if not probe().cgroup.ok:
-            pytest.skip(f"as root the {backend} backend needs a cgroup for pids, and none is writable here")
-        with RunCgroup(pids_max=len(os.listdir("/proc/self/task")) + 40) as cg:
-            assert cg.active
-            _code, out, _, _ = run(backend, FORK_LOOP, wall_seconds=3)
+    """Point 3: the sandbox's own process limit stops a fork loop, also as root."""
+    _pids_bound_or_skip(backend)
+    _code, out, _, _ = run(backend, FORK_LOOP, max_processes=40, wall_seconds=3)
     assert out.startswith("stopped"), out
     assert int(out.split()[1]) < 60 and out.split()[2] == "11"  # EAGAIN
+
+
+HOLD = """
+import os, sys, time
+n = int(sys.argv[1]) if len(sys.argv) > 1 else COUNT
+made = 0
+for _ in range(n):
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        break
+    if pid == 0:
+        os.close(1); os.close(2)
+        time.sleep(HOLD_SECONDS)
+        os._exit(0)
+    made += 1
+print("made", made, flush=True)
+time.sleep(HOLD_SECONDS)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_sandbox_full_of_processes_does_not_starve_another(backend: str) -> None:
+    """Point 7: limits are per sandbox, not per uid (every sandbox as root runs as the same uid)."""
+    _pids_bound_or_skip(backend)
+    busy: dict[str, object] = {}
+    hog = HOLD.replace("COUNT", "60").replace("HOLD_SECONDS", "3")
+    thread = threading.Thread(target=lambda: busy.update(r=run(backend, hog, max_processes=64, wall_seconds=6)))
+    thread.start()
+    try:
+        import time
+
+        time.sleep(1.0)  # the hog holds its 60 processes now
+        _code, out, err, _ = run(backend, HOLD.replace("COUNT", "30").replace("HOLD_SECONDS", "0"), max_processes=64)
+        assert out.strip() == "made 30", (out, err)
+    finally:
+        thread.join()
+    assert busy["r"][1].startswith("made 60"), busy  # type: ignore[index]
+
+
+SHARED_MEMORY = """
+import mmap
+try:
+    m = mmap.mmap(-1, 600 << 20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+    for offset in range(0, 600 << 20, 4096):
+        m[offset] = 1
+    print("touched 600 MB")
+except OSError as exc:
+    print("refused", exc.errno)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shared_memory_counts_against_the_memory_limit(backend: str) -> None:
+    """Point 8: MAP_SHARED|MAP_ANONYMOUS is not counted by RLIMIT_DATA; the cgroup (or RLIMIT_AS) counts it."""
+    code, out, err, _ = run(backend, SHARED_MEMORY, memory_bytes=128 << 20, wall_seconds=20, cpu_seconds=10)
+    assert "touched" not in out, (code, out, err)
+    assert code == -signal.SIGKILL or out.strip() == "refused 12", (code, out, err)  # OOM kill, or ENOMEM
+
+
+TMPFS = """
+import os
+written = 0
+try:
+    for i in range(20):
+        with open(f"/tmp/fill{i}", "wb") as fh:
+            for _ in range(30):
+                fh.write(b"x" * (1 << 20))
+                written += 1
+    print("wrote", written)
+except OSError as exc:
+    print("stopped", written, exc.errno)
+"""
+
+
+def test_private_tmp_is_bounded() -> None:
+    """Point 8 (bwrap): 600 MB into the private /tmp tmpfs under a 128 MB limit stops (ENOSPC or a kill)."""
+    if "bwrap" not in BACKENDS:
+        pytest.skip("only bwrap has a private /tmp tmpfs")
+    code, out, err, _ = run("bwrap", TMPFS, memory_bytes=128 << 20, wall_seconds=20, cpu_seconds=10)
+    assert not out.startswith("wrote"), (code, out, err)
+    if out.startswith("stopped"):
+        assert int(out.split()[1]) <= 130 and out.split()[2] == "28", out
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Any
 
@@ -115,3 +116,34 @@ def connect_unix(path: str) -> str:
     except OSError as exc:
         return f"refused {exc.errno}"
     return "connected"
+
+
+def spawn_daemon(token: str) -> str:
+    """Double-fork a setsid daemon that outlives this call, unless the sandbox kills it."""
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv(sys.executable, [sys.executable, "-S", "-c", "import time; time.sleep(1000)", token])
+        os._exit(0)
+    os.wait()
+    return "spawned"
+
+
+def own_cgroup() -> str:
+    with open("/proc/self/cgroup") as fh:
+        return fh.read()
+
+
+def fork_many(count: int, hold: float) -> int:
+    """Fork up to `count` children that sleep `hold` seconds; how many were made."""
+    made = 0
+    for _ in range(count):
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(hold)
+            os._exit(0)
+        made += 1
+    return made
