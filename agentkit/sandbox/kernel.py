@@ -157,6 +157,40 @@ def _drop_capabilities() -> None:
         _libc().prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
 
 
+_CLONE_NEWPID = 0x20000000
+_PR_SET_PDEATHSIG = 1
+
+
+def _enter_pid_namespace() -> None:
+    """Make the command pid 1 of a new PID namespace (needs CAP_SYS_ADMIN: root), so that when it exits
+    the kernel kills everything it left behind, setsid daemons included.
+
+    unshare(CLONE_NEWPID) only moves the children of the caller, so this forks: the parent stays outside
+    as a monitor that closes every descriptor (the agent's and the output pipes), waits, and exits with
+    the command's status; the child is the namespace's init, dies with the monitor, and goes on to exec.
+    Where the namespace cannot be made, nothing changes."""
+    libc = _libc()
+    if libc.unshare(_CLONE_NEWPID) != 0:
+        return
+    pid = os.fork()
+    if pid == 0:
+        libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)  # SIGKILL when the monitor goes (a killpg, say)
+        return
+    os.closerange(0, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):  # die the same way, so the caller sees the signal
+        sig = os.WTERMSIG(status)
+        libc.signal(sig, 0)  # SIG_DFL
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.WEXITSTATUS(status))
+
+
 def child_setup(
     *,
     rlimits: dict[int, tuple[int, int]],
@@ -164,13 +198,16 @@ def child_setup(
     landlock: tuple[int, Sequence[str], Sequence[str], bool] | None = None,
     drop_caps: bool = False,
     cgroup_procs: tuple[str, ...] = (),
+    pid_namespace: bool = False,
 ) -> Callable[[], None]:
-    """A `preexec_fn`: join the sandbox's cgroup (first: Landlock and the capability drop would forbid it),
-    rlimits, then (optionally) capability drop, no_new_privs, Landlock and seccomp."""
+    """A `preexec_fn`: join the sandbox's cgroup (first: Landlock and the capability drop would forbid it)
+    or enter a PID namespace, rlimits, then (optionally) capability drop, no_new_privs, Landlock and seccomp."""
     keep: list[object] = []
 
     def setup() -> None:
         join_cgroup(cgroup_procs)
+        if pid_namespace:
+            _enter_pid_namespace()
         for which, limits in rlimits.items():
             resource.setrlimit(which, limits)
         if drop_caps:

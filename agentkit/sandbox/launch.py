@@ -253,6 +253,8 @@ def _build_launch(
     seccomp = seccomp_bpf(policy.network) if caps.seccomp.ok else None
     launcher_env = {"PATH": MINIMAL_PATH}  # bubblewrap's own environment is readable through /proc/1/environ
     procs = group.procs_files if group is not None else ()
+    # without a cgroup to find its leftovers, the command becomes a PID namespace's init (root only)
+    pidns = group is None and root
     if backend == "bwrap":
         full, fds = bwrap_argv(
             policy,
@@ -273,10 +275,13 @@ def _build_launch(
         write = (*policy.write_paths, "/dev/null")
         rules = (landlock_abi(), read, write, policy.network)
         limits = _rlimits(policy, group=group)
-        pre = child_setup(rlimits=limits, seccomp=seccomp, landlock=rules, drop_caps=root, cgroup_procs=procs)
+        pre = child_setup(
+            rlimits=limits, seccomp=seccomp, landlock=rules, drop_caps=root, cgroup_procs=procs, pid_namespace=pidns
+        )
         return Launch(backend, list(argv), env, pre, cwd=cwd, cgroup=group)
     if backend == "rlimits":
-        pre = child_setup(rlimits=_rlimits(policy, group=group), seccomp=seccomp, drop_caps=root, cgroup_procs=procs)
+        limits = _rlimits(policy, group=group)
+        pre = child_setup(rlimits=limits, seccomp=seccomp, drop_caps=root, cgroup_procs=procs, pid_namespace=pidns)
         return Launch(backend, list(argv), env, pre, cwd=cwd, cgroup=group)
     if backend == "sandbox-exec":
         profile = _seatbelt_profile(policy, extra_ro, cwd)

@@ -58,9 +58,11 @@ def test_sleep_past_wall_limit_leaves_nothing(backend: str) -> None:
 
 
 def _daemon_dies_or_skip(backend: str) -> None:
-    """A backend kills escaped daemons with a PID namespace (bwrap) or the call's own cgroup."""
-    if backend != "bwrap" and not probe().cgroup.ok:
-        pytest.skip(f"{backend} without a writable cgroup has no way to find a setsid daemon: {probe().cgroup.detail}")
+    """A backend kills escaped daemons with the call's own cgroup or a PID namespace (bwrap; root elsewhere)."""
+    from agentkit.sandbox.cgroup import cgroup_support
+
+    if backend != "bwrap" and os.geteuid() != 0 and not cgroup_support()[0]:
+        pytest.skip(f"{backend} as a user without a writable cgroup cannot find a setsid daemon")
 
 
 DAEMON = """
@@ -82,6 +84,20 @@ def test_escaped_daemon_dies_and_a_clean_exit_is_rc_0(backend: str) -> None:
     code, out, err, res = run(backend, DAEMON.replace("TOKEN", token), wall_seconds=10)
     assert (code, out, res.timed_out) == (0, "parent done\n", False), err  # type: ignore[attr-defined]
     assert res.duration < 5  # type: ignore[attr-defined]
+    assert not _processes_with(token)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "bwrap"])
+def test_escaped_daemon_dies_without_a_cgroup_too(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point 4 where no cgroup can be made (a container's read-only /sys/fs/cgroup): a PID namespace."""
+    import agentkit.sandbox.cgroup
+
+    if os.geteuid() != 0:
+        pytest.skip("the PID namespace without bubblewrap needs root")
+    monkeypatch.setattr(agentkit.sandbox.cgroup, "cgroup_support", lambda: (False, "switched off by the test"))
+    token = uuid.uuid4().hex
+    code, out, err, res = run(backend, DAEMON.replace("TOKEN", token), wall_seconds=10)
+    assert (code, out, res.timed_out) == (0, "parent done\n", False), err  # type: ignore[attr-defined]
     assert not _processes_with(token)
 
 
