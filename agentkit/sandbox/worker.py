@@ -52,6 +52,7 @@ class WarmWorker:
         self.starts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._launch: Launch | None = None
+        self._core: set[int] = set()  # the worker's own processes in its cgroup (launcher, init, interpreter)
         self._buffer = b""
         self._eof = False
         self._lock = threading.Lock()
@@ -98,6 +99,7 @@ class WarmWorker:
         if ready is None or not ready.get("ready"):
             self._stop()
             raise SandboxError(f"the sandboxed worker ({spec.backend}) did not start; run 'agentkit sandbox doctor'")
+        self._core = set(spec.cgroup.pids()) if spec.cgroup is not None else set()
 
     def close(self) -> None:
         with self._lock:
@@ -157,6 +159,7 @@ class WarmWorker:
                 message = f"the sandboxed worker died before running {qualname}; it restarts on the next call"
                 raise SandboxError(message) from None
             reply = self._read_message(time.monotonic() + limit)
+            self._kill_leftovers()
             if reply is None:
                 died = self._eof or not self.alive()
                 self._stop()
@@ -166,6 +169,18 @@ class WarmWorker:
         if reply.get("ok"):
             return reply.get("result")
         return _raise(reply.get("error") or {})
+
+    def _kill_leftovers(self) -> None:
+        """Kill what the call started and left running (a daemon too): everything in the worker's cgroup
+        that was not there when the worker became ready. Without a cgroup they live until the worker stops."""
+        group = self._launch.cgroup if self._launch is not None else None
+        if group is None:
+            return
+        for pid in set(group.pids()) - self._core:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def _read_message(self, deadline: float) -> dict[str, Any] | None:
         """One JSON line from the worker, or None on EOF, timeout or an oversized reply."""
