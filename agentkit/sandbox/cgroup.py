@@ -128,14 +128,14 @@ class SandboxCgroup:
         return tuple(os.path.join(path, "cgroup.procs") for path in self.dirs)
 
     def pids(self) -> list[int]:
-        found: set[int] = set()
-        for procs in self.procs_files:
-            try:
-                with open(procs) as fh:
-                    found.update(int(pid) for pid in fh.read().split())
-            except (OSError, ValueError):
-                continue
-        return sorted(found)
+        """The processes inside (one hierarchy is enough: the child joins all of them before anything else)."""
+        if not self.dirs:
+            return []
+        try:
+            with open(os.path.join(self.dirs[0], "cgroup.procs")) as fh:
+                return [int(pid) for pid in fh.read().split()]
+        except (OSError, ValueError):
+            return []
 
     def kill(self) -> None:
         """SIGKILL every process inside (a process forking meanwhile is caught by the next pass)."""
