@@ -59,7 +59,7 @@ def doctor_command() -> None:
 @click.option("--rw", "rw", multiple=True, type=click.Path(exists=True, file_okay=False), help="Writable directory.")
 @click.option("--ro", "ro", multiple=True, type=click.Path(exists=True), help="Read-only path to show.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, help="Wall-clock seconds.")
-@click.option("--memory", default="1G", help="Memory limit (RLIMIT_DATA), e.g. 512M.")
+@click.option("--memory", default="1G", help="Memory limit of the whole sandbox, e.g. 512M.")
 @click.option("--backend", type=click.Choice(["bwrap", "landlock", "rlimits"]), default=None)
 @click.argument("command", nargs=-1, required=True)
 def run_command(
