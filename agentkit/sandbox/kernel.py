@@ -185,6 +185,7 @@ def _enter_pid_namespace() -> None:
             continue
     if os.WIFSIGNALED(status):  # die the same way, so the caller sees the signal
         sig = os.WTERMSIG(status)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a copy of the agent must not dump core
         libc.signal(sig, 0)  # SIG_DFL
         os.kill(os.getpid(), sig)
         os._exit(128 + sig)
