@@ -243,6 +243,23 @@ def test_shared_memory_counts_against_the_memory_limit(backend: str) -> None:
     assert code == -signal.SIGKILL or out.strip() == "refused 12", (code, out, err)  # OOM kill, or ENOMEM
 
 
+def test_shared_memory_in_a_tool_counts_against_its_worker() -> None:
+    """Point 8 on the tool path: a worker's memory limit holds for shared mappings too; it restarts after."""
+    from agentkit.errors import SandboxError
+    from agentkit.sandbox import WarmWorker
+
+    from . import toolmods
+
+    policy = Policy(cpu_seconds=5, wall_seconds=20, memory_bytes=128 << 20)
+    with WarmWorker(policy, sandbox=Sandbox(backend=BACKENDS[0])) as worker:
+        try:
+            outcome = worker.call(toolmods.__name__, "touch_shared", {"megabytes": 600})
+        except SandboxError as exc:
+            outcome = str(exc)
+        assert outcome == "refused 12" or "died" in outcome, outcome
+        assert worker.call(toolmods.__name__, "add", {"a": 1, "b": 2}) == 3
+
+
 TMPFS = """
 import os
 written = 0

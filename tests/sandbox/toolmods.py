@@ -147,3 +147,17 @@ def fork_many(count: int, hold: float) -> int:
             os._exit(0)
         made += 1
     return made
+
+
+def touch_shared(megabytes: int) -> str:
+    """Map and touch shared anonymous memory (which RLIMIT_DATA does not count)."""
+    import mmap
+
+    size = megabytes << 20
+    try:
+        m = mmap.mmap(-1, size, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+        for offset in range(0, size, 4096):
+            m[offset] = 1
+    except OSError as exc:
+        return f"refused {exc.errno}"
+    return f"touched {megabytes}"
