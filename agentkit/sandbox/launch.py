@@ -129,7 +129,8 @@ def _dedupe_existing(paths: Iterable[str]) -> tuple[str, ...]:
 def _rlimits(policy: Policy, *, group: SandboxCgroup | None) -> dict[int, tuple[int, int]]:
     """rlimits for the child. Processes and memory are bounded by its own cgroup where one holds; without
     one, RLIMIT_NPROC (per uid: sandboxes of one uid share it) and RLIMIT_AS at 4x the memory limit (it
-    counts shared mappings, which RLIMIT_DATA does not; 4x leaves room for threads' reserved arenas)."""
+    counts shared mappings, which RLIMIT_DATA does not; 4x leaves room for threads' reserved arenas, but
+    not for a WebAssembly engine's 10 GB reservation: node's WebAssembly needs memory_bytes >= 3 GiB there)."""
     limits = {
         resource.RLIMIT_CPU: (policy.cpu_seconds, policy.cpu_seconds + 1),
         resource.RLIMIT_FSIZE: (policy.max_file_bytes, policy.max_file_bytes),
@@ -174,10 +175,12 @@ def bwrap_argv(
     for sysdir in (*_SYSTEM_DIRS, "/etc"):
         if os.path.isdir(sysdir):
             out += ["--ro-bind", sysdir, sysdir]
-    out += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777"]
-    if _bwrap_takes_size(bwrap):  # bubblewrap 0.10+: the private /tmp holds no more than the memory limit
-        out += ["--size", str(policy.memory_bytes)]
-    out += ["--tmpfs", "/tmp"]
+    out += ["--dev", "/dev", "--proc", "/proc"]
+    for tmpfs in ("/tmp", "/dev/shm"):
+        out += ["--perms", "1777"]
+        if _bwrap_takes_size(bwrap):  # bubblewrap 0.10+: each holds no more than the memory limit
+            out += ["--size", str(policy.memory_bytes)]
+        out += ["--tmpfs", tmpfs]
     created = {"/", "/tmp", "/dev", "/proc", "/etc", *_SYSTEM_DIRS}
     _refuse_host_wide(policy)
     binds: list[tuple[str, str]] = [(p, "--ro-bind") for p in _dedupe_existing(extra_ro) if not _host_wide(p)]

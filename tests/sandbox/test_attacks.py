@@ -207,7 +207,11 @@ time.sleep(HOLD_SECONDS)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_one_sandbox_full_of_processes_does_not_starve_another(backend: str) -> None:
     """Point 7: limits are per sandbox, not per uid (every sandbox as root runs as the same uid)."""
+    from agentkit.sandbox.cgroup import cgroup_support
+
     _pids_bound_or_skip(backend)
+    if not cgroup_support()[0]:
+        pytest.skip("without a cgroup the process limit is RLIMIT_NPROC, which counts per uid")
     busy: dict[str, object] = {}
     hog = HOLD.replace("COUNT", "60").replace("HOLD_SECONDS", "3")
     thread = threading.Thread(target=lambda: busy.update(r=run(backend, hog, max_processes=64, wall_seconds=6)))
@@ -265,7 +269,7 @@ import os
 written = 0
 try:
     for i in range(20):
-        with open(f"/tmp/fill{i}", "wb") as fh:
+        with open(f"FOLDER/fill{i}", "wb") as fh:
             for _ in range(30):
                 fh.write(b"x" * (1 << 20))
                 written += 1
@@ -275,11 +279,13 @@ except OSError as exc:
 """
 
 
-def test_private_tmp_is_bounded() -> None:
-    """Point 8 (bwrap): 600 MB into the private /tmp tmpfs under a 128 MB limit stops (ENOSPC or a kill)."""
+@pytest.mark.parametrize("folder", ["/tmp", "/dev/shm"])
+def test_private_tmpfs_is_bounded(folder: str) -> None:
+    """Point 8 (bwrap): 600 MB into the private /tmp (or /dev/shm) under a 128 MB limit stops (ENOSPC or a kill)."""
     if "bwrap" not in BACKENDS:
         pytest.skip("only bwrap has a private /tmp tmpfs")
-    code, out, err, _ = run("bwrap", TMPFS, memory_bytes=128 << 20, wall_seconds=20, cpu_seconds=10)
+    prog = TMPFS.replace("FOLDER", folder)
+    code, out, err, _ = run("bwrap", prog, memory_bytes=128 << 20, wall_seconds=20, cpu_seconds=10)
     assert not out.startswith("wrote"), (code, out, err)
     if out.startswith("stopped"):
         assert int(out.split()[1]) <= 130 and out.split()[2] == "28", out
