@@ -32,7 +32,8 @@ def test_the_filter_needs_no_library() -> None:
 def test_syscall_numbers_match_libseccomp(machine: str) -> None:
     """The hand-kept tables agree with libseccomp's (used here only as a reference, never at run time)."""
     name = ctypes.util.find_library("seccomp")
-    require(name is not None, "libseccomp", "apt-get install -y libseccomp2")
+    if name is None:
+        pytest.skip("no libseccomp here to compare the syscall numbers with (apt-get install -y libseccomp2)")
     lib = ctypes.CDLL(name)
     lib.seccomp_syscall_resolve_name_arch.argtypes = [ctypes.c_uint32, ctypes.c_char_p]
     arch, table = _ARCHES[machine]
