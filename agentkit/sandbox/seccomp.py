@@ -222,6 +222,8 @@ def filter_error() -> str | None:
     """None when the filter can be built for this machine, else why not."""
     try:
         build_filter(False)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    except ValueError as exc:
         return str(exc)
     return None
