@@ -16,6 +16,7 @@ value budget, so the first pass would still be needed; the standard decoder afte
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ class Limits:
 _STEP = re.compile(r'[^"\[\]{}]*+(?:("[^"\\]*+(?:\\.[^"\\]*+)*+")|([\[{])|([\]}])|\Z)', re.DOTALL)
 _NOT_DIGIT = re.compile(r"[^0-9]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_BIG_EXPONENT = re.compile(r"[0-9][eE][+-]?[0-9]{3}")  # 1e999 overflows a float to inf
 
 
 def loads(data: bytes | bytearray | str, limits: Limits = Limits()) -> Any:
@@ -51,18 +54,29 @@ def loads(data: bytes | bytearray | str, limits: Limits = Limits()) -> Any:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise JSONError(f"the text is not valid UTF-8 (byte {exc.start})") from None
-    _check_shape(text, limits)
-    try:
-        value = json.loads(
-            text,
+    # Each check below has a cheap C-speed test first that rules it out for typical text.
+    brackets = text.count("[") + text.count("{")
+    if brackets > limits.max_depth or brackets + text.count(",") > limits.max_values:
+        _check_shape(text, limits)
+    decoder = _DECODER
+    if _BIG_EXPONENT.search(text) or _long_digit_run(limits.max_number_digits).search(text):
+        decoder = json.JSONDecoder(
             parse_int=lambda s: _number(s, int, limits),
             parse_float=lambda s: _number(s, float, limits),
             parse_constant=_constant,
         )
+    try:
+        value = decoder.decode(text)
     except json.JSONDecodeError as exc:
         raise JSONError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    _check_strings(value)
+    if _SURROGATE_ESCAPE.search(text) or (isinstance(data, str) and _SURROGATE.search(text)):
+        _check_strings(value)
     return value
+
+
+@functools.lru_cache(maxsize=8)
+def _long_digit_run(max_digits: int) -> re.Pattern[str]:
+    return re.compile(f"[0-9]{{{max_digits + 1}}}")
 
 
 def _check_shape(text: str, limits: Limits) -> None:
@@ -101,6 +115,9 @@ def _number(text: str, kind: type, limits: Limits) -> Any:
 
 def _constant(name: str) -> Any:
     raise JSONError(f"{name} is not valid JSON (strict JSON has no NaN or Infinity)")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_constant)
 
 
 def _check_strings(value: Any) -> None:

@@ -250,3 +250,27 @@ def test_an_unexpected_server_failure_is_a_json_500(monkeypatch: pytest.MonkeyPa
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 500
     assert json.loads(sent[1]["body"])["error"].startswith("the server failed")
+
+
+# ---- sessions ---------------------------------------------------------------------------------------------
+
+
+def test_a_session_busy_in_another_process_is_a_409_naming_the_holder(hostile_server: Server) -> None:
+    import os
+
+    from agentkit.sessions import Session
+
+    session = "test-" + uuid.uuid4().hex
+    holder = Session(hostile_server.home / "sessions" / f"{session}.jsonl")
+    holder.acquire()  # this test process is "the other process"
+    try:
+        for stream in (False, True):
+            response = httpx.post(
+                hostile_server.url + "/invocations", json={"prompt": "hi", "stream": stream}, headers={SESSION: session}
+            )
+            message = json_error(response, 409)
+            assert f"pid {os.getpid()} on " in message
+    finally:
+        holder.release()
+    ok = httpx.post(hostile_server.url + "/invocations", json={"prompt": "now"}, headers={SESSION: session})
+    assert ok.status_code == 200 and ok.json()["text"] == "heard: now"
