@@ -6,7 +6,7 @@
     async for event in agent.stream("..."):        # events for UIs; the last is RunEnd
         ...
 
-An Agent keeps its conversation across calls. With `session=ID or path`, every step is written to a
+An Agent keeps its conversation across calls. With `session=NAME` (or a pathlib.Path), every step is written to a
 durable transcript first (see agentkit.sessions), and a new Agent on the same session continues it.
 
 Resuming after a crash: if the transcript stops inside a tool batch, `resume()` runs the calls that have
@@ -161,10 +161,14 @@ class Agent:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def cancel(self) -> None:
-        """Stop the current run at its next step (stop reason "cancelled")."""
+    def cancel(self, *, now: bool = False) -> None:
+        """Stop the current run at its next step (stop reason "cancelled").
+
+        Cancelling the run's task instead stops it at once, except that tool calls running on threads
+        (which cannot be stopped) are waited for, within their timeouts, so their results are recorded and
+        a resumed run never repeats a finished call. `now=True` gives that wait up as well."""
         if self._loop is not None:
-            self._loop.cancel()
+            self._loop.cancel(now=now)
 
     @contextmanager
     def override(self, *, model: Model | str | None = None) -> Iterator[Agent]:

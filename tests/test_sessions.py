@@ -451,3 +451,95 @@ def test_a_lone_surrogate_from_a_tool_is_written_replaced_not_a_crash(tmp_path: 
     Agent(model=ScriptedModel([ToolCall(name="odd", arguments={}), "ok"]), tools=[odd], session=path)("go")
     results = [r.content for m in Session(path).load().messages for r in m.tool_results]
     assert results == ["bad ? text"]
+
+
+# ---- a finished tool result survives a cancelled run ------------------------------------------------------
+
+
+def _counting_slow_tool(calls: list[str]):  # type: ignore[no-untyped-def]
+    @tool
+    def transfer(amount: int) -> str:
+        """Move money (takes about a second; not idempotent)."""
+        time.sleep(1.0)
+        calls.append(f"transfer {amount}")
+        return f"moved {amount}"
+
+    return transfer
+
+
+@pytest.mark.parametrize("with_session", [False, True])
+def test_a_cancelled_run_records_the_call_that_finished_and_resume_does_not_repeat_it(
+    tmp_path: Path, with_session: bool
+) -> None:
+    import asyncio
+
+    calls: list[str] = []
+    transfer = _counting_slow_tool(calls)
+    model = ScriptedModel([ToolCall(name="transfer", arguments={"amount": 7}), "all moved"])
+    path = tmp_path / "s.jsonl"
+    agent = Agent(model=model, tools=[transfer], session=path if with_session else None)
+
+    async def cancel_mid_call() -> None:
+        run = asyncio.ensure_future(agent.invoke_async("pay"))
+        await asyncio.sleep(0.3)  # the tool is running on its thread now
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(cancel_mid_call())
+    assert calls == ["transfer 7"]  # it finished...
+    if with_session:  # ...and its result is on disk, so another process resumes without calling it again
+        assert Session(path).load().completed.keys() == {agent.messages[-1].tool_calls[0].id}
+        agent = Agent(model=ScriptedModel(["all moved"]), tools=[transfer], session=path)
+    result = asyncio.run(agent.resume())
+    assert calls == ["transfer 7"]
+    assert result.text == "all moved"
+    assert [r.content for r in result.messages[-2].tool_results] == ["moved 7"]
+
+
+def test_cancel_now_does_not_wait_for_a_running_call(tmp_path: Path) -> None:
+    import asyncio
+
+    calls: list[str] = []
+    agent = Agent(
+        model=ScriptedModel([ToolCall(name="transfer", arguments={"amount": 1})]), tools=[_counting_slow_tool(calls)]
+    )
+
+    async def cancel_now() -> float:
+        run = asyncio.ensure_future(agent.invoke_async("pay"))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        agent.cancel(now=True)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        return time.monotonic() - started
+
+    assert asyncio.run(cancel_now()) < 0.5
+    assert calls == []  # given up before it finished: nothing recorded, resume would run it
+
+
+def test_a_cancelled_batch_records_every_call_that_finished(tmp_path: Path) -> None:
+    import asyncio
+
+    calls: list[str] = []
+    transfer = _counting_slow_tool(calls)
+    batch = [ToolCall(name="transfer", arguments={"amount": 1}), ToolCall(name="transfer", arguments={"amount": 2})]
+    path = tmp_path / "s.jsonl"
+    agent = Agent(model=ScriptedModel([batch, "done"]), tools=[transfer], session=path)
+
+    async def cancel_mid_batch() -> None:
+        run = asyncio.ensure_future(agent.invoke_async("pay twice"))
+        await asyncio.sleep(0.3)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    started = time.monotonic()
+    asyncio.run(cancel_mid_batch())
+    assert time.monotonic() - started < 3  # waited for the calls (about 1 s), not spinning or hanging
+    assert sorted(calls) == ["transfer 1", "transfer 2"]
+    state = Session(path).load()
+    assert len(state.completed) == 2 and state.interrupted == []
+    result = asyncio.run(Agent(model=ScriptedModel(["done"]), tools=[transfer], session=path).resume())
+    assert sorted(calls) == ["transfer 1", "transfer 2"] and result.text == "done"

@@ -77,6 +77,7 @@ def _drive(agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay)
             click.echo("\nstopping after the current step (Ctrl-C again to stop now)…", err=True)
             agent.cancel()
         else:
+            agent.cancel(now=True)  # do not wait for a tool call still running on a thread
             raise KeyboardInterrupt
 
     async def consume() -> AgentResult:
