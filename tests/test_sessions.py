@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agentkit import Agent, ScriptedModel, ToolCall, tool
 from agentkit.errors import SessionBusy, SessionError
@@ -543,3 +545,44 @@ def test_a_cancelled_batch_records_every_call_that_finished(tmp_path: Path) -> N
     assert len(state.completed) == 2 and state.interrupted == []
     result = asyncio.run(Agent(model=ScriptedModel(["done"]), tools=[transfer], session=path).resume())
     assert sorted(calls) == ["transfer 1", "transfer 2"] and result.text == "done"
+
+
+# ---- fuzz: the loader never fails in any other way ------------------------------------------------------
+
+_FUZZ_TOKENS = ['{"type":"message","message":', '{"role":', '"user"', '"tool"', '"content":', "5", "[", "]", "{", "}"]
+_FUZZ_TOKENS += ['"', ",", ":", "\\ud800", '"tool_calls":[', '"tool_results":[', '{"type":"tool_result","result":']
+_FUZZ_TOKENS += ['"call_id":"c"', '"name":"n"', "null", "true", "9" * 50, "\x00"]
+
+
+def _fuzz_lines() -> st.SearchStrategy[list[str]]:
+    good = st.builds(
+        lambda role, text: json.dumps({"type": "message", "message": {"role": role, "content": text}}),
+        st.sampled_from(["user", "assistant", "system"]),
+        st.text(max_size=20),
+    )
+    soup = st.lists(st.sampled_from(_FUZZ_TOKENS), max_size=30).map("".join)
+    deep = st.integers(1, 5000).map(lambda n: "[" * n)
+    values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.sampled_from(["type", "role", "message"]), kids),
+        max_leaves=10,
+    ).map(json.dumps)
+    return st.lists(st.one_of(good, good, soup, deep, values), max_size=6)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(lines=_fuzz_lines(), newline_at_end=st.booleans())
+def test_fuzzed_transcripts_load_or_name_file_and_line(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[str], newline_at_end: bool
+) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = folder / "s.jsonl"
+    path.write_bytes(("\n".join(lines) + ("\n" if newline_at_end else "")).encode("utf-8", "surrogatepass"))
+    try:
+        Session(path).load()
+        failed = None
+    except SessionError as exc:
+        failed = str(exc)
+        assert f"{path} line " in failed and len(failed) < 600
+    (info,) = list_sessions(folder)
+    assert (info.problem is None) == (failed is None)
