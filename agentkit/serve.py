@@ -122,7 +122,7 @@ def load_agent_factory(spec: str, *, model: Any = None, options: dict[str, Any] 
 def _bind(agent: Agent, session: str | None) -> Agent:
     """A copy of `agent` whose conversation is `session` (None: a new, unsaved one); a definition may hand
     out the same Agent more than once, so the original is never used directly. The session is always the
-    file `{session}.jsonl` under sessions_dir(), never a path (`Session.open` reads `x.jsonl` as one)."""
+    file `{session_key(session)}.jsonl` under sessions_dir(), never a path."""
     if session is None:
         return agent.clone(session=None)
     return agent.clone(session=Session(sessions_dir() / f"{session_key(session)}.jsonl"))
@@ -385,7 +385,8 @@ class AgentCoreApp:
         except _BadRequest as exc:
             body = json.dumps({"error": exc.message, "request_id": request_id}).encode()
             close = [(b"connection", b"close")] if exc.close else []
-            await _respond(send, exc.status, body, [*_JSON_HEADERS, *extra, *close])
+            later = [(b"retry-after", b"1")] if exc.status == 503 else []
+            await _respond(send, exc.status, body, [*_JSON_HEADERS, *extra, *close, *later])
             return
         raw_session = headers.get(SESSION_HEADER.lower().encode(), b"").decode("latin-1")
         key = session_key(raw_session) if raw_session else None

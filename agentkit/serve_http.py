@@ -3,7 +3,8 @@
 - A header timeout: uvicorn waits forever for a request's headers (its keep-alive timeout covers only the
   quiet time between requests, and any byte resets it), so clients trickling a header byte every few
   seconds could hold connections open indefinitely. Here each connection must deliver a request's headers
-  within `header_timeout` seconds of opening, or of its last response; otherwise it gets a 408 and is closed.
+  within `header_timeout` seconds of opening, or of its last response; otherwise it gets a 408 and is closed
+  (a connection that sent nothing at all is closed without one, as an idle keep-alive connection is).
   (The body has its own deadline, enforced by the app: agentkit.serve.)
 - JSON protocol errors: uvicorn answers a malformed request with a plain-text 400; this answers with the
   same JSON error shape as every other failure of the server.
@@ -29,12 +30,14 @@ def protocol_class(header_timeout: float) -> type[asyncio.Protocol]:
 
     class Protocol(base):
         _header_timer: asyncio.TimerHandle | None = None
+        _waited_on = False  # bytes of the awaited request's head arrived
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             self._arm_header_timer()
 
         def data_received(self, data: bytes) -> None:
+            self._waited_on = True
             before = self.cycle
             super().data_received(data)
             if self.cycle is not before:  # a request's headers are complete
@@ -54,6 +57,7 @@ def protocol_class(header_timeout: float) -> type[asyncio.Protocol]:
 
         def _arm_header_timer(self) -> None:
             self._disarm_header_timer()
+            self._waited_on = False
             self._header_timer = self.loop.call_later(header_timeout, self._headers_late)
 
         def _disarm_header_timer(self) -> None:
@@ -67,6 +71,9 @@ def protocol_class(header_timeout: float) -> type[asyncio.Protocol]:
                 return
             if self.cycle is not None and not self.cycle.response_complete:
                 return  # a request is being handled: its headers did arrive
+            if not self._waited_on:
+                self.transport.close()  # an idle connection: nothing to answer
+                return
             self._fail(408, f"the request headers did not arrive within {header_timeout:g} s")
 
         def _fail(self, status: int, message: str) -> None:

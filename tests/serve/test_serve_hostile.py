@@ -130,6 +130,7 @@ def test_bodies_received_at_once_are_capped_across_requests(hostile_server: Serv
         time.sleep(0.3)
         third = post(hostile_server, b'{"prompt": "' + b"z" * (size - 20) + b'"}')
         assert "try again" in json_error(third, 503)
+        assert third.headers["retry-after"] == "1"
         small = post(hostile_server, b'{"prompt": "small"}')  # small ones still fit beside the two
         assert small.status_code == 200
     finally:
@@ -274,3 +275,21 @@ def test_a_session_busy_in_another_process_is_a_409_naming_the_holder(hostile_se
         holder.release()
     ok = httpx.post(hostile_server.url + "/invocations", json={"prompt": "now"}, headers={SESSION: session})
     assert ok.status_code == 200 and ok.json()["text"] == "heard: now"
+
+
+def test_an_idle_connection_is_closed_quietly_after_the_header_timeout(hostile_server: Server) -> None:
+    sock = connect(hostile_server)
+    try:
+        started = time.monotonic()
+        assert sock.recv(1000) == b""  # closed, with no unasked-for 408
+        assert time.monotonic() - started < HEADER_TIMEOUT + 3
+    finally:
+        sock.close()
+
+
+def test_a_keep_alive_connection_serves_several_requests(hostile_server: Server) -> None:
+    with httpx.Client(base_url=hostile_server.url, timeout=10) as client:
+        for index in range(3):
+            response = client.post("/invocations", json={"prompt": f"n{index}"})
+            assert response.status_code == 200
+            time.sleep(0.2)

@@ -107,7 +107,7 @@ def test_a_long_session_header_maps_to_a_safe_session_name(server: Server) -> No
 
 
 def test_a_session_header_ending_in_jsonl_stays_under_the_sessions_folder(server: Server) -> None:
-    session = f"notes-{uuid.uuid4().hex}.jsonl"  # Session.open would read this as a path in the server's cwd
+    session = f"notes-{uuid.uuid4().hex}.jsonl"  # looks like a file name: must still be a session name
     stray = Path.cwd() / session  # the server runs in the test's working directory
     try:
         assert invoke(server, {"prompt": "a"}, session).json()["text"] == "heard: a"
