@@ -37,6 +37,7 @@ import os
 import re
 import socket
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,7 +55,6 @@ __all__ = [
     "check_name",
     "list_sessions",
     "new_session_id",
-    "record_problem",
     "sessions_dir",
 ]
 
@@ -164,6 +164,7 @@ class Session:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
         self._lock_fd = fd
+        _holders.add(self)
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
@@ -174,6 +175,7 @@ class Session:
         """Stop being the writer (the lock file stays: removing it would race with the next writer)."""
         if self._lock_fd is not None:
             fd, self._lock_fd = self._lock_fd, None
+            _holders.discard(self)
             os.close(fd)  # closing the last descriptor of the open file drops its flock
 
     @contextmanager
@@ -255,7 +257,7 @@ class Session:
                 if number == last + 1:  # torn write at the very end: the step it held never completed
                     break
                 raise self._damaged(number, f"is not a JSON record ({exc})") from None
-            problem = record_problem(record)
+            problem = _record_problem(record)
             if problem is not None:
                 raise self._damaged(number, problem)
             records.append((number, record))
@@ -303,6 +305,22 @@ class Session:
         self.close()
 
 
+# Sessions holding the writer lock. A forked child inherits their lock descriptors, and a flock lasts until
+# every descriptor of it is closed: the child closes its copies, so it never keeps the parent's lock.
+_holders: weakref.WeakSet[Session] = weakref.WeakSet()
+
+
+def _forget_locks_in_child() -> None:
+    for session in list(_holders):
+        if session._lock_fd is not None:
+            os.close(session._lock_fd)
+            session._lock_fd = None
+    _holders.clear()
+
+
+os.register_at_fork(after_in_child=_forget_locks_in_child)
+
+
 def _is_record(raw: bytes) -> bool:
     try:
         return isinstance(strict_json.loads(raw, _RECORD_LIMITS), dict)
@@ -336,7 +354,7 @@ _CALL_FIELDS = {"name", "arguments", "id", "raw", "strings_only", "invalid_reaso
 _RESULT_FIELDS = {"call_id", "name", "content", "is_error"}
 
 
-def record_problem(record: Any) -> str | None:
+def _record_problem(record: Any) -> str | None:
     """What is wrong with one transcript record (None: nothing), worded to follow "line N "."""
     if not isinstance(record, dict):
         return f"is a JSON {type(record).__name__}, not a record object"

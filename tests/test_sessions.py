@@ -586,3 +586,25 @@ def test_fuzzed_transcripts_load_or_name_file_and_line(
         assert f"{path} line " in failed and len(failed) < 600
     (info,) = list_sessions(folder)
     assert (info.problem is None) == (failed is None)
+
+
+def test_a_forked_child_does_not_keep_the_parents_session_lock(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    session = Session(path)
+    session.acquire()
+    ready, tell = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child (its fork hooks have run) lives on after the parent lets go
+        os.write(tell, b"up")
+        time.sleep(1.0)
+        os._exit(0)
+    try:
+        assert os.read(ready, 2) == b"up"
+        session.release()
+        other = Session(path)
+        other.acquire()  # free now, though the child still runs
+        other.release()
+    finally:
+        os.waitpid(child, 0)
+        os.close(ready)
+        os.close(tell)
