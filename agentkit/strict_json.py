@@ -42,7 +42,6 @@ _STEP = re.compile(r'[^"\[\]{}]*+(?:("[^"\\]*+(?:\\.[^"\\]*+)*+")|([\[{])|([\]}]
 _NOT_DIGIT = re.compile(r"[^0-9]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_BIG_EXPONENT = re.compile(r"[0-9][eE][+-]?[0-9]{3}")  # 1e999 overflows a float to inf
 
 
 def loads(data: bytes | bytearray | str, limits: Limits = Limits()) -> Any:
@@ -58,15 +57,8 @@ def loads(data: bytes | bytearray | str, limits: Limits = Limits()) -> Any:
     brackets = text.count("[") + text.count("{")
     if brackets > limits.max_depth or brackets + text.count(",") > limits.max_values:
         _check_shape(text, limits)
-    decoder = _DECODER
-    if _BIG_EXPONENT.search(text) or _long_digit_run(limits.max_number_digits).search(text):
-        decoder = json.JSONDecoder(
-            parse_int=lambda s: _number(s, int, limits),
-            parse_float=lambda s: _number(s, float, limits),
-            parse_constant=_constant,
-        )
     try:
-        value = decoder.decode(text)
+        value = _decoder(limits).decode(text)
     except json.JSONDecodeError as exc:
         raise JSONError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     if _SURROGATE_ESCAPE.search(text) or (isinstance(data, str) and _SURROGATE.search(text)):
@@ -75,8 +67,14 @@ def loads(data: bytes | bytearray | str, limits: Limits = Limits()) -> Any:
 
 
 @functools.lru_cache(maxsize=8)
-def _long_digit_run(max_digits: int) -> re.Pattern[str]:
-    return re.compile(f"[0-9]{{{max_digits + 1}}}")
+def _decoder(limits: Limits) -> json.JSONDecoder:
+    """The C decoder, calling back for numbers (one call per number; their count is bounded by the commas
+    and brackets that `max_values` bounds) and for NaN/Infinity."""
+    return json.JSONDecoder(
+        parse_int=lambda s: _number(s, int, limits),
+        parse_float=lambda s: _number(s, float, limits),
+        parse_constant=_constant,
+    )
 
 
 def _check_shape(text: str, limits: Limits) -> None:
@@ -115,9 +113,6 @@ def _number(text: str, kind: type, limits: Limits) -> Any:
 
 def _constant(name: str) -> Any:
     raise JSONError(f"{name} is not valid JSON (strict JSON has no NaN or Infinity)")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_constant)
 
 
 def _check_strings(value: Any) -> None:
