@@ -22,13 +22,16 @@ from typing import Any
 __all__ = ["protocol_class"]
 
 
-def protocol_class(header_timeout: float) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol class with a header timeout and JSON protocol errors."""
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+def protocol_class(header_timeout: float, base: type[asyncio.Protocol] | None = None) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol class (`base`, default: the one uvicorn picks) with a header timeout and JSON
+    protocol errors."""
+    if base is None:
+        from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-    base: Any = AutoHTTPProtocol
+        base = AutoHTTPProtocol
+    parent: Any = base
 
-    class Protocol(base):
+    class Protocol(parent):
         _header_timer: asyncio.TimerHandle | None = None
         _waited_on = False  # bytes of the awaited request's head arrived
 
@@ -89,5 +92,5 @@ def protocol_class(header_timeout: float) -> type[asyncio.Protocol]:
             self.transport.write(b"".join(head) + body)
             self.transport.close()
 
-    Protocol.__name__ = Protocol.__qualname__ = f"Agentkit{base.__name__}"
+    Protocol.__name__ = Protocol.__qualname__ = f"Agentkit{parent.__name__}"
     return Protocol

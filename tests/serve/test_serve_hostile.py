@@ -58,9 +58,17 @@ def json_error(response: httpx.Response, status: int) -> str:
     return message
 
 
-def connect(server: Server) -> socket.socket:
-    host, port = server.url.removeprefix("http://").split(":")
+def connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=10)
+    return sock
+
+
+def hold(url: str, size: int) -> socket.socket:
+    """A request that declares `size` bytes, sends the start of its body and then nothing more."""
+    sock = connect(url)
+    head = f"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+    sock.sendall(head.encode() + b'{"prompt": "')
     return sock
 
 
@@ -126,7 +134,7 @@ def test_bodies_received_at_once_are_capped_across_requests(hostile_server: Serv
     size = 900_000  # each under the payload limit; three of them pass the 2 MB receiving cap
     holders = []
     try:
-        holders = [hold(hostile_server, size) for _ in range(2)]
+        holders = [hold(hostile_server.url, size) for _ in range(2)]
         time.sleep(0.3)
         third = post(hostile_server, b'{"prompt": "' + b"z" * (size - 20) + b'"}')
         assert "try again" in json_error(third, 503)
@@ -141,16 +149,8 @@ def test_bodies_received_at_once_are_capped_across_requests(hostile_server: Serv
     assert again.status_code == 200, again.text
 
 
-def hold(server: Server, size: int) -> socket.socket:
-    """A request that declares `size` bytes, sends the start of its body and then nothing more."""
-    sock = connect(server)
-    head = f"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
-    sock.sendall(head.encode() + b'{"prompt": "')
-    return sock
-
-
 def test_a_chunked_body_counts_against_the_cap_as_it_arrives(hostile_server: Server) -> None:
-    holders = [hold(hostile_server, 999_000) for _ in range(2)]  # 2,000 bytes of the cap are left
+    holders = [hold(hostile_server.url, 999_000) for _ in range(2)]  # 2,000 bytes of the cap are left
     try:
         time.sleep(0.3)
 
@@ -175,12 +175,12 @@ def test_a_chunked_body_counts_against_the_cap_as_it_arrives(hostile_server: Ser
 # ---- slow clients -----------------------------------------------------------------------------------------
 
 
-def trickle(server: Server, prefix: bytes, data: bytes, gap: float) -> tuple[float, int, dict[str, Any]]:
+def trickle(url: str, prefix: bytes, data: bytes, gap: float) -> tuple[float, int, dict[str, Any]]:
     """Send `prefix`, then `data` one byte every `gap` s until the server answers; its answer and when.
 
     A byte that crosses the server's answer on the wire makes the server's kernel reset the connection,
     which can drop the answer: that outcome is status 0."""
-    sock = connect(server)
+    sock = connect(url)
     started = time.monotonic()
     try:
         sock.sendall(prefix)
@@ -209,7 +209,8 @@ def test_slow_clients_are_timed_out_with_a_json_408(
 ) -> None:
     results: list[tuple[float, int, dict[str, Any]]] = []
     threads = [
-        threading.Thread(target=lambda: results.append(trickle(hostile_server, prefix, data, 0.3))) for _ in range(3)
+        threading.Thread(target=lambda: results.append(trickle(hostile_server.url, prefix, data, 0.3)))
+        for _ in range(3)
     ]
     for thread in threads:
         thread.start()
@@ -227,7 +228,7 @@ def test_slow_clients_are_timed_out_with_a_json_408(
 
 
 def test_a_malformed_request_gets_a_json_400(hostile_server: Server) -> None:
-    sock = connect(hostile_server)
+    sock = connect(hostile_server.url)
     try:
         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
         status, body = read_response(sock)
@@ -284,7 +285,7 @@ def test_a_session_busy_in_another_process_is_a_409_naming_the_holder(hostile_se
 
 
 def test_an_idle_connection_is_closed_quietly_after_the_header_timeout(hostile_server: Server) -> None:
-    sock = connect(hostile_server)
+    sock = connect(hostile_server.url)
     try:
         started = time.monotonic()
         assert sock.recv(1000) == b""  # closed, with no unasked-for 408
@@ -299,3 +300,60 @@ def test_a_keep_alive_connection_serves_several_requests(hostile_server: Server)
             response = client.post("/invocations", json={"prompt": f"n{index}"})
             assert response.status_code == 200
             time.sleep(0.2)
+
+
+# ---- the protocol layer, on both of uvicorn's HTTP parsers --------------------------------------------------
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def bare_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """uvicorn in a thread with agentkit's protocol on `param`'s parser, serving a trivial app."""
+    import importlib
+
+    import uvicorn
+
+    from agentkit.serve_http import protocol_class
+    from tests.serve.conftest import free_port
+
+    module, name = {
+        "httptools": ("uvicorn.protocols.http.httptools_impl", "HttpToolsProtocol"),
+        "h11": ("uvicorn.protocols.http.h11_impl", "H11Protocol"),
+    }[request.param]
+    base = getattr(importlib.import_module(module), name)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, http=protocol_class(HEADER_TIMEOUT, base), log_level="error", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_both_parsers_answer_a_bad_request_and_a_late_head_with_json(bare_url: str) -> None:
+    sock = connect(bare_url)
+    try:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        status, body = read_response(sock)
+    finally:
+        sock.close()
+    assert status == 400 and "invalid HTTP request" in body["error"]
+    elapsed, status, body = trickle(bare_url, b"", b"GET /ping HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 40, 0.3)
+    assert elapsed < 5 and status in (408, 0)
+    assert status == 0 or "headers did not arrive" in body["error"]
+    with httpx.Client(base_url=bare_url, timeout=5) as client:  # a normal request, twice on one connection
+        assert client.get("/ping").status_code == 200
+        assert client.get("/ping").status_code == 200
