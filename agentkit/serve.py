@@ -21,14 +21,17 @@ plain text (uvicorn's own protocol errors included, see agentkit.serve_http):
   (so 8 clients sending 95 MB each cannot make the server buffer 760 MB); try again later;
 - 408: the body did not arrive within `body_timeout` seconds (a client trickling one byte every 2 s), or
   the headers within `header_timeout` (enforced in agentkit.serve_http);
-- 400: a payload that is not strict JSON within agentkit.strict_json's limits (nesting, size, huge
-  numbers, lone surrogates, NaN), or lacks a prompt; the message names the problem;
+- 400: a payload that is not strict JSON within `PAYLOAD_LIMITS` (nesting deeper than 32, more than
+  10,000 values, a number of more than 100 digits, a lone surrogate such as "\\ud800", NaN; see
+  agentkit.strict_json), or one without a prompt; the message names the problem;
 - 409: the session is busy in another process (agentkit.errors.SessionBusy);
 - 500: a failed run. Its body never carries exception text (it may hold keys or prompts); it carries a
   request id that the server log repeats next to the traceback.
 
 A client that disconnects cancels its run; everything the run had finished is already in the session
-transcript, so the next invocation continues from there.
+transcript, so the next invocation continues from there. A tool call running on a thread at that moment
+cannot be stopped: the run waits for it (within its timeout) and records its result first, so a resumed
+run never calls it again (see AgentLoop and agentkit.tool_threads).
 
 Why not the official `bedrock-agentcore` SDK app (`BedrockAgentCoreApp`, a Starlette app)? Measured on the
 same machine (benchmarks/bench_serve.py) and read from its source: it returns exception text in 500 bodies,
