@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -67,9 +68,27 @@ def _cpu_budget(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+class _ExactLocations:
+    """A meta path finder for the modules the parent loaded from outside the interpreter's folders: each is
+    imported from its own file or package folder, since the folder around it cannot be listed here."""
+
+    def __init__(self, locations: dict[str, str]) -> None:
+        self.locations = locations
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        location = self.locations.get(fullname)
+        if location is None:
+            return None
+        if os.path.isdir(location):
+            init = os.path.join(location, "__init__.py")
+            return importlib.util.spec_from_file_location(fullname, init, submodule_search_locations=[location])
+        return importlib.util.spec_from_file_location(fullname, location)
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
     sys.path[:0] = config["path"]
+    sys.meta_path.insert(0, _ExactLocations(config["modules"]))
     if config["site_dirs"]:  # .pth files, such as an editable install's import hook
         import site
 

@@ -202,8 +202,10 @@ def child_setup(
     seccomp: bytes | None = None,
     landlock: tuple[int, Sequence[str], Sequence[str], bool] | None = None,
     drop_caps: bool = False,
+    become: Callable[[], None] | None = None,
 ) -> Callable[[], None]:
-    """A `preexec_fn`: rlimits, then (optionally) capability drop, no_new_privs, Landlock and seccomp."""
+    """A `preexec_fn`: rlimits, then (optionally) capability drop, `become` (the uid change of
+    `identity.enter_user_namespace`), no_new_privs, Landlock and seccomp."""
     keep: list[object] = []
 
     def setup() -> None:
@@ -211,7 +213,9 @@ def child_setup(
             resource.setrlimit(which, limits)
         if drop_caps:
             _drop_capabilities()
-        if seccomp is not None or landlock is not None:
+        if become is not None:
+            become()
+        if seccomp is not None or landlock is not None or become is not None:
             _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
         if landlock is not None:
             _landlock_restrict(*landlock)

@@ -22,24 +22,27 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agentkit.errors import SandboxError
+from agentkit.sandbox.identity import (
+    ETC_FILES,
+    enter_user_namespace,
+    libc_handle,
+    needs_root_mapping,
+    refuse_unwritable,
+)
 from agentkit.sandbox.kernel import child_setup, landlock_abi, seccomp_bpf
 from agentkit.sandbox.policy import MINIMAL_PATH, Policy
 
-__all__ = ["Launch", "build_launch", "bwrap_argv", "interpreter_paths"]
+__all__ = ["Launch", "build_launch", "bwrap_argv", "module_locations", "python_paths"]
 
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-# what programs read from /etc, granted one by one where /etc as a whole is not mounted (Landlock as root)
-_ETC_FILES = (
-    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/hostname", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/hosts",
-    "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/ssl", "/etc/ca-certificates",
-    "/etc/alternatives", "/etc/os-release", "/etc/mime.types", "/etc/protocols", "/etc/services",
-)  # fmt: skip
 _DEV_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
@@ -54,6 +57,7 @@ class Launch:
     pass_fds: tuple[int, ...] = ()
     close_after_start: list[int] = field(default_factory=list)
     cwd: str | None = None
+    temp_dirs: list[str] = field(default_factory=list)  # the private TMPDIR, removed by cleanup()
 
     def start(self, *, stdin: int, stderr: int, what: str) -> subprocess.Popen[bytes]:
         """Start the child in its own session (so a timeout can kill the whole group); `what` names it in
@@ -71,10 +75,16 @@ class Launch:
                 start_new_session=True,
                 preexec_fn=self.preexec_fn,
             )
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.cleanup()
             raise SandboxError(f"could not start {what} in the {self.backend} sandbox: {exc}") from None
         finally:
             self.close_fds()
+
+    def cleanup(self) -> None:
+        """Remove the private temp dir (once the command has ended); symlinks in it are not followed."""
+        while self.temp_dirs:
+            shutil.rmtree(self.temp_dirs.pop(), ignore_errors=True)
 
     def close_fds(self) -> None:
         while self.close_after_start:
@@ -84,27 +94,39 @@ class Launch:
                 pass
 
 
-def interpreter_paths() -> tuple[str, ...]:
-    """The directories a Python child needs to see: the interpreter prefixes and the import path."""
-    found = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
-    found += [p for p in sys.path if p and os.path.isabs(p)]
-    found += _module_roots()
+def python_paths() -> tuple[str, ...]:
+    """What any Python child needs to read: the interpreter's prefixes and the site-packages folders on
+    sys.path (a .pth file may add one outside the prefix). Never the script's folder nor the cwd."""
+    prefixes = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    found = [*prefixes, *(p for p in sys.path if _is_site_dir(p))]
     return _dedupe_existing(found)
 
 
-def _module_roots() -> list[str]:
-    """Where loaded top-level packages live (editable installs map them outside sys.path)."""
-    roots: list[str] = []
-    for name, module in list(sys.modules.items()):
+def _is_site_dir(path: str) -> bool:
+    return os.path.isabs(path) and os.path.basename(os.path.normpath(path)) in ("site-packages", "dist-packages")
+
+
+def _within(path: str, roots: Iterable[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def module_locations() -> dict[str, str]:
+    """Loaded modules that live outside `python_paths()` (the tool's own module, an editable install):
+    name -> the module's file, or its package folder. A tool worker reads exactly these, not the folders
+    they sit in, which may hold anything (an `.env` beside the agent script)."""
+    base = python_paths()
+    found: dict[str, str] = {}
+    for name, module in sorted(list(sys.modules.items())):
         path = getattr(module, "__file__", None)
-        if "." in name or not path or not os.path.isabs(path):
+        if not path or not os.path.isabs(path) or name == "__main__":
             continue
-        root = os.path.dirname(path)
+        path = os.path.normpath(path)
         if os.path.basename(path).startswith("__init__."):
-            root = os.path.dirname(root)
-        if not any(root == r or root.startswith(r + "/") for r in roots):
-            roots.append(root)
-    return roots
+            path = os.path.dirname(path)
+        if _within(path, base) or _within(path, found.values()) or not os.path.exists(path):
+            continue
+        found[name] = path
+    return found
 
 
 def _dedupe_existing(paths: Iterable[str]) -> tuple[str, ...]:
@@ -145,29 +167,43 @@ def bwrap_argv(
     setpriv: str | None,
     seccomp: bytes | None,
 ) -> tuple[list[str], tuple[int, ...]]:
-    """The bubblewrap command line (and the fds it must inherit) for `argv` under `policy`."""
+    """The bubblewrap command line (and the fds it must inherit) for `argv` under `policy`.
+
+    As root the command becomes `policy.sandbox_uid` through setpriv, unless a writable grant is a folder of
+    root's that uid cannot write: then a user namespace maps root to it (see `identity`)."""
     root = os.geteuid() == 0
+    _refuse_host_wide(policy)
+    mapped = root and needs_root_mapping(policy)
     out = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
-    if not root:
+    if mapped:
+        refuse_unwritable(policy)
+        out += ["--unshare-user", "--uid", str(policy.sandbox_uid), "--gid", str(policy.sandbox_uid)]
+    elif not root:
         out.append("--unshare-user")
     if not policy.network:
         out.append("--unshare-net")
     out += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
-    if root:  # only setpriv uses these, to become sandbox_uid; the uid change then clears every capability
+    setpriv_drop = root and not mapped
+    if setpriv_drop:  # only setpriv uses these, to become sandbox_uid; the uid change then clears every capability
         out += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    for sysdir in (*_SYSTEM_DIRS, "/etc"):
+    for sysdir in _SYSTEM_DIRS:
         if os.path.isdir(sysdir):
             out += ["--ro-bind", sysdir, sysdir]
+    etc = ETC_FILES if mapped else ("/etc",)  # mapped to root, the command would own /etc/shadow
+    if mapped:
+        out += ["--perms", "0755", "--dir", "/etc"]
+    for path in etc:
+        if os.path.exists(path):
+            out += ["--ro-bind", path, path]
     out += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
     created = {"/", "/tmp", "/dev", "/proc", "/etc", *_SYSTEM_DIRS}
-    _refuse_host_wide(policy)
     binds: list[tuple[str, str]] = [(p, "--ro-bind") for p in _dedupe_existing(extra_ro) if not _host_wide(p)]
     binds += [(p, "--ro-bind") for p in _dedupe_existing(policy.read_paths)]
     binds += [(p, "--bind") for p in _dedupe_existing(policy.write_paths)]
     if cwd and not _host_wide(cwd) and not any(cwd == p or cwd.startswith(p.rstrip("/") + "/") for p, _ in binds):
         binds.append((cwd, "--ro-bind"))
     for path, flag in sorted(binds, key=lambda item: item[0].count("/")):
-        if any(path == s or path.startswith(s + "/") for s in (*_SYSTEM_DIRS, "/etc")) and flag == "--ro-bind":
+        if any(path == s or path.startswith(s + "/") for s in (*_SYSTEM_DIRS, *etc)) and flag == "--ro-bind":
             continue  # already visible read-only
         for parent in _parents(path):
             if parent not in created:  # bubblewrap would create it 0700, unreadable to the sandbox uid
@@ -176,7 +212,7 @@ def bwrap_argv(
         out += [flag, path, path]
         created.add(path)
     out.append("--clearenv")
-    for key, value in policy.environment().items():
+    for key, value in {**policy.environment(), "TMPDIR": "/tmp"}.items():
         out += ["--setenv", key, value]
     out += ["--chdir", cwd or "/tmp"]
     fds: tuple[int, ...] = ()
@@ -187,7 +223,7 @@ def bwrap_argv(
         out += ["--seccomp", str(read_end)]
         fds = (read_end,)
     out.append("--")
-    if root:
+    if setpriv_drop:
         uid = str(policy.sandbox_uid)
         out += [setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
     return out + list(argv), fds
@@ -215,23 +251,49 @@ def build_launch(
         )
         pre = child_setup(rlimits=_rlimits(policy, nproc=True))
         return Launch(backend, full, launcher_env, pre, fds, list(fds), None)
+    if backend in ("landlock", "rlimits"):
+        return _host_launch(backend, policy, argv, cwd=cwd, extra_ro=extra_ro, seccomp=seccomp, root=root)
     env = policy.environment()
-    if backend == "landlock":
-        _refuse_host_wide(policy)
-        visible = [p for p in (*extra_ro, *([cwd] if cwd else [])) if not _host_wide(p)]
-        read = (*_SYSTEM_DIRS, *_ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)
-        write = (*policy.write_paths, "/dev/null")
-        rules = (landlock_abi(), read, write, policy.network)
-        pre = child_setup(rlimits=_rlimits(policy, nproc=not root), seccomp=seccomp, landlock=rules, drop_caps=root)
-        return Launch(backend, list(argv), env, pre, cwd=cwd)
-    if backend == "rlimits":
-        pre = child_setup(rlimits=_rlimits(policy, nproc=not root), seccomp=seccomp, drop_caps=root)
-        return Launch(backend, list(argv), env, pre, cwd=cwd)
     if backend == "sandbox-exec":
         profile = _seatbelt_profile(policy, extra_ro, cwd)
         pre = child_setup(rlimits=_rlimits(policy, nproc=False))
         return Launch(backend, ["/usr/bin/sandbox-exec", "-p", profile, *argv], env, pre, cwd=cwd)
     raise ValueError(f"unknown sandbox backend {backend!r}")
+
+
+def _host_launch(
+    backend: str,
+    policy: Policy,
+    argv: Sequence[str],
+    *,
+    cwd: str | None,
+    extra_ro: Sequence[str],
+    seccomp: bytes | None,
+    root: bool,
+) -> Launch:
+    """Landlock or rlimits: the command runs on the host's file system, with a private TMPDIR of its own;
+    as root it enters a user namespace where it is the sandbox uid (see `identity`)."""
+    _refuse_host_wide(policy)
+    become = None
+    uid = policy.sandbox_uid
+    if root:
+        refuse_unwritable(policy)
+        libc_handle()  # loaded now: nothing may be loaded between fork and exec
+        become = lambda: enter_user_namespace(uid)  # noqa: E731
+    tmp = tempfile.mkdtemp(prefix="agentkit-tmp-")
+    policy = policy.with_grants(write_paths=(tmp,))
+    env = policy.environment()
+    env["TMPDIR"] = tmp
+    if env.get("HOME") == "/tmp":
+        env["HOME"] = tmp
+    rules = None
+    if backend == "landlock":
+        visible = [p for p in (*extra_ro, *([cwd] if cwd else [])) if not _host_wide(p)]
+        read = (*_SYSTEM_DIRS, *ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)
+        rules = (landlock_abi(), read, (*policy.write_paths, "/dev/null"), policy.network)
+    nproc = not root  # RLIMIT_NPROC never binds host root, mapped or not
+    pre = child_setup(rlimits=_rlimits(policy, nproc=nproc), seccomp=seccomp, landlock=rules, drop_caps=root, become=become)
+    return Launch(backend, list(argv), env, pre, cwd=cwd, temp_dirs=[tmp])
 
 
 def _seatbelt_profile(policy: Policy, extra_ro: Sequence[str], cwd: str | None) -> str:

@@ -19,7 +19,8 @@ import anyio.to_thread
 
 from agentkit.errors import SandboxError
 from agentkit.sandbox.detect import choose_backend
-from agentkit.sandbox.launch import Launch, build_launch
+from agentkit.sandbox.identity import hand_over
+from agentkit.sandbox.launch import Launch, build_launch, python_paths
 from agentkit.sandbox.policy import Mode, Policy, RunResult
 
 __all__ = ["TIMEOUT_RETURNCODE", "Sandbox"]
@@ -56,6 +57,13 @@ class Sandbox:
     def __repr__(self) -> str:
         return f"Sandbox(backend={self.backend!r}, mode={self.mode!r})"
 
+    def hand_over(self, path: str) -> None:
+        """Let the sandboxed user write a folder that agentkit itself created for it (a scratch copy): as root
+        under bwrap that user is `Policy.sandbox_uid`, which gets the folder; elsewhere it needs nothing.
+        Never call this on a user's folder: host paths are never chowned."""
+        if self.backend == "bwrap" and os.geteuid() == 0:
+            hand_over(path, self.policy.sandbox_uid)
+
     def launch(self, argv: Sequence[str], *, cwd: str | None, policy: Policy, extra_ro: Sequence[str] = ()) -> Launch:
         if not argv:
             raise ValueError("sandbox command is empty: give the program and its arguments")
@@ -63,9 +71,9 @@ class Sandbox:
             return Launch("none", list(argv), policy.environment(), None, cwd=cwd)
         if cwd is not None and not os.path.isdir(cwd):
             raise ValueError(f"sandbox cwd {cwd!r} is not a directory")
-        # the running interpreter is always visible (read-only), so `python -S -I ...` works in every backend
-        base = (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)))
-        return build_launch(self.backend, policy, argv, cwd=cwd, extra_ro=(*base, *extra_ro))
+        # the running interpreter and its packages are always visible (read-only), so `python ...` works in
+        # every backend; the script's folder and the caller's cwd are not
+        return build_launch(self.backend, policy, argv, cwd=cwd, extra_ro=(*python_paths(), *extra_ro))
 
     def run(
         self,
@@ -88,6 +96,7 @@ class Sandbox:
             out, err, truncated, timed_out = _communicate(proc, stdin, pol.max_output_bytes, started + pol.wall_seconds)
         finally:
             _kill_group(proc)
+            spec.cleanup()
         code = TIMEOUT_RETURNCODE if timed_out else proc.returncode
         if spec.backend == "bwrap" and 128 < code < 128 + 65:
             code = -(code - 128)  # bubblewrap reports a child killed by signal N as exit 128+N

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.errors import RetryTool, SandboxError, ToolError
-from agentkit.sandbox.launch import interpreter_paths
+from agentkit.sandbox.launch import Launch, _within, module_locations, python_paths
 from agentkit.sandbox.policy import Policy
 from agentkit.sandbox.runner import Sandbox
 
@@ -51,6 +51,7 @@ class WarmWorker:
         self.sandbox = sandbox or Sandbox(self.policy)
         self.starts = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._launch: Launch | None = None  # kept for its private temp dir, removed when the worker stops
         self._buffer = b""
         self._eof = False
         self._lock = threading.Lock()
@@ -78,16 +79,19 @@ class WarmWorker:
         if self.alive():
             return
         self._stop()
-        paths = interpreter_paths()
+        base, modules = python_paths(), module_locations()
         config = {
-            "path": [p for p in sys.path if p and os.path.isabs(p)],
+            "path": [p for p in sys.path if p and os.path.isabs(p) and _within(p, base)],
             "site_dirs": [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)],
+            "modules": modules,  # imported by their exact location: the folders around them stay unreadable
             "cpu_seconds": self.policy.cpu_seconds,
         }
+        paths = (*base, *modules.values())
         launch_policy = replace(self.policy, cpu_seconds=self.policy.cpu_seconds * _CPU_BUDGETS_PER_WORKER)
         python = os.path.realpath(sys.executable)
         argv = [python, "-S", "-I", "-c", _CHILD_SOURCE, json.dumps(config)]
         spec = self.sandbox.launch(argv, cwd=None, policy=launch_policy, extra_ro=paths)
+        self._launch = spec
         self._proc = spec.start(stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, what="the tool worker")
         self.starts += 1
         self._buffer = b""
@@ -103,7 +107,10 @@ class WarmWorker:
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None
+        launch, self._launch = self._launch, None
         if proc is None:
+            if launch is not None:
+                launch.cleanup()
             return
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -119,6 +126,8 @@ class WarmWorker:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        if launch is not None:
+            launch.cleanup()
 
     def __enter__(self) -> WarmWorker:
         return self

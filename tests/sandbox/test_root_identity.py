@@ -1,0 +1,179 @@
+"""Root is not a privilege inside, and grants and temp dirs work for the user the sandbox runs code as.
+
+As root, every backend runs the command as uid 65534 without capabilities and with no_new_privs; a writable
+grant of root's own folder (`--rw .`, `Needs.write_paths`) works without any host path changing owner or
+mode; a folder nobody inside may write is refused with one error naming it; every call gets a private
+writable TMPDIR that is gone afterwards. Every folder used here is created by the test in its tmp dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+
+from agentkit.errors import SandboxError
+from agentkit.sandbox import Policy, Sandbox, SandboxExecutor
+from agentkit.sandbox.detect import probe
+from agentkit.sandbox.identity import hand_over
+from agentkit.tooling import Needs, Tool
+
+from . import toolmods
+
+PY = os.path.realpath(sys.executable)
+BACKENDS = [b for b in probe().available() if b in ("bwrap", "landlock", "rlimits")]
+ISOLATING = [b for b in BACKENDS if b != "rlimits"]
+ROOT = os.geteuid() == 0
+as_root = pytest.mark.skipif(not ROOT, reason="checks what root becomes inside the sandbox")
+
+WHO = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+try:
+    os.setuid(0)
+    print("setuid0 worked")
+except OSError:  # EPERM, or EINVAL where uid 0 is not mapped in the sandbox's user namespace
+    print("setuid0 refused")
+print("uid", os.getuid(), os.geteuid(), "nnp", libc.prctl(39, 0, 0, 0, 0))
+"""
+
+
+def run(backend: str, code: str, *, cwd: Path | None = None, **grants: object) -> tuple[int, str, str]:
+    policy = Policy(cpu_seconds=5, wall_seconds=20, **grants)  # type: ignore[arg-type]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rlimits warns that it confines no files: test_fallbacks checks that
+        sandbox = Sandbox(policy, backend=backend, mode="best_effort")
+    result = sandbox.run([PY, "-S", "-c", textwrap.dedent(code)], cwd=str(cwd) if cwd else None)
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+def root_folder(tmp_path: Path, name: str) -> Path:
+    """A folder of root's (the test's own) that uid 65534 may not write: 0755."""
+    folder = tmp_path / name
+    folder.mkdir()
+    folder.chmod(0o755)
+    return folder
+
+
+@as_root
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_root_runs_as_an_unprivileged_uid_with_no_new_privs(backend: str) -> None:
+    code, out, err = run(backend, WHO)
+    assert code == 0, err
+    assert "setuid0 refused" in out and "uid 65534 65534 nnp 1" in out, out
+
+
+@as_root
+@pytest.mark.parametrize("backend", ISOLATING)
+def test_rw_of_roots_own_folder_works_and_changes_no_owner(backend: str, tmp_path: Path) -> None:
+    folder = root_folder(tmp_path, "project")
+    before = os.stat(folder)
+    prog = WHO + "open('written.txt', 'w').write('ok')\n"
+    code, out, err = run(backend, prog, cwd=folder, write_paths=(str(folder),))
+    assert code == 0, err
+    assert "uid 65534 65534 nnp 1" in out and "setuid0 refused" in out
+    assert (folder / "written.txt").read_text() == "ok"
+    after = os.stat(folder)
+    assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
+    assert (folder / "written.txt").stat().st_uid == 0  # what it writes is root's, not a stranger's
+
+
+@as_root
+@pytest.mark.parametrize("backend", ISOLATING)
+def test_a_root_mapped_sandbox_cannot_read_root_only_files(backend: str, tmp_path: Path) -> None:
+    if not os.path.exists("/etc/shadow"):
+        pytest.skip("no /etc/shadow here")
+    folder = root_folder(tmp_path, "project")
+    prog = """
+    try:
+        open('/etc/shadow').read()
+        print('READ')
+    except OSError as exc:
+        print('refused', exc.errno)
+    """
+    code, out, err = run(backend, prog, write_paths=(str(folder),))
+    assert out.startswith("refused"), (out, err)
+
+
+@as_root
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_folder_no_sandbox_user_may_write_is_refused_by_name(backend: str, tmp_path: Path) -> None:
+    folder = tmp_path / "someone-elses"
+    folder.mkdir()
+    os.chown(folder, 12345, 12345)  # the test's own folder, standing in for another user's
+    folder.chmod(0o755)
+    before = os.stat(folder)
+    with pytest.raises(SandboxError, match="someone-elses") as info:
+        run(backend, "print('ran')", write_paths=(str(folder),))
+    assert "uid 12345" in str(info.value) and "never changes the owner" in str(info.value)
+    after = os.stat(folder)
+    assert (after.st_uid, after.st_mode) == (before.st_uid, before.st_mode)
+
+
+def test_the_cli_rw_dot_works_as_root_or_not(tmp_path: Path) -> None:
+    folder = root_folder(tmp_path, "cwd")
+    done = subprocess.run(
+        [sys.executable, "-m", "agentkit", "sandbox", "run", "--rw", ".", "--", "sh", "-c", "echo hi > written.txt"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (folder / "written.txt").read_text() == "hi\n"
+
+
+@pytest.mark.parametrize("backend", ISOLATING)
+def test_a_tool_writes_its_declared_scratch(backend: str, tmp_path: Path) -> None:
+    scratch = root_folder(tmp_path, "scratch")
+    writer = Tool.from_function(toolmods.write_file, needs=Needs(isolated=True, write_paths=(str(scratch),)))
+
+    async def scenario() -> object:
+        async with SandboxExecutor(backend=backend) as executor:
+            return await executor.execute(writer, {"path": str(scratch / "out.txt"), "text": "from the tool"})
+
+    assert asyncio.run(scenario()) == len("from the tool")
+    assert (scratch / "out.txt").read_text() == "from the tool"
+
+
+TEMP = """
+import os, tempfile
+path = tempfile.gettempdir()
+with tempfile.NamedTemporaryFile(delete=False) as fh:
+    fh.write(b"x")
+print(path, os.environ["TMPDIR"], os.path.dirname(fh.name))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_call_gets_a_private_writable_temp_dir_removed_after(backend: str) -> None:
+    first = run(backend, TEMP)
+    second = run(backend, TEMP)
+    assert first[0] == 0 and second[0] == 0, (first[2], second[2])
+    dirs = [first[1].split(), second[1].split()]
+    for gettempdir, env, used in dirs:
+        assert gettempdir == env == used
+    if backend != "bwrap":  # bubblewrap's /tmp is a tmpfs of the call's own, gone with it
+        assert dirs[0][0] != dirs[1][0]
+        assert not os.path.exists(dirs[0][0]) and not os.path.exists(dirs[1][0])
+
+
+@as_root
+def test_hand_over_leaves_hard_links_and_symlink_targets_alone(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "own.txt").write_text("mine")
+    os.link(outside, scratch / "linked.txt")
+    (scratch / "sym").symlink_to(outside)
+    hand_over(str(scratch), 65534)
+    assert (scratch / "own.txt").stat().st_uid == 65534 and scratch.stat().st_uid == 65534
+    assert outside.stat().st_uid == 0  # neither the hard link nor the symlink passed ownership on
+    assert os.lstat(scratch / "sym").st_uid == 65534
