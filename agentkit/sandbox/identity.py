@@ -132,4 +132,3 @@ def enter_user_namespace(uid: int) -> None:
         libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)  # leaving uid 0 clears the permitted and effective sets
-

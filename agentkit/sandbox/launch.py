@@ -292,7 +292,9 @@ def _host_launch(
         read = (*_SYSTEM_DIRS, *ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)
         rules = (landlock_abi(), read, (*policy.write_paths, "/dev/null"), policy.network)
     nproc = not root  # RLIMIT_NPROC never binds host root, mapped or not
-    pre = child_setup(rlimits=_rlimits(policy, nproc=nproc), seccomp=seccomp, landlock=rules, drop_caps=root, become=become)
+    pre = child_setup(
+        rlimits=_rlimits(policy, nproc=nproc), seccomp=seccomp, landlock=rules, drop_caps=root, become=become
+    )
     return Launch(backend, list(argv), env, pre, cwd=cwd, temp_dirs=[tmp])
 
 

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from _requires import require
 
 from agentkit.sandbox.bwrap_binary import bundled_bwrap, candidates
 from agentkit.sandbox.detect import probe
-from _requires import require
 
 BUNDLED = bundled_bwrap()
 

@@ -18,7 +18,7 @@ from agentkit.tooling import Needs, Tool
 
 ISOLATING = [b for b in probe().available() if b in ("bwrap", "landlock")]
 
-AGENT_TOOLS = '''
+AGENT_TOOLS = """
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,7 +36,7 @@ def peek(name: str) -> str:
 def peek_cwd(name: str) -> str:
     with open(name) as fh:
         return fh.read()
-'''
+"""
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ def test_a_root_mapped_sandbox_cannot_read_root_only_files(backend: str, tmp_pat
     except OSError as exc:
         print('refused', exc.errno)
     """
-    code, out, err = run(backend, prog, write_paths=(str(folder),))
+    _code, out, err = run(backend, prog, write_paths=(str(folder),))
     assert out.startswith("refused"), (out, err)
 
 
