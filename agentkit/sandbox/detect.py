@@ -188,14 +188,16 @@ def choose_backend(mode: Mode = "required", prefer: str | None = None) -> str:
         raise ValueError(f"sandbox mode must be 'required' or 'best_effort', got {mode!r}")
     caps = probe()
     available = caps.available()
-    if prefer is None:  # CI runs the sandbox tests once per backend this way
-        prefer = os.environ.get(BACKEND_ENV, "").strip() or None
+    named = "sandbox backend"
+    if prefer is None and os.environ.get(BACKEND_ENV, "").strip():  # how CI runs the tests once per backend
+        prefer, named = os.environ[BACKEND_ENV].strip(), f"the sandbox backend forced by {BACKEND_ENV}"
     if prefer is not None:
         if prefer not in BACKENDS:
-            raise ValueError(f"unknown sandbox backend {prefer!r}; choose one of {', '.join(BACKENDS)}")
+            problem = f"{named} {prefer!r} is unknown; choose one of {', '.join(BACKENDS)}"
+            raise ValueError(problem) if named == "sandbox backend" else SandboxError(problem)
         if prefer not in available:
             raise SandboxError(
-                f"sandbox backend {prefer!r} does not work here; available: {', '.join(available) or 'none'}"
+                f"{named} {prefer!r} does not work here; available: {', '.join(available) or 'none'}"
                 " (run 'agentkit sandbox doctor' for the reasons)"
             )
         if prefer == "rlimits":

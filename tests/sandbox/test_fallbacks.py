@@ -90,3 +90,23 @@ def test_root_uid_lines_never_claim_root() -> None:
     for backend in ("bwrap", "landlock", "rlimits"):
         line = guarantees(caps, backend)["uid"]
         assert line.startswith("uid 65534") and "no capabilities" in line and "no_new_privs" in line
+
+
+@pytest.mark.parametrize("backend", probe().available())
+def test_the_environment_variable_forces_a_backend(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(detect.BACKEND_ENV, backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert choose_backend("required") == backend
+        assert choose_backend("required", "rlimits") == "rlimits"  # an explicit choice still wins
+
+
+def test_a_bad_forced_backend_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(detect.BACKEND_ENV, "docker")
+    with pytest.raises(SandboxError, match="AGENTKIT_SANDBOX_BACKEND 'docker' is unknown; choose one of bwrap"):
+        choose_backend("required")
+    done = subprocess.run(
+        [sys.executable, "-m", "agentkit", "sandbox", "run", "--", "true"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0 and "AGENTKIT_SANDBOX_BACKEND 'docker' is unknown" in done.stderr
+    assert "Traceback" not in done.stderr
