@@ -1,17 +1,18 @@
 """Turn a Policy and a command into a concrete launch for one backend.
 
 - **bwrap**: new IPC, PID, UTS, cgroup (and, unless the network is on, network) namespaces; `/` is an
-  empty tmpfs holding read-only binds of the system directories and the interpreter, a private `/tmp`,
-  a fresh `/proc` and a minimal `/dev`; all capabilities dropped; `--die-with-parent`, `--new-session`,
-  `--clearenv`; the seccomp BPF arrives through a pipe (`--seccomp FD`). When we are root, bubblewrap
-  would map the sandbox to host root (same owner checks as root, so /etc/shadow stays readable), so it
-  runs without a user namespace and the command starts through `setpriv` as `Policy.sandbox_uid`, a real
-  unprivileged uid for which RLIMIT_NPROC also holds. Otherwise a user namespace is used.
+  empty tmpfs holding read-only binds of the system directories and the interpreter, a private `/tmp`
+  (the TMPDIR), a fresh `/proc` and a minimal `/dev`; all capabilities dropped; `--die-with-parent`,
+  `--new-session`, `--clearenv`; the seccomp BPF arrives through a pipe (`--seccomp FD`). Which bwrap
+  runs is `bwrap_binary`'s choice; who the command is when we are root is `identity`'s (uid 65534 through
+  setpriv, or through a user namespace when a writable grant is root's own folder). Otherwise a user
+  namespace maps the caller.
 - **landlock**: the command runs on the host filesystem under Landlock rules (read beneath the system
-  directories, the interpreter and the granted paths; write beneath the granted paths; no TCP unless the
-  network is on; signals and abstract sockets scoped), seccomp, rlimits, and an empty capability set.
-- **rlimits**: the last resort: rlimits, seccomp where it loads, and an empty capability set. It does not
-  isolate files or the network; choosing it warns loudly.
+  directories, the interpreter and the granted paths; write beneath the granted paths and a private
+  TMPDIR made per call; no TCP unless the network is on; signals and abstract sockets scoped), seccomp,
+  rlimits, and an empty capability set; as root, as uid 65534 in a user namespace.
+- **rlimits**: the last resort: rlimits, seccomp where it loads, an empty capability set and a private
+  TMPDIR. It does not isolate files (nor, without seccomp, the network); choosing it warns loudly.
 - **sandbox-exec** (macOS, not tested here): a deny-by-default Seatbelt profile plus CPU, FSIZE and
   NOFILE rlimits (Darwin ignores the memory limits).
 
