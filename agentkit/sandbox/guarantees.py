@@ -72,7 +72,9 @@ def _memory(caps: Capabilities) -> str:
 
 def _uid(caps: Capabilities, backend: str) -> str:
     if not caps.is_root:
-        return "your own uid (in a user namespace under bwrap), no capabilities, no_new_privs"
+        where = " in a user namespace" if backend == "bwrap" else ""
+        nnp = ", no_new_privs" if backend != "rlimits" or caps.seccomp.ok else ""
+        return f"your own uid{where}, no capabilities{nnp}"
     if backend == "bwrap":
         return (
             "uid 65534 through setpriv (or, for a writable grant of root's folder, uid 65534 in a user namespace "
