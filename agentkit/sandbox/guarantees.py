@@ -52,8 +52,13 @@ def _network(caps: Capabilities, backend: str) -> str:
 def _processes(caps: Capabilities, backend: str) -> str:
     if caps.is_root and backend != "bwrap":
         count = "no per-call count (RLIMIT_NPROC never binds a process root owns on the host)"
+    elif caps.is_root and not caps.setpriv:
+        count = "no per-call count (root is mapped to uid 65534, and RLIMIT_NPROC never binds root)"
     elif caps.is_root:
-        count = "RLIMIT_NPROC of uid 65534, shared by every sandbox on the machine"
+        count = (
+            "RLIMIT_NPROC of uid 65534, shared by every sandbox on the machine (none where a writable grant of"
+            " root's folder maps root to it)"
+        )
     else:
         count = "RLIMIT_NPROC of your uid, shared with your own processes"
     if caps.cgroup.ok:
@@ -75,6 +80,8 @@ def _uid(caps: Capabilities, backend: str) -> str:
         where = " in a user namespace" if backend == "bwrap" else ""
         nnp = ", no_new_privs" if backend != "rlimits" or caps.seccomp.ok else ""
         return f"your own uid{where}, no capabilities{nnp}"
+    if backend == "bwrap" and not caps.setpriv:
+        return "uid 65534 in a user namespace mapped to root (no setpriv here), no capabilities, no_new_privs"
     if backend == "bwrap":
         return (
             "uid 65534 through setpriv (or, for a writable grant of root's folder, uid 65534 in a user namespace "

@@ -2,10 +2,10 @@
 
 - **bwrap**: the command becomes `Policy.sandbox_uid` (65534, nobody) on the host through setpriv, so root's
   files are someone else's to it and RLIMIT_NPROC binds. When a writable grant is a folder of root's that
-  this uid cannot write (`agentkit sandbox run --rw .` as root), bubblewrap instead maps host root to the
-  sandbox uid in a user namespace: the command is uid 65534 inside, has no capability and no_new_privs, and
-  what it writes belongs to root on the host. /etc is then shown file by file (`ETC_FILES`), so root-only
-  files such as /etc/shadow are not there to read.
+  this uid cannot write (`agentkit sandbox run --rw .` as root), or setpriv is missing, bubblewrap instead
+  maps host root to the sandbox uid in a user namespace: the command is uid 65534 inside, has no capability
+  and no_new_privs, and what it writes belongs to root on the host. /etc is then shown file by file
+  (`ETC_FILES`), so root-only files such as /etc/shadow are not there to read.
 - **landlock** and **rlimits**: the command enters a user namespace that maps host root to the sandbox uid
   (`enter_user_namespace`, between fork and exec), then drops every capability. A real drop to nobody is not
   workable there: the interpreter usually lives under /root (a virtual environment, pyenv), which nobody
@@ -50,22 +50,24 @@ _PR_CAPBSET_DROP = 24
 
 
 def _writable_by(path: str, uid: int, gid: int) -> bool:
-    """Whether `uid` (with group `gid`, without capabilities) may create files in the folder `path`."""
+    """Whether `uid` (with group `gid`, without capabilities) may write the file, or create files in the
+    folder, `path` (a path that does not exist needs nothing)."""
     try:
         st = os.stat(path)
     except OSError:
-        return False
+        return True
+    need = 0o3 if stat.S_ISDIR(st.st_mode) else 0o2  # a folder: write and search
     if st.st_uid == uid:
-        return st.st_mode & 0o300 == 0o300
+        return (st.st_mode >> 6) & need == need
     if st.st_gid == gid:
-        return st.st_mode & 0o030 == 0o030
-    return st.st_mode & 0o003 == 0o003
+        return (st.st_mode >> 3) & need == need
+    return st.st_mode & need == need
 
 
 def needs_root_mapping(policy: Policy) -> bool:
-    """True when a writable grant is a folder the sandbox uid cannot write (bwrap then maps root to it)."""
+    """True when a writable grant is one the sandbox uid cannot write (bwrap then maps root to it)."""
     uid = policy.sandbox_uid
-    return any(os.path.isdir(p) and not _writable_by(p, uid, uid) for p in policy.write_paths)
+    return any(not _writable_by(p, uid, uid) for p in policy.write_paths)
 
 
 def refuse_unwritable(policy: Policy, *, root_mapping: bool = True) -> None:
@@ -73,7 +75,7 @@ def refuse_unwritable(policy: Policy, *, root_mapping: bool = True) -> None:
     may not write: one error naming the folder and what to do."""
     uid = policy.sandbox_uid
     for path in policy.write_paths:
-        if not os.path.isdir(path) or _writable_by(path, uid, uid) or (root_mapping and _writable_by(path, 0, 0)):
+        if _writable_by(path, uid, uid) or (root_mapping and _writable_by(path, 0, 0)):
             continue
         owner = os.stat(path).st_uid
         who = f"uid {uid} or as root without capabilities" if root_mapping else f"uid {uid}"

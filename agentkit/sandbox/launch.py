@@ -171,10 +171,10 @@ def bwrap_argv(
     """The bubblewrap command line (and the fds it must inherit) for `argv` under `policy`.
 
     As root the command becomes `policy.sandbox_uid` through setpriv, unless a writable grant is a folder of
-    root's that uid cannot write: then a user namespace maps root to it (see `identity`)."""
+    root's that uid cannot write (or setpriv is missing): then a user namespace maps root to it (see `identity`)."""
     root = os.geteuid() == 0
     _refuse_host_wide(policy)
-    mapped = root and needs_root_mapping(policy)
+    mapped = root and (setpriv is None or needs_root_mapping(policy))
     out = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
     if mapped:
         refuse_unwritable(policy)
@@ -226,7 +226,7 @@ def bwrap_argv(
     out.append("--")
     if setpriv_drop:
         uid = str(policy.sandbox_uid)
-        out += [setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
+        out += [str(setpriv), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
     return out + list(argv), fds
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import anyio.to_thread
 
 from agentkit.errors import SandboxError
-from agentkit.sandbox.detect import choose_backend
+from agentkit.sandbox.detect import choose_backend, probe
 from agentkit.sandbox.identity import hand_over
 from agentkit.sandbox.launch import Launch, build_launch, python_paths
 from agentkit.sandbox.policy import Mode, Policy, RunResult
@@ -61,7 +61,7 @@ class Sandbox:
         """Let the sandboxed user write a folder that agentkit itself created for it (a scratch copy): as root
         under bwrap that user is `Policy.sandbox_uid`, which gets the folder; elsewhere it needs nothing.
         Never call this on a user's folder: host paths are never chowned."""
-        if self.backend == "bwrap" and os.geteuid() == 0:
+        if self.backend == "bwrap" and os.geteuid() == 0 and probe().setpriv:  # else root is mapped to it
             hand_over(path, self.policy.sandbox_uid)
 
     def launch(self, argv: Sequence[str], *, cwd: str | None, policy: Policy, extra_ro: Sequence[str] = ()) -> Launch:

@@ -177,3 +177,27 @@ def test_hand_over_leaves_hard_links_and_symlink_targets_alone(tmp_path: Path) -
     assert (scratch / "own.txt").stat().st_uid == 65534 and scratch.stat().st_uid == 65534
     assert outside.stat().st_uid == 0  # neither the hard link nor the symlink passed ownership on
     assert os.lstat(scratch / "sym").st_uid == 65534
+
+
+@as_root
+def test_without_setpriv_bwrap_maps_root_to_the_sandbox_uid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if "bwrap" not in BACKENDS:
+        pytest.skip("bwrap does not run here")
+    import dataclasses
+
+    from agentkit.sandbox import detect, runner
+    from agentkit.tools.edit import Workspace
+
+    caps = dataclasses.replace(probe(), setpriv=None)
+    monkeypatch.setattr(detect, "probe", lambda: caps)
+    monkeypatch.setattr(runner, "probe", lambda: caps)
+    _code, out, err = run("bwrap", WHO + "print('shadow', os.path.exists('/etc/shadow'))")
+    assert "uid 65534 65534 nnp 1" in out and "setuid0 refused" in out, (out, err)
+    assert "shadow False" in out  # mapped to root, the sandbox sees /etc file by file
+    repo = root_folder(tmp_path, "repo")
+    (repo / "a.txt").write_text("a\n")
+    with Workspace(str(repo), scratch_parent=str(tmp_path)) as ws:
+        done = ws.run("echo b >> a.txt && id -u")
+        assert done["exit_code"] == 0, done
+        assert done["stdout"].strip() == "65534" and ws.read_text("a.txt") == "a\nb\n"
+        assert os.stat(os.path.join(ws.path, "a.txt")).st_uid == 0  # nothing was handed over
