@@ -15,7 +15,9 @@ import inspect
 import json
 import os
 import resource
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 
@@ -85,6 +87,14 @@ class _ExactLocations:
         return importlib.util.spec_from_file_location(fullname, location)
 
 
+def _private_tmp(base: str) -> str:
+    """A temp dir for one call (TMPDIR and tempfile point at it), removed when the call returns."""
+    path = tempfile.mkdtemp(prefix="call-", dir=base)
+    os.environ["TMPDIR"] = path
+    tempfile.tempdir = path
+    return path
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
     sys.path[:0] = config["path"]
@@ -99,8 +109,10 @@ def main() -> None:
     requests = sys.stdin.buffer
     reply.write('{"ready": true}\n')
     reply.flush()
+    temp_base = os.environ.get("TMPDIR") or "/tmp"
     for line in requests:
         request = json.loads(line)
+        call_tmp = _private_tmp(temp_base)
         try:
             _cpu_budget(int(config["cpu_seconds"]))
             result = _call(_resolve(request["module"], request["qualname"]), request["kwargs"])
@@ -110,6 +122,8 @@ def main() -> None:
                 raise
             error = {"type": type(exc).__name__, "module": type(exc).__module__, "message": str(exc)}
             text = json.dumps({"id": request["id"], "ok": False, "error": error})
+        finally:
+            shutil.rmtree(call_tmp, ignore_errors=True)
         reply.write(text + "\n")
         reply.flush()
 

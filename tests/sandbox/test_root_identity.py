@@ -201,3 +201,22 @@ def test_without_setpriv_bwrap_maps_root_to_the_sandbox_uid(tmp_path: Path, monk
         assert done["exit_code"] == 0, done
         assert done["stdout"].strip() == "65534" and ws.read_text("a.txt") == "a\nb\n"
         assert os.stat(os.path.join(ws.path, "a.txt")).st_uid == 0  # nothing was handed over
+
+
+@pytest.mark.parametrize("backend", ISOLATING)
+def test_a_warm_worker_gives_every_call_its_own_temp_dir(backend: str) -> None:
+    from . import tempfile_tools
+
+    needs = Needs(isolated=True)
+    leave = Tool.from_function(tempfile_tools.leave_a_temp_file, needs=needs)
+    exists = Tool.from_function(tempfile_tools.exists, needs=needs)
+
+    async def scenario() -> tuple[object, object, object]:
+        async with SandboxExecutor(backend=backend) as executor:
+            first = await executor.execute(leave, {})
+            second = await executor.execute(leave, {})
+            return first, second, await executor.execute(exists, {"path": first})
+
+    first, second, first_still_there = asyncio.run(scenario())
+    assert os.path.dirname(str(first)) != os.path.dirname(str(second))
+    assert first_still_there is False
