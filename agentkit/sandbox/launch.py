@@ -41,7 +41,7 @@ from agentkit.sandbox.identity import (
 from agentkit.sandbox.kernel import child_setup, landlock_abi, seccomp_bpf
 from agentkit.sandbox.policy import MINIMAL_PATH, Policy
 
-__all__ = ["Launch", "build_launch", "bwrap_argv", "module_locations", "python_paths"]
+__all__ = ["Launch", "build_launch", "bwrap_argv", "module_locations", "python_import_path", "python_paths"]
 
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _DEV_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
@@ -101,6 +101,12 @@ def python_paths() -> tuple[str, ...]:
     prefixes = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
     found = [*prefixes, *(p for p in sys.path if _is_site_dir(p))]
     return _dedupe_existing(found)
+
+
+def python_import_path() -> list[str]:
+    """The entries of sys.path that lie within `python_paths()`: what a sandboxed interpreter may import from."""
+    base = python_paths()
+    return [p for p in sys.path if p and os.path.isabs(p) and _within(os.path.normpath(p), base)]
 
 
 def _is_site_dir(path: str) -> bool:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.errors import RetryTool, SandboxError, ToolError
-from agentkit.sandbox.launch import Launch, _within, module_locations, python_paths
+from agentkit.sandbox.launch import Launch, module_locations, python_import_path, python_paths
 from agentkit.sandbox.policy import Policy
 from agentkit.sandbox.runner import Sandbox
 
@@ -81,7 +81,7 @@ class WarmWorker:
         self._stop()
         base, modules = python_paths(), module_locations()
         config = {
-            "path": [p for p in sys.path if p and os.path.isabs(p) and _within(p, base)],
+            "path": python_import_path(),
             "site_dirs": [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)],
             "modules": modules,  # imported by their exact location: the folders around them stay unreadable
             "cpu_seconds": self.policy.cpu_seconds,
