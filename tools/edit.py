@@ -48,6 +48,7 @@ class Workspace:
         if not os.path.isdir(self.original):
             raise RetryTool(f"workspace original {self.original!r} is not a directory")
         self._tmp = tempfile.mkdtemp(prefix="agentkit-ws-", dir=scratch_parent)
+        os.chmod(self._tmp, 0o711)  # ours: a sandbox running as another uid may pass through, not list it
         self.path = os.path.join(self._tmp, os.path.basename(self.original.rstrip("/")) or "repo")
         os.mkdir(self.path)
         self.files = _copy_tree(self.original, self.path, _source_files(self.original))

@@ -51,6 +51,7 @@ class Capabilities:
     openat2: Layer
     setpriv: str | None
     bwrap_path: str | None
+    root_userns: bool = False  # as root: a user namespace can be made (landlock/rlimits map root to uid 65534)
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -98,11 +99,12 @@ def probe() -> Capabilities:
     sec_err = seccomp_error()
     cg_ok, cg_detail = cgroup_support()
     bwrap, bwrap_path = _choose_bwrap(is_root, setpriv, sec_err is None)
+    userns_error = _root_userns_error() if is_root else None
     return Capabilities(
         platform=platform,
         is_root=is_root,
         bwrap=bwrap,
-        landlock=_landlock_layer(abi, is_root),
+        landlock=_landlock_layer(abi, is_root, userns_error),
         seccomp=Layer("seccomp", sec_err is None, "pyseccomp + libseccomp" if sec_err is None else sec_err),
         cgroup=Layer("cgroup", cg_ok, cg_detail),
         openat2=Layer(
@@ -112,6 +114,7 @@ def probe() -> Capabilities:
         ),
         setpriv=setpriv,
         bwrap_path=bwrap_path,
+        root_userns=is_root and userns_error is None,
     )
 
 
@@ -167,19 +170,27 @@ def _probe_bwrap(path: str, is_root: bool, setpriv: str | None, seccomp_ok: bool
     return Layer("bwrap", True, f"{version or 'bwrap'}: all namespaces, caps dropped, {user}{extra}")
 
 
-def _landlock_layer(abi: int, is_root: bool) -> Layer:
+def _root_userns_error() -> str | None:
+    """None when root can start a command as uid 65534 in a user namespace mapped to root, else why not
+    (container runtimes often refuse unshare)."""
+    from agentkit.sandbox.identity import enter_user_namespace, libc_handle
+
+    libc_handle()
+    try:
+        subprocess.run(["true"], preexec_fn=lambda: enter_user_namespace(65534), env={"PATH": MINIMAL_PATH}, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    return None
+
+
+def _landlock_layer(abi: int, is_root: bool, userns_error: str | None) -> Layer:
     if not abi:
         return Layer("landlock", False, "the kernel has no Landlock (or it is disabled)")
     if not is_root:
         return Layer("landlock", True, f"ABI {abi}")
-    from agentkit.sandbox.identity import enter_user_namespace, libc_handle
-
-    libc_handle()
-    try:  # as root the command must be able to enter a user namespace as the sandbox uid
-        subprocess.run(["true"], preexec_fn=lambda: enter_user_namespace(65534), env={"PATH": MINIMAL_PATH}, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return Layer("landlock", False, f"ABI {abi}, but as root no user namespace can be made for the uid drop: {exc}")
-    return Layer("landlock", True, f"ABI {abi}, as root: uid 65534 in a user namespace mapped to root")
+    if userns_error is None:
+        return Layer("landlock", True, f"ABI {abi}, as root: uid 65534 in a user namespace mapped to root")
+    return Layer("landlock", True, f"ABI {abi}, as root: setresuid to uid 65534 (no user namespace: {userns_error})")
 
 
 def choose_backend(mode: Mode = "required", prefer: str | None = None) -> str:

@@ -50,8 +50,10 @@ def _network(caps: Capabilities, backend: str) -> str:
 
 
 def _processes(caps: Capabilities, backend: str) -> str:
-    if caps.is_root and backend != "bwrap":
+    if caps.is_root and backend != "bwrap" and caps.root_userns:
         count = "no per-call count (RLIMIT_NPROC never binds a process root owns on the host)"
+    elif caps.is_root and backend != "bwrap":
+        count = "RLIMIT_NPROC of uid 65534, shared by every sandbox on the machine"
     elif caps.is_root and not caps.setpriv:
         count = "no per-call count (root is mapped to uid 65534, and RLIMIT_NPROC never binds root)"
     elif caps.is_root:
@@ -87,6 +89,8 @@ def _uid(caps: Capabilities, backend: str) -> str:
             "uid 65534 through setpriv (or, for a writable grant of root's folder, uid 65534 in a user namespace "
             "mapped to root), no capabilities, no_new_privs"
         )
+    if not caps.root_userns:
+        return "uid 65534 on the host (setresuid: no user namespace can be made here), no capabilities, no_new_privs"
     line = (
         "uid 65534 in a user namespace mapped to root (root's owner rights on what it can reach), no capabilities,"
         " no_new_privs"

@@ -11,7 +11,9 @@
   workable there: the interpreter usually lives under /root (a virtual environment, pyenv), which nobody
   cannot even reach. Landlock then bounds what it may touch, and Landlock ABI 6 keeps its signals inside.
   rlimits bounds no files: there the command keeps root's owner rights on files, which is why rlimits is
-  refused under mode "required" and warns everywhere else.
+  refused under mode "required" and warns everywhere else. Where no user namespace can be made (a container
+  runtime refusing unshare), the command becomes uid 65534 on the host instead (`drop_to`), as under bwrap
+  with setpriv: the scratch copy and the private TMPDIR are handed to it.
 
 Host paths are never chowned or chmodded. Only folders agentkit creates for the sandbox itself (a scratch
 copy, the private temp dir) are handed to the sandbox uid (`hand_over`). A writable grant that neither the
@@ -31,6 +33,7 @@ from agentkit.sandbox.policy import Policy
 
 __all__ = [
     "ETC_FILES",
+    "drop_to",
     "enter_user_namespace",
     "hand_over",
     "libc_handle",
@@ -134,3 +137,10 @@ def enter_user_namespace(uid: int) -> None:
         libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)  # leaving uid 0 clears the permitted and effective sets
+
+
+def drop_to(uid: int) -> None:
+    """Between fork and exec, as root, where no user namespace can be made: become `uid` on the host."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from agentkit.errors import SandboxError
 from agentkit.sandbox.identity import (
     ETC_FILES,
+    drop_to,
     enter_user_namespace,
     libc_handle,
     needs_root_mapping,
@@ -78,7 +79,9 @@ class Launch:
             )
         except (OSError, subprocess.SubprocessError) as exc:
             self.cleanup()
-            raise SandboxError(f"could not start {what} in the {self.backend} sandbox: {exc}") from None
+            raise SandboxError(
+                f"could not start {what} in the {self.backend} sandbox: {exc} (run 'agentkit sandbox doctor')"
+            ) from None
         finally:
             self.close_fds()
 
@@ -259,7 +262,10 @@ def build_launch(
         pre = child_setup(rlimits=_rlimits(policy, nproc=True))
         return Launch(backend, full, launcher_env, pre, fds, list(fds), None)
     if backend in ("landlock", "rlimits"):
-        return _host_launch(backend, policy, argv, cwd=cwd, extra_ro=extra_ro, seccomp=seccomp, root=root)
+        mapped = root and caps.root_userns
+        return _host_launch(
+            backend, policy, argv, cwd=cwd, extra_ro=extra_ro, seccomp=seccomp, root=root, mapped=mapped
+        )
     env = policy.environment()
     if backend == "sandbox-exec":
         profile = _seatbelt_profile(policy, extra_ro, cwd)
@@ -277,17 +283,21 @@ def _host_launch(
     extra_ro: Sequence[str],
     seccomp: bytes | None,
     root: bool,
+    mapped: bool,
 ) -> Launch:
     """Landlock or rlimits: the command runs on the host's file system, with a private TMPDIR of its own;
-    as root it enters a user namespace where it is the sandbox uid (see `identity`)."""
+    as root it becomes the sandbox uid, in a user namespace mapped to root where one can be made (`mapped`),
+    else on the host (see `identity`)."""
     _refuse_host_wide(policy)
     become = None
     uid = policy.sandbox_uid
     if root:
-        refuse_unwritable(policy)
+        refuse_unwritable(policy, root_mapping=mapped)
         libc_handle()  # loaded now: nothing may be loaded between fork and exec
-        become = lambda: enter_user_namespace(uid)  # noqa: E731
+        become = (lambda: enter_user_namespace(uid)) if mapped else (lambda: drop_to(uid))
     tmp = tempfile.mkdtemp(prefix="agentkit-tmp-")
+    if root and not mapped:
+        os.chown(tmp, uid, uid)  # ours, just made and empty: the sandbox uid writes its temp files there
     policy = policy.with_grants(write_paths=(tmp,))
     env = policy.environment()
     env["TMPDIR"] = tmp
@@ -298,9 +308,14 @@ def _host_launch(
         visible = [p for p in (*extra_ro, *([cwd] if cwd else [])) if not _host_wide(p)]
         read = (*_SYSTEM_DIRS, *ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)
         rules = (landlock_abi(), read, (*policy.write_paths, "/dev/null"), policy.network)
-    nproc = not root  # RLIMIT_NPROC never binds host root, mapped or not
+    nproc = not mapped  # RLIMIT_NPROC never binds host root, mapped or not
     pre = child_setup(
-        rlimits=_rlimits(policy, nproc=nproc), seccomp=seccomp, landlock=rules, drop_caps=root, become=become
+        rlimits=_rlimits(policy, nproc=nproc),
+        seccomp=seccomp,
+        landlock=rules,
+        drop_caps=root,
+        become=become,
+        become_after_landlock=not mapped,
     )
     return Launch(backend, list(argv), env, pre, cwd=cwd, temp_dirs=[tmp])
 

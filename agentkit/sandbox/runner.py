@@ -61,7 +61,7 @@ class Sandbox:
         """Let the sandboxed user write a folder that agentkit itself created for it (a scratch copy): as root
         under bwrap that user is `Policy.sandbox_uid`, which gets the folder; elsewhere it needs nothing.
         Never call this on a user's folder: host paths are never chowned."""
-        if self.backend == "bwrap" and os.geteuid() == 0 and probe().setpriv:  # else root is mapped to it
+        if os.geteuid() == 0 and _runs_as_sandbox_uid(self.backend):
             hand_over(path, self.policy.sandbox_uid)
 
     def launch(self, argv: Sequence[str], *, cwd: str | None, policy: Policy, extra_ro: Sequence[str] = ()) -> Launch:
@@ -112,6 +112,15 @@ class Sandbox:
     ) -> RunResult:
         """`run` in a worker thread, so the event loop keeps going."""
         return await anyio.to_thread.run_sync(lambda: self.run(argv, cwd=cwd, stdin=stdin, policy=policy))
+
+
+def _runs_as_sandbox_uid(backend: str) -> bool:
+    """Whether, as root, `backend` runs commands as the sandbox uid itself (which needs a scratch folder
+    handed over) rather than as root mapped to that uid in a user namespace (which writes root's folders)."""
+    caps = probe()
+    if backend == "bwrap":
+        return caps.setpriv is not None
+    return backend in ("landlock", "rlimits") and not caps.root_userns
 
 
 def _communicate(

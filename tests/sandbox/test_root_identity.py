@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import warnings
 from pathlib import Path
@@ -220,3 +222,36 @@ def test_a_warm_worker_gives_every_call_its_own_temp_dir(backend: str) -> None:
     first, second, first_still_there = asyncio.run(scenario())
     assert os.path.dirname(str(first)) != os.path.dirname(str(second))
     assert first_still_there is False
+
+
+@as_root
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "bwrap"])
+def test_without_user_namespaces_root_becomes_the_sandbox_uid_on_the_host(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in a container runtime that refuses unshare: a real uid drop, and our scratch copy handed over."""
+    import dataclasses
+
+    from agentkit.sandbox import detect, runner
+    from agentkit.tools.edit import Workspace
+
+    caps = dataclasses.replace(probe(), root_userns=False)
+    monkeypatch.setattr(detect, "probe", lambda: caps)
+    monkeypatch.setattr(runner, "probe", lambda: caps)
+    monkeypatch.setenv(detect.BACKEND_ENV, backend)
+    repo = root_folder(tmp_path, "repo")
+    (repo / "a.txt").write_text("a\n")
+    parent = tempfile.mkdtemp(prefix="agentkit-test-")  # beneath /tmp: uid 65534 can reach it, unlike tmp_path
+    try:
+        os.chmod(parent, 0o711)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Workspace(str(repo), scratch_parent=parent) as ws:
+                done = ws.run('echo b >> a.txt && echo new > new.txt && echo t > "$TMPDIR/t" && id -u')
+                assert done["exit_code"] == 0, (done["stdout"], done["stderr"])
+                assert done["stdout"].split() == ["65534"] and ws.read_text("a.txt") == "a\nb\n"
+                assert os.stat(os.path.join(ws.path, "new.txt")).st_uid == 65534  # no user namespace: the real uid
+            with pytest.raises(SandboxError, match="uid 65534, which may not write"):
+                run(backend, "pass", write_paths=(str(root_folder(tmp_path, "roots")),))
+    finally:
+        shutil.rmtree(parent)
