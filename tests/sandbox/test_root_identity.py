@@ -255,3 +255,36 @@ def test_without_user_namespaces_root_becomes_the_sandbox_uid_on_the_host(
                 run(backend, "pass", write_paths=(str(root_folder(tmp_path, "roots")),))
     finally:
         shutil.rmtree(parent)
+
+
+SETUID_PROBE = """
+import os, tempfile
+path = os.path.join(tempfile.gettempdir(), "probe")
+open(path, "w").close()
+try:
+    os.chmod(path, 0o4755)
+    print("set", oct(os.stat(path).st_mode & 0o7777))
+except OSError as exc:
+    print("refused", exc.errno)
+"""
+
+
+def _setuid_chmod_refused(backend: str) -> bool:
+    """Whether this machine's seccomp filter refuses chmod with setuid/setgid bits (issue 12, point 2)."""
+    _code, out, _err = run(backend, SETUID_PROBE)
+    return out.startswith("refused")
+
+
+@as_root
+@pytest.mark.parametrize("backend", ISOLATING)
+def test_a_root_mapped_sandbox_cannot_plant_a_setuid_root_binary(backend: str, tmp_path: Path) -> None:
+    """Mapped to root, what the command creates in a root-owned grant is root's on the host, so a setuid bit
+    it set would make a setuid-root binary there: the seccomp chmod rule is what stops it."""
+    if not _setuid_chmod_refused(backend):
+        pytest.skip("this machine's seccomp filter has no rule against setuid chmod yet (issue 12, point 2)")
+    folder = root_folder(tmp_path, "project")
+    shell = "cp /usr/bin/id ./myid && chmod 4755 ./myid; chmod g+s ./myid; true"
+    code, _out, err = run(backend, f"import subprocess; subprocess.run({shell!r}, shell=True)", cwd=folder,
+                          write_paths=(str(folder),))  # fmt: skip
+    assert code == 0, err
+    assert (folder / "myid").exists() and not (folder / "myid").stat().st_mode & 0o6000
