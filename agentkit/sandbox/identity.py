@@ -92,18 +92,24 @@ def refuse_unwritable(policy: Policy, *, root_mapping: bool = True) -> None:
 def hand_over(path: str, uid: int) -> None:
     """Give a folder tree that agentkit created for the sandbox (a scratch copy) to the sandbox uid.
 
-    Only for our own temp folders: a file with a second hard link is left alone (its other name may be
-    outside), symlinks are never followed, and the walk stays on the folder's file system.
+    Only for our own temp folders. The walk goes by directory fds (`os.fwalk`), so a folder swapped for a
+    symlink while it runs (by a process of an earlier call) leads nowhere else; symlinks are never followed,
+    a file with a second hard link is left alone (its other name may be outside), and the walk stays on the
+    folder's file system.
     """
-    top = os.lstat(path)
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in (dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)):
+    top_dev = os.lstat(path).st_dev
+    for _dirpath, dirnames, filenames, dirfd in os.fwalk(path, follow_symlinks=False):
+        here = os.fstat(dirfd)
+        if here.st_dev != top_dev:
+            dirnames[:] = []
+            continue
+        if here.st_uid != uid:
+            os.fchown(dirfd, uid, uid)
+        for name in filenames:
             try:
-                st = os.lstat(name)
-                if st.st_dev != top.st_dev or (not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1):
-                    continue
-                if st.st_uid != uid:
-                    os.chown(name, uid, uid, follow_symlinks=False)
+                st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+                if st.st_uid != uid and st.st_nlink == 1:
+                    os.chown(name, uid, uid, dir_fd=dirfd, follow_symlinks=False)
             except OSError:
                 pass
 

@@ -175,9 +175,17 @@ def test_hand_over_leaves_hard_links_and_symlink_targets_alone(tmp_path: Path) -
     (scratch / "own.txt").write_text("mine")
     os.link(outside, scratch / "linked.txt")
     (scratch / "sym").symlink_to(outside)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "inner.txt").write_text("keep")
+    (scratch / "dirlink").symlink_to(elsewhere, target_is_directory=True)
+    (scratch / "sub").mkdir()
+    (scratch / "sub" / "deep.txt").write_text("mine")
     hand_over(str(scratch), 65534)
     assert (scratch / "own.txt").stat().st_uid == 65534 and scratch.stat().st_uid == 65534
+    assert (scratch / "sub").stat().st_uid == 65534 and (scratch / "sub" / "deep.txt").stat().st_uid == 65534
     assert outside.stat().st_uid == 0  # neither the hard link nor the symlink passed ownership on
+    assert elsewhere.stat().st_uid == 0 and (elsewhere / "inner.txt").stat().st_uid == 0
     assert os.lstat(scratch / "sym").st_uid == 65534
 
 
