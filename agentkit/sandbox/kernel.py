@@ -200,9 +200,13 @@ def child_setup(
     drop_caps: bool = False,
     cgroup_procs: tuple[str, ...] = (),
     pid_namespace: bool = False,
+    become: Callable[[], None] | None = None,
+    become_after_landlock: bool = False,
 ) -> Callable[[], None]:
-    """A `preexec_fn`: join the sandbox's cgroup (first: Landlock and the capability drop would forbid it)
-    or enter a PID namespace, rlimits, then (optionally) capability drop, no_new_privs, Landlock and seccomp."""
+    """A `preexec_fn`: join the sandbox's cgroup (first: Landlock and the capability drop would forbid it) or enter
+    a PID namespace, rlimits, then (optionally) capability drop, `become` (the uid change of `identity`),
+    no_new_privs, Landlock and seccomp. `become_after_landlock` moves the uid change after Landlock, so that
+    its rules are opened as root (a plain uid drop could not reach folders beneath root's 0700 ones)."""
     keep: list[object] = []
 
     def setup() -> None:
@@ -213,10 +217,14 @@ def child_setup(
             resource.setrlimit(which, limits)
         if drop_caps:
             _drop_capabilities()
-        if seccomp is not None or landlock is not None:
+        if become is not None and not become_after_landlock:
+            become()
+        if seccomp is not None or landlock is not None or become is not None:
             _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
         if landlock is not None:
             _landlock_restrict(*landlock)
+        if become is not None and become_after_landlock:
+            become()
         if seccomp is not None:
             _load_bpf(seccomp, keep)
 

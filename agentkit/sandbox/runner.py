@@ -21,8 +21,9 @@ from collections.abc import Callable, Sequence
 import anyio.to_thread
 
 from agentkit.errors import SandboxError
-from agentkit.sandbox.detect import choose_backend
-from agentkit.sandbox.launch import Launch, build_launch
+from agentkit.sandbox.detect import choose_backend, probe
+from agentkit.sandbox.identity import hand_over
+from agentkit.sandbox.launch import Launch, build_launch, python_paths
 from agentkit.sandbox.policy import Mode, Policy, RunResult
 
 __all__ = ["TIMEOUT_RETURNCODE", "Sandbox"]
@@ -59,6 +60,13 @@ class Sandbox:
     def __repr__(self) -> str:
         return f"Sandbox(backend={self.backend!r}, mode={self.mode!r})"
 
+    def hand_over(self, path: str) -> None:
+        """Let the sandboxed user write a folder that agentkit itself created for it (a scratch copy): as root
+        under bwrap that user is `Policy.sandbox_uid`, which gets the folder; elsewhere it needs nothing.
+        Never call this on a user's folder: host paths are never chowned."""
+        if os.geteuid() == 0 and _runs_as_sandbox_uid(self.backend):
+            hand_over(path, self.policy.sandbox_uid)
+
     def launch(self, argv: Sequence[str], *, cwd: str | None, policy: Policy, extra_ro: Sequence[str] = ()) -> Launch:
         if not argv:
             raise ValueError("sandbox command is empty: give the program and its arguments")
@@ -66,9 +74,9 @@ class Sandbox:
             return Launch("none", list(argv), policy.environment(), None, cwd=cwd)
         if cwd is not None and not os.path.isdir(cwd):
             raise ValueError(f"sandbox cwd {cwd!r} is not a directory")
-        # the running interpreter is always visible (read-only), so `python -S -I ...` works in every backend
-        base = (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)))
-        return build_launch(self.backend, policy, argv, cwd=cwd, extra_ro=(*base, *extra_ro))
+        # the running interpreter and its packages are always visible (read-only), so `python ...` works in
+        # every backend; the script's folder and the caller's cwd are not
+        return build_launch(self.backend, policy, argv, cwd=cwd, extra_ro=(*python_paths(), *extra_ro))
 
     def run(
         self,
@@ -116,6 +124,15 @@ class Sandbox:
 
 # after the command exits, how long its pipes may stay open (held by a process nothing could kill)
 _DRAIN_AFTER_EXIT = 0.5
+
+
+def _runs_as_sandbox_uid(backend: str) -> bool:
+    """Whether, as root, `backend` runs commands as the sandbox uid itself (which needs a scratch folder
+    handed over) rather than as root mapped to that uid in a user namespace (which writes root's folders)."""
+    caps = probe()
+    if backend == "bwrap":
+        return caps.setpriv is not None
+    return backend in ("landlock", "rlimits") and not caps.root_userns
 
 
 def _communicate(

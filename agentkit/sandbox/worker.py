@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.errors import RetryTool, SandboxError, ToolError
-from agentkit.sandbox.launch import Launch, interpreter_paths
+from agentkit.sandbox.launch import Launch, module_locations, python_import_path, python_paths
 from agentkit.sandbox.policy import Policy
 from agentkit.sandbox.runner import Sandbox
 
@@ -51,7 +51,7 @@ class WarmWorker:
         self.sandbox = sandbox or Sandbox(self.policy)
         self.starts = 0
         self._proc: subprocess.Popen[bytes] | None = None
-        self._launch: Launch | None = None
+        self._launch: Launch | None = None  # its cgroup and private temp dir, released when the worker stops
         self._core: set[int] = set()  # the worker's own processes in its cgroup (launcher, init, interpreter)
         self._buffer = b""
         self._eof = False
@@ -80,18 +80,20 @@ class WarmWorker:
         if self.alive():
             return
         self._stop()
-        paths = interpreter_paths()
+        base, modules = python_paths(), module_locations()
         config = {
-            "path": [p for p in sys.path if p and os.path.isabs(p)],
+            "path": python_import_path(),
             "site_dirs": [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)],
+            "modules": modules,  # imported by their exact location: the folders around them stay unreadable
             "cpu_seconds": self.policy.cpu_seconds,
         }
+        paths = (*base, *modules.values())
         launch_policy = replace(self.policy, cpu_seconds=self.policy.cpu_seconds * _CPU_BUDGETS_PER_WORKER)
         python = os.path.realpath(sys.executable)
         argv = [python, "-S", "-I", "-c", _CHILD_SOURCE, json.dumps(config)]
         spec = self.sandbox.launch(argv, cwd=None, policy=launch_policy, extra_ro=paths)
-        self._proc = spec.start(stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, what="the tool worker")
         self._launch = spec
+        self._proc = spec.start(stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, what="the tool worker")
         self.starts += 1
         self._buffer = b""
         self._eof = False
@@ -108,9 +110,9 @@ class WarmWorker:
     def _stop(self) -> None:
         proc, self._proc = self._proc, None
         launch, self._launch = self._launch, None
-        if launch is not None:
-            launch.release()  # everything the worker started dies with it (cgroup)
         if proc is None:
+            if launch is not None:
+                launch.release()
             return
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -126,6 +128,8 @@ class WarmWorker:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        if launch is not None:
+            launch.release()  # everything the worker started dies with it (cgroup), then its temp dir goes
 
     def __enter__(self) -> WarmWorker:
         return self
