@@ -2,7 +2,8 @@
 
 `agentkit sandbox doctor` prints these lines for every backend that runs here, so a fallback says what
 it does not hold. They are derived from the probe (`detect.Capabilities`), never assumed: without a
-seccomp filter the lines say which sockets stay open, without a writable cgroup which counts are per uid.
+seccomp filter the lines say which sockets stay open, without a writable cgroup which counts are per uid
+and where a daemon can outlive its call.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def guarantees(caps: Capabilities, backend: str) -> dict[str, str]:
         "files": _files(backend),
         "network": _network(caps, backend),
         "processes": _processes(caps, backend),
-        "memory": _memory(caps),
+        "memory": _memory(caps, backend),
         "uid": _uid(caps, backend),
     }
 
@@ -41,39 +42,43 @@ def _network(caps: Capabilities, backend: str) -> str:
     seccomp = caps.seccomp.ok
     if backend == "bwrap":
         return "off unless granted: a private network namespace (no packet leaves it)" + (
-            " + seccomp" if seccomp else ""
+            " + seccomp (no socket of any family, Unix sockets included)" if seccomp else ""
         )
     if seccomp:
-        return "off unless granted: seccomp refuses internet, netlink and packet sockets"
+        return "off unless granted: seccomp refuses every socket (internet, UDP, netlink, packet and Unix)"
     tcp = "TCP refused by Landlock" if backend == "landlock" and _abi(caps) >= 4 else "TCP open"
     return f"NOT off: {tcp}, UDP and raw sockets leave the machine (no seccomp filter: {caps.seccomp.detail})"
 
 
 def _processes(caps: Capabilities, backend: str) -> str:
-    if caps.is_root and backend != "bwrap" and caps.root_userns:
-        count = "no per-call count (RLIMIT_NPROC never binds a process root owns on the host)"
-    elif caps.is_root and backend != "bwrap":
-        count = "RLIMIT_NPROC of uid 65534, shared by every sandbox on the machine"
-    elif caps.is_root and not caps.setpriv:
-        count = "no per-call count (root is mapped to uid 65534, and RLIMIT_NPROC never binds root)"
-    elif caps.is_root:
-        count = (
-            "RLIMIT_NPROC of uid 65534, shared by every sandbox on the machine (none where a writable grant of"
-            " root's folder maps root to it)"
+    if caps.cgroup.ok:
+        return (
+            "a cgroup of its own per call or worker (pids.max): no sandbox can starve another or the agent, which "
+            "stays outside; whatever a call leaves running (a daemon too) is killed when it ends"
         )
+    if backend == "bwrap":
+        lifetime = "a PID namespace (no process outlives the call)"
+    elif caps.is_root:
+        lifetime = "the command is the init of its own PID namespace (no process outlives the call)"
+    else:
+        lifetime = "no PID namespace and no cgroup (a double-forked daemon can outlive the call)"
+    mapped = caps.setpriv is None if backend == "bwrap" else caps.root_userns
+    if caps.is_root and mapped:
+        count = "no per-call count (root mapped to uid 65534: RLIMIT_NPROC would count every root process)"
+    elif caps.is_root:
+        count = "RLIMIT_NPROC of uid 65534, shared by every sandbox on the machine"
     else:
         count = "RLIMIT_NPROC of your uid, shared with your own processes"
+    return f"{lifetime}; {count}"
+
+
+def _memory(caps: Capabilities, backend: str) -> str:
     if caps.cgroup.ok:
-        count += "; an agent run's cgroup caps them all (pids.max)"
+        line = "a cgroup of its own per call or worker (memory limit, counting shared memory and tmpfs)"
+    else:
+        line = "RLIMIT_AS at 4x the memory limit per process (counts shared mappings, not tmpfs files)"
     if backend == "bwrap":
-        return f"a PID namespace (no process outlives the call); {count}"
-    return f"no PID namespace (a double-forked daemon can outlive the call); {count}"
-
-
-def _memory(caps: Capabilities) -> str:
-    line = "RLIMIT_DATA per process (shared mappings and tmpfs files are not counted)"
-    if caps.cgroup.ok:
-        line += "; an agent run's cgroup caps the total (memory.max)"
+        line += "; the private /tmp and /dev/shm are sized at the memory limit (bubblewrap 0.10+)"
     return line
 
 

@@ -78,10 +78,10 @@ def test_doctor_lists_every_guarantee_per_backend() -> None:
 
 
 def test_without_seccomp_the_network_line_says_udp_leaves() -> None:
-    caps = dataclasses.replace(probe(), seccomp=Layer("seccomp", False, "no pyseccomp"))
+    caps = dataclasses.replace(probe(), seccomp=Layer("seccomp", False, "no seccomp here"))
     for backend in ("landlock", "rlimits"):
         line = guarantees(caps, backend)["network"]
-        assert line.startswith("NOT off") and "UDP" in line and "no pyseccomp" in line
+        assert line.startswith("NOT off") and "UDP" in line and "no seccomp here" in line
     assert guarantees(caps, "bwrap")["network"].startswith("off unless granted")
 
 
@@ -110,3 +110,14 @@ def test_a_bad_forced_backend_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
     )
     assert done.returncode != 0 and "AGENTKIT_SANDBOX_BACKEND 'docker' is unknown" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_process_and_memory_lines_follow_the_cgroup() -> None:
+    with_cgroup = dataclasses.replace(probe(), cgroup=Layer("cgroup", True, "v1"))
+    without = dataclasses.replace(probe(), cgroup=Layer("cgroup", False, "read-only"), is_root=False)
+    for backend in ("bwrap", "landlock"):
+        assert "cgroup of its own" in guarantees(with_cgroup, backend)["processes"]
+        assert "shared memory and tmpfs" in guarantees(with_cgroup, backend)["memory"]
+        assert "RLIMIT_AS" in guarantees(without, backend)["memory"]
+    assert "can outlive the call" in guarantees(without, "landlock")["processes"]
+    assert "no process outlives the call" in guarantees(without, "bwrap")["processes"]
