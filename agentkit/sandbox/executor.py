@@ -22,6 +22,7 @@ from agentkit.errors import ToolError
 from agentkit.sandbox.policy import Mode, Policy
 from agentkit.sandbox.runner import Sandbox
 from agentkit.sandbox.worker import WarmWorker
+from agentkit.tool_threads import run_in_thread
 from agentkit.tooling import Needs, Tool
 
 __all__ = ["SandboxExecutor", "default_executor"]
@@ -80,7 +81,9 @@ class SandboxExecutor:
             finally:
                 self._checkin(policy, worker)
 
-        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        # on a tool thread, like plain sync tools: a run cancelled mid-call still records a call that finishes
+        # within its timeout (tool_threads.patience), so a resumed run does not repeat it
+        return await run_in_thread(call)
 
     def _checkout(self, policy: Policy) -> WarmWorker:
         with self._lock:

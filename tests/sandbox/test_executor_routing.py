@@ -132,3 +132,36 @@ def test_pure_in_process_tools_never_touch_cgroups() -> None:
     probe = Tool.from_schema("where", "d", {"type": "object", "properties": {}}, where)
     Agent(model=ScriptedModel([ToolCall(name="where", arguments={}), "done"]), tools=[probe])("go")
     assert "agentkit-" not in seen[0]
+
+
+def test_a_cancelled_run_records_an_isolated_call_that_finished(tmp_path: Path) -> None:
+    """Like a thread tool's, a sandboxed call that finishes while its run is being cancelled is recorded, so a
+    resumed run does not repeat it (the sandbox executor waits on the same tool threads as plain tools)."""
+    from agentkit.sessions import Session
+
+    from . import toolmods
+
+    done = tmp_path / "done"
+    done.mkdir()
+    params = {"type": "object", "properties": {"path": {"type": "string"}, "text": {"type": "string"}}}
+    needs = Needs(isolated=True, write_paths=(str(done),))
+    tool = Tool.from_schema("slow_write", "d", params, toolmods.slow_write_file, needs=needs)
+    call = ToolCall(name="slow_write", arguments={"path": str(done / "once.txt"), "text": "x"})
+    session = tmp_path / "s.jsonl"
+    agent = Agent(model=ScriptedModel([call, "ok"]), tools=[tool], session=session)
+
+    async def cancel_mid_call() -> None:
+        run = asyncio.ensure_future(agent.invoke_async("go"))
+        for _ in range(200):  # until the worker runs the call (the file appears when it starts)
+            await asyncio.sleep(0.05)
+            if (done / "started").exists():
+                break
+        run.cancel()
+        try:
+            await run
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(cancel_mid_call())
+    assert (done / "once.txt").read_text() == "x"
+    assert len(Session(session).load().completed) == 1

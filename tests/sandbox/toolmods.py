@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from agentkit.errors import RetryTool
@@ -161,3 +162,10 @@ def touch_shared(megabytes: int) -> str:
     except OSError as exc:
         return f"refused {exc.errno}"
     return f"touched {megabytes}"
+
+
+def slow_write_file(path: str, text: str) -> int:
+    """Mark the start beside `path`, wait half a second, then write `text` there."""
+    Path(path).with_name("started").write_text("")
+    time.sleep(0.5)
+    return Path(path).write_text(text)
