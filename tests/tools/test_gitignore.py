@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,45 @@ def test_negation_and_nested_files_last_match_wins() -> None:
     ignorer = Ignorer().with_rules(root)
     assert ignorer.ignored("a.txt", False) and not ignorer.ignored("keep.txt", False)
     assert ignorer.with_rules(nested).ignored("sub/keep.txt", False)
+
+
+HOSTILE_RULES = "*a*a*a*a*a*a*b\n*a*a*a*a*a*a*a*b\n"
+EXTRA_FILES = ["a" * 90, "a" * 120, "a" * 60 + "b", "x/" + "a" * 30 + "xb"]
+EXTRA_FILES += ["café.txt", "naïve?.md", "[x].txt", "q].txt"]
+EXTRA_RULES = "caf?.txt\nna[!x]ve*\n\\[x\\].txt\n[]q].txt\n[!]a].md\n"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is needed as the reference")
+def test_hostile_and_non_ascii_patterns_match_git(tmp_path: Path) -> None:
+    for rel in EXTRA_FILES:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x\n")
+    (tmp_path / ".gitignore").write_text(HOSTILE_RULES + EXTRA_RULES)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    out = subprocess.run(
+        ["git", "-c", "core.quotePath=false", "-C", str(tmp_path), "ls-files", "--others", "--exclude-standard", "-z"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert sorted(RepoReader(tmp_path).iter_files()) == sorted(out.split("\0")[:-1])
+
+
+def test_hostile_gitignore_lists_in_linear_time(tmp_path: Path) -> None:
+    """`*a*a*a*a*a*a*b` beside a name of 90 (or 120) `a`s took 43 s (90 s+ with 7 stars) with a backtracking matcher."""
+    for stars in (6, 7):
+        root = tmp_path / f"stars{stars}"
+        root.mkdir()
+        (root / ".gitignore").write_text("*a" * stars + "*b\n")
+        (root / ("a" * 90)).write_text("x\n")
+        (root / ("a" * 120)).write_text("x\n")
+        code = "import sys;from agentkit.tools.repo import RepoReader as R;print(R(sys.argv[1]).list_files()['files'])"
+        done = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=10)
+        assert done.stdout.strip() == "3", done.stderr  # .gitignore and both names
+
+
+def test_a_pattern_too_large_for_re2_matches_nothing_and_the_rest_still_work() -> None:
+    rules = parse_gitignore("*.log\n" + "a*" * 200_000 + "\n!keep.log\n")
+    ignorer = Ignorer().with_rules(rules)
+    assert ignorer.ignored("x.log", False) and not ignorer.ignored("keep.log", False)
+    assert not ignorer.ignored("a" * 10, False)
