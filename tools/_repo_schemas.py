@@ -86,7 +86,8 @@ SEARCH: tuple[str, dict[str, Any]] = (
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 1000,
-                "description": "Text to find; a regular expression (Python syntax) when is_regex is true.",
+                "description": "Text to find; a regular expression when is_regex is true (RE2 syntax: like "
+                "Python's, without backreferences or lookaround).",
             },
             "path": {**_PATH, "default": ".", "description": "Directory or file to search (default '.')."},
             "is_regex": {"type": "boolean", "default": False, "description": "Treat pattern as a regex."},

@@ -3,8 +3,9 @@
 Every path goes through the sandbox's confined open (`agentkit.sandbox.ConfinedRoot`: openat2 with
 RESOLVE_BENEATH), so `..`, absolute paths outside the root, symlink escapes, devices and FIFOs are refused
 by the kernel, never by string checks. Listing and search respect .gitignore files (see `_gitignore`) and
-skip `.git`. Regex search uses the `regex` module with a per-file timeout plus a total time budget, so a
-catastrophic pattern is refused instead of hanging the agent.
+skip `.git`. The model's search pattern is untrusted: it is compiled by RE2 (google-re2), which matches in time
+linear in the text and refuses, at once, a pattern whose compiled form would pass `_REGEX_MEM`; what RE2 cannot
+do (backreferences, lookaround) is an error result that says so. A total time budget still bounds a search.
 
 `repo_tools(root)` builds the four tools; with no root they use $AGENTKIT_REPO_ROOT or the current directory.
 """
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import regex
+import re2
 
 from agentkit.errors import RetryTool
 from agentkit.sandbox import ConfinedEntry, ConfinedPathError, ConfinedRoot
@@ -37,6 +38,7 @@ _SEARCH_FILE_BYTES = 2 * 1024 * 1024  # larger files are skipped by search
 _GITIGNORE_BYTES = 1024 * 1024
 _MAX_LINE_CHARS = 2000
 _BATCH = 512
+_REGEX_MEM = 8 << 20  # RE2's default; (a{5000}){5000} took 6.7 GB to compile with a backtracking engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +56,11 @@ class RepoReader:
         *,
         allow_hardlinks: bool = False,
         search_budget_s: float = 10.0,
-        regex_timeout_s: float = 1.0,
     ) -> None:
         chosen = root if root is not None else os.environ.get("AGENTKIT_REPO_ROOT") or os.getcwd()
         self.root = os.path.abspath(os.fspath(chosen))
         self.allow_hardlinks = allow_hardlinks
         self.search_budget_s = search_budget_s
-        self.regex_timeout_s = regex_timeout_s
         self._confined: ConfinedRoot | None = None
 
     @property
@@ -244,10 +244,12 @@ class RepoReader:
         deadline: float,
     ) -> bool:
         for rel_file, text in texts:
+            if time.monotonic() > deadline:
+                raise _Budget()
             if text is None:
                 continue
             stats["files_searched"] += 1
-            if text and not self._find(compiled, text, rel_file, context, limit, matches, deadline):
+            if text and not _find(compiled, text, rel_file, context, limit, matches):
                 return False
         return True
 
@@ -277,43 +279,6 @@ class RepoReader:
         if needle is not None and needle not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
             return ""
         return _decode(data)[0]
-
-    def _find(
-        self,
-        compiled: Any,
-        text: str,
-        rel_file: str,
-        context: int,
-        limit: int,
-        matches: list[dict[str, Any]],
-        deadline: float,
-    ) -> bool:
-        """Append this file's matches; False once the match cap is reached."""
-        timeout = max(0.01, min(self.regex_timeout_s, deadline - time.monotonic()))
-        try:
-            if compiled.search(text, timeout=timeout) is None:
-                return True
-            lines = text.splitlines()
-            for index, line in enumerate(lines):
-                if compiled.search(line[:_MAX_LINE_CHARS], timeout=timeout) is None:
-                    continue
-                matches.append(
-                    {
-                        "path": rel_file,
-                        "line": index + 1,
-                        "text": line[:_MAX_LINE_CHARS],
-                        "before": [x[:_MAX_LINE_CHARS] for x in lines[max(0, index - context) : index]],
-                        "after": [x[:_MAX_LINE_CHARS] for x in lines[index + 1 : index + 1 + context]],
-                    }
-                )
-                if len(matches) >= limit:
-                    return False
-        except TimeoutError:
-            raise RetryTool(
-                f"the pattern {compiled.pattern!r} is too costly to match (over {timeout:.2g} s on {rel_file}); "
-                "simplify it: avoid nested quantifiers such as (a+)+ or use a literal search"
-            ) from None
-        return True
 
     def file_info(self, path: str) -> dict[str, Any]:
         rel = self._rel(path)
@@ -384,14 +349,64 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
+def _find(compiled: Any, text: str, rel_file: str, context: int, limit: int, matches: list[dict[str, Any]]) -> bool:
+    """Append this file's matches; False once the match cap is reached."""
+    if compiled.search(text) is None:
+        return True
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if compiled.search(line[:_MAX_LINE_CHARS]) is None:
+            continue
+        matches.append(
+            {
+                "path": rel_file,
+                "line": index + 1,
+                "text": line[:_MAX_LINE_CHARS],
+                "before": [x[:_MAX_LINE_CHARS] for x in lines[max(0, index - context) : index]],
+                "after": [x[:_MAX_LINE_CHARS] for x in lines[index + 1 : index + 1 + context]],
+            }
+        )
+        if len(matches) >= limit:
+            return False
+    return True
+
+
 def _compile(pattern: str, is_regex: bool, case_sensitive: bool) -> Any:
     if not pattern:
         raise RetryTool("the search pattern is empty")
-    flags = regex.VERSION1 | regex.MULTILINE | (0 if case_sensitive else regex.IGNORECASE)
+    options = re2.Options()
+    options.max_mem = _REGEX_MEM
+    options.log_errors = False
+    options.case_sensitive = case_sensitive
+    options.literal = not is_regex
     try:
-        return regex.compile(pattern if is_regex else regex.escape(pattern), flags)
-    except regex.error as exc:
-        raise RetryTool(f"invalid regular expression {pattern!r}: {exc}; or pass is_regex=false") from None
+        return re2.compile(pattern if not is_regex else f"(?m){pattern}", options)
+    except re2.error as exc:
+        raise RetryTool(_regex_problem(pattern, _re2_message(exc))) from None
+
+
+def _re2_message(exc: Exception) -> str:
+    detail = exc.args[0] if exc.args else str(exc)
+    return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+
+
+_LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
+
+
+def _regex_problem(pattern: str, detail: str) -> str:
+    """What is wrong with the pattern, in words the model can act on (RE2 syntax, not Python's)."""
+    shown = f"invalid regular expression {pattern!r}"
+    if "pattern too large" in detail:
+        return f"{shown}: it is too large to compile within {_REGEX_MEM >> 20} MiB; use a simpler pattern"
+    if "invalid repetition size" in detail:
+        return f"{shown}: {detail}; a repetition counts at most 1000, nested counts multiplied"
+    if detail.startswith("invalid escape sequence: \\") and detail[-1:].isdigit():
+        return f"{shown}: backreferences such as {detail.split(': ', 1)[1]} are not supported (RE2 syntax)"
+    if detail.startswith(tuple(f"invalid perl operator: {op}" for op in _LOOKAROUND)):
+        return f"{shown}: lookahead and lookbehind are not supported (RE2 syntax); match the text itself instead"
+    if detail == "invalid escape sequence: \\Z":
+        return f"{shown}: use \\z for the end of the text (RE2 syntax)"
+    return f"{shown}: {detail}; the syntax is RE2's (Python's without backreferences or lookaround), or is_regex=false"
 
 
 def _search_result(pattern: str, matches: list[dict[str, Any]], stats: dict[str, int], note: str | None) -> Any:
