@@ -53,7 +53,9 @@ LIST_FILES: tuple[str, dict[str, Any]] = (
 READ_FILE: tuple[str, dict[str, Any]] = (
     "Read a text file, or a range of its lines, with line numbers ('     1<TAB>first line'). "
     "Binary files are refused. Long output is capped at max_bytes; the result then says truncated and which "
-    'start_line to continue from. Returns {"path", "start_line", "end_line", "total_lines", "encoding", "content"}.',
+    'start_line to continue from. Returns {"path", "start_line", "end_line", "total_lines", "encoding", "content"}; '
+    "total_lines is null when the file is too large to count past the lines shown, and a line longer than "
+    "max_bytes is cut.",
     _schema(
         {
             "path": _PATH,

@@ -7,6 +7,9 @@ skip `.git`. The model's search pattern is untrusted: it is compiled by RE2 (goo
 linear in the text and refuses, at once, a pattern whose compiled form would pass `_REGEX_MEM`; what RE2 cannot
 do (backreferences, lookaround) is an error result that says so. A total time budget still bounds a search.
 
+Files are read with byte budgets: `read_file` and `file_info` read a line at a time or a chunk at a time (see
+`_textfile`), so a line range of a huge file costs that range; search reads only files up to 2 MiB.
+
 `repo_tools(root)` builds the four tools; with no root they use $AGENTKIT_REPO_ROOT or the current directory.
 """
 
@@ -29,12 +32,14 @@ from agentkit.tooling import Needs, Tool
 
 from ._gitignore import Ignorer, IgnoreRules, merge_rules, parse_gitignore
 from ._repo_schemas import FILE_INFO, LIST_FILES, READ_FILE, SEARCH
+from ._textfile import count_lines, read_lines
 
 __all__ = ["RepoReader", "repo_tools"]
 
 _BINARY_SNIFF = 8192
 _MAX_FILE_BYTES = 200 * 1024 * 1024  # read_file streams line ranges out of files up to this size
 _SEARCH_FILE_BYTES = 2 * 1024 * 1024  # larger files are skipped by search
+_COUNT_BYTES = 32 * 1024 * 1024  # file_info counts the lines of text files up to this size, 1 MiB at a time
 _GITIGNORE_BYTES = 1024 * 1024
 _MAX_LINE_CHARS = 2000
 _BATCH = 512
@@ -171,36 +176,28 @@ class RepoReader:
             raise RetryTool(f"end_line ({end_line}) is before start_line ({start_line})")
         with self.confined.open_file(rel) as handle:
             head = handle.read(_BINARY_SNIFF)
+            size = os.fstat(handle.fileno()).st_size
             if _is_binary(head):
-                size = os.fstat(handle.fileno()).st_size
                 raise RetryTool(f"{rel} is a binary file ({size} bytes); it cannot be shown as text")
-            data = head + handle.read(_MAX_FILE_BYTES)
-        text, encoding = _decode(data)
-        lines = text.splitlines()
-        last = len(lines) if end_line is None else min(end_line, len(lines))
-        out: list[str] = []
-        used = 0
-        shown_to = start_line - 1
-        for number in range(start_line, last + 1):
-            line = f"{number:>6}\t{lines[number - 1]}\n"
-            used += len(line.encode("utf-8"))
-            if used > max_bytes and out:
-                break
-            out.append(line)
-            shown_to = number
+            shown = read_lines(handle, start_line, end_line, max_bytes, scan_chars=_MAX_FILE_BYTES)
+        if shown.past_scan:
+            raise RetryTool(f"{rel} is {size:,} bytes; read_file scans at most {_MAX_FILE_BYTES:,} characters")
+        if shown.total is not None and start_line > shown.total > 0:
+            raise RetryTool(f"{rel} has {shown.total} lines; start_line {start_line} is past the end")
+        shown_to = start_line - 1 + len(shown.lines)
         result: dict[str, Any] = {
             "path": rel,
             "start_line": start_line,
             "end_line": shown_to,
-            "total_lines": len(lines),
-            "encoding": encoding,
-            "content": "".join(out),
+            "total_lines": shown.total,
+            "encoding": shown.encoding,
+            "content": "".join(f"{n:>6}\t{line}\n" for n, line in enumerate(shown.lines, start_line)),
         }
-        if shown_to < last:
+        if shown.capped:
             result["truncated"] = True
             result["note"] = f"output capped at {max_bytes} bytes; continue with start_line={shown_to + 1}"
-        if start_line > len(lines) and lines:
-            raise RetryTool(f"{rel} has {len(lines)} lines; start_line {start_line} is past the end")
+        elif shown.total is None:
+            result["note"] = f"total_lines not counted: {rel} is {size:,} bytes; read on with start_line"
         return result
 
     def search(
@@ -298,10 +295,9 @@ class RepoReader:
                 head = handle.read(_BINARY_SNIFF)
                 binary = _is_binary(head)
                 info["binary"] = binary
-                if not binary and st.st_size <= _SEARCH_FILE_BYTES:
-                    data = head + handle.read()
-                    info["lines"] = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-                    info["encoding"] = _decode(data)[1]
+                small = st.st_size <= _COUNT_BYTES
+                if not binary and small and (counted := count_lines(handle, _COUNT_BYTES)) is not None:
+                    info["lines"], info["encoding"] = counted
         parent = rel.rsplit("/", 1)[0] if "/" in rel else "."
         info["ignored"] = self._ignorer_for(parent).ignored(rel, _is_dir_mode(st.st_mode)) if rel != "." else False
         return info
