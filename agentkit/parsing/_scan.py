@@ -38,12 +38,13 @@ class Markers:
         return 0
 
 
+_WS_RUN = re.compile(r"[ \t\r\n]*")
+
+
 def skip_ws(text: str, pos: int) -> int:
     """The index of the first non-whitespace character at or after pos (len(text) if none)."""
-    end = len(text)
-    while pos < end and text[pos] in WHITESPACE:
-        pos += 1
-    return pos
+    match = _WS_RUN.match(text, pos)
+    return match.end() if match else pos
 
 
 class TrailingTrim:
@@ -54,7 +55,7 @@ class TrailingTrim:
 
     def __init__(self) -> None:
         self._started = False
-        self._held = ""
+        self._held: list[str] = []  # a list: a flood of whitespace in small deltas stays linear
 
     def push(self, text: str) -> str:
         if not text:
@@ -66,10 +67,10 @@ class TrailingTrim:
             self._started = True
         body = text.rstrip(WHITESPACE)
         if not body:
-            self._held += text
+            self._held.append(text)
             return ""
-        out = self._held + body
-        self._held = text[len(body) :]
+        out = "".join(self._held) + body
+        self._held = [text[len(body) :]]
         return out
 
 
