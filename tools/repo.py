@@ -26,7 +26,7 @@ from typing import Any
 
 import re2
 
-from agentkit.errors import RetryTool
+from agentkit.errors import RetryTool, clip
 from agentkit.sandbox import ConfinedEntry, ConfinedPathError, ConfinedRoot
 from agentkit.tooling import Needs, Tool
 
@@ -391,7 +391,8 @@ _LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
 
 def _regex_problem(pattern: str, detail: str) -> str:
     """What is wrong with the pattern, in words the model can act on (RE2 syntax, not Python's)."""
-    shown = f"invalid regular expression {pattern!r}"
+    shown = f"invalid regular expression {clip(repr(pattern))}"
+    detail = clip(detail)  # RE2 quotes the part of the pattern it refuses
     if "pattern too large" in detail:
         return f"{shown}: it is too large to compile within {_REGEX_MEM >> 20} MiB; use a simpler pattern"
     if "invalid repetition size" in detail:
