@@ -30,7 +30,7 @@ from agentkit.errors import RetryTool, clip
 from agentkit.sandbox import ConfinedEntry, ConfinedPathError, ConfinedRoot
 from agentkit.tooling import Needs, Tool
 
-from ._gitignore import Ignorer, IgnoreRules, merge_rules, parse_gitignore
+from ._gitignore import MAX_RULES, Ignorer, IgnoreRules, merge_rules, parse_gitignore
 from ._repo_schemas import FILE_INFO, LIST_FILES, READ_FILE, SEARCH
 from ._textfile import count_lines, read_lines
 
@@ -67,6 +67,7 @@ class RepoReader:
         self.allow_hardlinks = allow_hardlinks
         self.search_budget_s = search_budget_s
         self._confined: ConfinedRoot | None = None
+        self._skipped_rules: dict[str, int] = {}  # .gitignore files with patterns past MAX_RULES, this call
 
     @property
     def confined(self) -> ConfinedRoot:
@@ -105,6 +106,8 @@ class RepoReader:
         rules = parse_gitignore(self._read_optional(f"{base}/.gitignore" if base else ".gitignore"), base)
         if not base:  # .git/info/exclude ranks below the root .gitignore
             rules = merge_rules("", parse_gitignore(self._read_optional(".git/info/exclude")), rules)
+        if rules.skipped:
+            self._skipped_rules[f"{base}/.gitignore" if base else ".gitignore"] = rules.skipped
         return rules
 
     def _read_optional(self, path: str) -> str:
@@ -148,6 +151,7 @@ class RepoReader:
     ) -> dict[str, Any]:
         rel = self._rel(path)
         self._require_dir(rel)
+        self._skipped_rules = {}
         entries: list[dict[str, Any]] = []
         truncated = False
         files = total_bytes = 0
@@ -168,6 +172,9 @@ class RepoReader:
         result["truncated"] = truncated
         if truncated:
             result["note"] = f"stopped at {max_entries} entries: list a subdirectory or lower max_depth"
+        if self._skipped_rules:
+            cut = ", ".join(f"{name} ({count:,} more)" for name, count in sorted(self._skipped_rules.items()))
+            result["ignore_note"] = f"only the first {MAX_RULES:,} patterns of a .gitignore apply; past that: {cut}"
         return result
 
     def read_file(self, path: str, start_line: int = 1, end_line: int | None = None, max_bytes: int = 65536) -> Any:

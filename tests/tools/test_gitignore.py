@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agentkit.tools._gitignore import Ignorer, parse_gitignore
+from agentkit.tools._gitignore import MAX_RULES, Ignorer, parse_gitignore
 from agentkit.tools.repo import RepoReader
 
 ROOT_RULES = """\
@@ -158,3 +158,15 @@ def test_a_pattern_too_large_for_re2_matches_nothing_and_the_rest_still_work() -
     ignorer = Ignorer().with_rules(rules)
     assert ignorer.ignored("x.log", False) and not ignorer.ignored("keep.log", False)
     assert not ignorer.ignored("a" * 10, False)
+
+
+def test_a_gitignore_applies_at_most_max_rules_patterns_and_listing_says_so(tmp_path: Path) -> None:
+    """10,000 hostile patterns cost 400 ms a path; past MAX_RULES they are counted, not applied."""
+    lines = ["first.txt", *("*a" * 6 + f"*b{i}" for i in range(MAX_RULES - 1)), "# a comment", "late.txt", "x.txt"]
+    (tmp_path / ".gitignore").write_text("\n".join(lines) + "\n")
+    for name in ("first.txt", "late.txt", "kept.txt"):
+        (tmp_path / name).write_text("x\n")
+    result = RepoReader(tmp_path).list_files()
+    assert {e["path"] for e in result["entries"]} == {".gitignore", "late.txt", "kept.txt"}
+    note = "only the first 1,000 patterns of a .gitignore apply; past that: .gitignore (2 more)"
+    assert result["ignore_note"] == note
