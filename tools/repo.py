@@ -399,11 +399,11 @@ _LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
 def _regex_problem(pattern: str, detail: str) -> str:
     """What is wrong with the pattern, in words the model can act on (RE2 syntax, not Python's)."""
     shown = f"invalid regular expression {clip(repr(pattern))}"
-    detail = clip(detail)  # RE2 quotes the part of the pattern it refuses
+    detail = clip(detail.replace(": (?m)", ": ", 1))  # RE2 quotes (our multiline flag and) what it refuses
     if "pattern too large" in detail:
         return f"{shown}: it is too large to compile within {_REGEX_MEM >> 20} MiB; use a simpler pattern"
     if "invalid repetition size" in detail:
-        return f"{shown}: {detail}; a repetition counts at most 1000, nested counts multiplied"
+        return f"{shown}: {detail}; a count is 0 to 1000 with min <= max, and nested counts multiply (at most 1000)"
     if detail.startswith("invalid escape sequence: \\") and detail[-1:].isdigit():
         return f"{shown}: backreferences such as {detail.split(': ', 1)[1]} are not supported (RE2 syntax)"
     if detail.startswith(tuple(f"invalid perl operator: {op}" for op in _LOOKAROUND)):

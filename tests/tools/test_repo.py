@@ -143,6 +143,8 @@ def test_search_refuses_bad_patterns_naming_the_problem(repo: Path) -> None:
     reader = RepoReader(repo)
     with pytest.raises(RetryTool, match=r"invalid regular expression '\(unclosed'.*missing \)"):
         reader.search("(unclosed", is_regex=True)
+    with pytest.raises(RetryTool, match=r"invalid regular expression 'a\)\(b': unexpected \): a\)\(b;"):
+        reader.search("a)(b", is_regex=True)
     with pytest.raises(RetryTool, match=r"backreferences such as \\1 are not supported"):
         reader.search(r"(a)\1", is_regex=True)
     for lookaround in (r"a(?=b)", r"a(?!b)", r"(?<=a)b", r"(?<!a)b"):
@@ -176,7 +178,7 @@ def test_a_huge_repetition_fails_fast_with_bounded_memory(repo: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, timeout=20)
     message, peak_kib = done.stdout.strip().splitlines()
-    assert "(a{5000}){5000}" in message and "a repetition counts at most 1000" in message
+    assert "(a{5000}){5000}" in message and "nested counts multiply (at most 1000)" in message
     assert int(peak_kib) < 300 * 1024
 
 
