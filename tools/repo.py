@@ -8,7 +8,8 @@ linear in the text and refuses, at once, a pattern whose compiled form would pas
 do (backreferences, lookaround) is an error result that says so. A total time budget still bounds a search.
 
 Files are read with byte budgets: `read_file` and `file_info` read a line at a time or a chunk at a time (see
-`_textfile`), so a line range of a huge file costs that range; search reads only files up to 2 MiB.
+`_textfile`), so a line range of a huge file costs that range; search reads files of up to 2 MiB whole, and
+stops after `search_budget_bytes` in all (or `search_budget_s`).
 
 `repo_tools(root)` builds the four tools; with no root they use $AGENTKIT_REPO_ROOT or the current directory.
 """
@@ -61,11 +62,13 @@ class RepoReader:
         *,
         allow_hardlinks: bool = False,
         search_budget_s: float = 10.0,
+        search_budget_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         chosen = root if root is not None else os.environ.get("AGENTKIT_REPO_ROOT") or os.getcwd()
         self.root = os.path.abspath(os.fspath(chosen))
         self.allow_hardlinks = allow_hardlinks
         self.search_budget_s = search_budget_s
+        self.search_budget_bytes = search_budget_bytes
         self._confined: ConfinedRoot | None = None
         self._skipped_rules: dict[str, int] = {}  # .gitignore files with patterns past MAX_RULES, this call
 
@@ -125,7 +128,7 @@ class RepoReader:
         while stack:
             directory, depth, ignorer = stack.pop()
             if deadline is not None and time.monotonic() > deadline:
-                raise _Budget()
+                raise _Budget(f"the {self.search_budget_s:g} s budget")
             entries = self.confined.scandir(directory or ".")
             if any(e.name == ".gitignore" for e in entries) and directory and not include_ignored:
                 ignorer = ignorer.with_rules(self._gitignore(directory))
@@ -223,7 +226,7 @@ class RepoReader:
         needle = pattern.encode("ascii") if not is_regex and case_sensitive and pattern.isascii() else None
         deadline = time.monotonic() + self.search_budget_s
         matches: list[dict[str, Any]] = []
-        stats = {"files_searched": 0, "skipped_binary": 0, "skipped_large": 0}
+        stats = {"files_searched": 0, "skipped_binary": 0, "skipped_large": 0, "bytes_read": 0}
         targets = self._search_targets(rel, glob, deadline)
         try:
             while batch := list(itertools.islice(targets, _BATCH)):
@@ -232,8 +235,8 @@ class RepoReader:
                 texts = zip(small, (self._search_text(p, stats, needle) for p in small), strict=True)
                 if not self._scan(compiled, texts, stats, context_lines, max_matches, matches, deadline):
                     break
-        except _Budget:
-            return _search_result(pattern, matches, stats, f"stopped after the {self.search_budget_s:g} s budget")
+        except _Budget as spent:
+            return _search_result(pattern, matches, stats, f"stopped after {spent}; narrow the path or glob")
         note = f"stopped at {max_matches} matches; narrow the path or glob" if len(matches) >= max_matches else None
         return _search_result(pattern, matches, stats, note)
 
@@ -249,7 +252,9 @@ class RepoReader:
     ) -> bool:
         for rel_file, text in texts:
             if time.monotonic() > deadline:
-                raise _Budget()
+                raise _Budget(f"the {self.search_budget_s:g} s budget")
+            if stats["bytes_read"] > self.search_budget_bytes:
+                raise _Budget(f"reading {self.search_budget_bytes:,} bytes")
             if text is None:
                 continue
             stats["files_searched"] += 1
@@ -277,6 +282,7 @@ class RepoReader:
             data = os.read(fd, os.fstat(fd).st_size + 1)
         finally:
             os.close(fd)
+        stats["bytes_read"] += len(data)
         if _is_binary(data[:_BINARY_SNIFF]):
             stats["skipped_binary"] += 1
             return None

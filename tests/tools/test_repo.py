@@ -251,3 +251,11 @@ def test_file_info_counts_lines_in_chunks_and_sees_latin1_late_in_the_file(repo:
     assert info["lines"] == 200_001 and info["encoding"] == "latin-1"
     read = RepoReader(repo).read_file("late.txt", start_line=200_001)
     assert read["encoding"] == "latin-1" and read["content"] == "200001\tcafé\n" and read["total_lines"] == 200_001
+
+
+def test_search_stops_after_its_byte_budget(repo: Path) -> None:
+    for index in range(20):
+        (repo / f"chunk{index:02d}.txt").write_text("filler line\n" * 20_000)  # 240 KB each
+    result = RepoReader(repo, search_budget_bytes=1_000_000).search("needle")
+    assert result["truncated"] is True and "reading 1,000,000 bytes" in result["note"]
+    assert 1_000_000 < result["bytes_read"] < 1_300_000
