@@ -232,7 +232,7 @@ class RepoReader:
             while batch := list(itertools.islice(targets, _BATCH)):
                 small = [path for path, size in batch if size <= _SEARCH_FILE_BYTES]
                 stats["skipped_large"] += len(batch) - len(small)
-                texts = zip(small, (self._search_text(p, stats, needle) for p in small), strict=True)
+                texts = zip(small, (self._search_text(p, stats, needle, compiled) for p in small), strict=True)
                 if not self._scan(compiled, texts, stats, context_lines, max_matches, matches, deadline):
                     break
         except _Budget as spent:
@@ -272,8 +272,8 @@ class RepoReader:
             if e.is_file and (glob is None or fnmatch.fnmatchcase(e.name, glob) or fnmatch.fnmatchcase(e.path, glob)):
                 yield e.path, e.size
 
-    def _search_text(self, rel_file: str, stats: dict[str, int], needle: bytes | None) -> str | None:
-        """The file's text; "" when the needle cannot occur in it; None when it is skipped (binary, refused)."""
+    def _search_text(self, rel_file: str, stats: dict[str, int], needle: bytes | None, compiled: Any) -> str | None:
+        """The file's text; "" when the pattern cannot occur in it; None when it is skipped (binary, refused)."""
         try:
             fd = self.confined.open_fd(rel_file, max_bytes=_SEARCH_FILE_BYTES)
         except ConfinedPathError:
@@ -287,6 +287,8 @@ class RepoReader:
             stats["skipped_binary"] += 1
             return None
         if needle is not None and needle not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return ""
+        if data.isascii() and compiled.search(data) is None:  # ASCII is its own UTF-8: RE2 reads the bytes as they are
             return ""
         return _decode(data)[0]
 
