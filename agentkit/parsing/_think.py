@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from agentkit.parsing._events import Emitter
-from agentkit.parsing._scan import WHITESPACE, Markers, TrailingTrim, skip_ws
+from agentkit.parsing._scan import WHITESPACE, Markers, TrailingTrim, skip_gap, skip_ws
 
 __all__ = ["TextSink", "ThinkSplitter"]
 
@@ -119,7 +119,7 @@ class ThinkSplitter:
                 self._buf = buf[match.end() :]
                 self._state = "after"
                 return True
-            after = skip_ws(buf, match.end())
+            after = skip_gap(buf, match.end())
             ahead = buf[after : after + len(_FUNCTION)]
             if ahead == _FUNCTION:  # Qwen3.5: a real call ends the reasoning
                 self._out.reasoning(self._trim.push(buf[: match.start()]))

@@ -35,6 +35,7 @@ FRAGMENTS = [
     "\n",
     "\n\n",
     " ",
+    " " * 300,  # past MAX_GAP: whitespace after a tag stops deciding what the tag is
     "x",
     "hello",
     "{",

@@ -26,11 +26,28 @@ OPENERS = {
     "qwen3_coder": ("", "<tool_call>\n<function=f>\n<parameter=b>\n"),
     "hermes": ("", '<tool_call>{"name": "f", "arguments": '),
 }
+# whitespace after a tag that waits to see what follows it (streaming rescanned it at every delta)
+AFTER_TAG = {
+    "harmony": ["<|channel|>", "<|start|>assistant"],
+    "qwen3_coder": [
+        "<tool_call>",
+        "<think><tool_call>",
+        "<tool_call>\n<function=f>",
+        "<tool_call>\n<function=f>\n</function>",
+        "<tool_call>\n<function=f>\n<parameter=a>\n1\n</parameter>",
+    ],
+    "hermes": ["<tool_call>", "<think><tool_call>", '<tool_call>{"name": "f", "arguments": {}}'],
+}
 CASES = [
     pytest.param(fmt, opener, token, id=f"{fmt}-{'in_call' if opener else 'bare'}-{token.strip() or 'whitespace'}")
     for fmt, tokens in (("harmony", HARMONY), ("qwen3_coder", QWEN3_CODER), ("hermes", HERMES))
     for opener in OPENERS[fmt]
     for token in tokens
+]
+CASES += [
+    pytest.param(fmt, tag, " \n", id=f"{fmt}-whitespace-after-{tag.replace(chr(10), ' ')}")
+    for fmt, tags in AFTER_TAG.items()
+    for tag in tags
 ]
 SMALL = 20_000
 GROWTH = 10
@@ -49,7 +66,7 @@ def _cpu_seconds(run: Callable[[], object]) -> float:
 
 
 def _streamed(text: str, fmt: str) -> None:
-    parser = StreamParser(fmt)
+    parser = StreamParser(fmt, thinking=False)  # deltas reach the call machines at once, not at the end
     for at in range(0, len(text), 64):
         parser.feed(text[at : at + 64])
     parser.finish()
