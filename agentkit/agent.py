@@ -6,13 +6,17 @@
     async for event in agent.stream("..."):        # events for UIs; the last is RunEnd
         ...
 
-An Agent keeps its conversation across calls. With `session=ID or path`, every step is written to a
+An Agent keeps its conversation across calls. With `session=NAME` (or a pathlib.Path), every step is written to a
 durable transcript first (see agentkit.sessions), and a new Agent on the same session continues it.
 
 Resuming after a crash: if the transcript stops inside a tool batch, `resume()` runs the calls that have
 no recorded result again (calls that finished are never re-run, so tools with side effects should be
 idempotent or check their own state); giving a new prompt instead answers those calls with an
 "interrupted" error result, so the model knows they did not complete.
+
+One run at a time: a second `invoke_async`/`stream` on an Agent whose run is still going raises
+SessionBusy, as does a run on a session another run (of this process or another) is writing; the session's
+writer lock is held from the run's first record to its last (see agentkit.sessions).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import contextlib
 import copy
 import os
+import socket
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -28,14 +33,14 @@ from typing import Any
 
 import anyio
 
-from agentkit.errors import ConfigError, SessionError
+from agentkit.errors import ConfigError, SessionBusy, SessionError
 from agentkit.loop import AgentEvent, AgentLoop, AgentResult, Limits, MessageEvent, RunEnd, ToolCallStarted
 from agentkit.messages import Message, ToolResult
 from agentkit.models import resolve_model
 from agentkit.models.base import Model, ModelSettings
 from agentkit.sessions import Session
 from agentkit.sync_runner import run_sync
-from agentkit.tooling import Needs, Tool, ToolExecutor, ToolRegistry
+from agentkit.tooling import Tool, ToolExecutor, ToolRegistry
 
 __all__ = ["Agent"]
 
@@ -65,6 +70,7 @@ class Agent:
         self.messages: list[Message] = []
         self._completed: dict[str, ToolResult] = {}
         self._loop: AgentLoop | None = None
+        self._running = False
         self.session: Session | None = None
         if system_prompt:
             self.messages.append(Message.system(system_prompt))
@@ -110,29 +116,29 @@ class Agent:
 
     async def stream(self, prompt: str | None = None) -> AsyncGenerator[AgentEvent, None]:
         """Run the agent on a new prompt (or continue the conversation when prompt is None)."""
-        completed: dict[str, ToolResult] = {}
-        if prompt is not None:
-            self._close_interrupted_batch()
-            self._append(Message.user(prompt))
-        elif self._has_pending_calls():
-            completed = dict(self._completed)
-        elif not self.messages or self.messages[-1].role == "assistant":
-            raise ConfigError("nothing to run: pass a prompt (the conversation has no unanswered turn)")
-        loop = self._new_loop()
-        self._loop = loop
+        self._begin_run()
         end: RunEnd | None = None
         try:
-            with self._run_cgroup():
-                async with contextlib.aclosing(loop.run(self.messages, completed=completed)) as events:
-                    async for event in events:
-                        self._record(event)
-                        if isinstance(event, RunEnd):
-                            end = event
-                        else:
-                            yield event
+            completed: dict[str, ToolResult] = {}
+            if prompt is not None:
+                self._close_interrupted_batch()
+                self._append(Message.user(prompt))
+            elif self._has_pending_calls():
+                completed = dict(self._completed)
+            elif not self.messages or self.messages[-1].role == "assistant":
+                raise ConfigError("nothing to run: pass a prompt (the conversation has no unanswered turn)")
+            loop = self._new_loop()
+            self._loop = loop
+            async with contextlib.aclosing(loop.run(self.messages, completed=completed)) as events:
+                async for event in events:
+                    self._record(event)
+                    if isinstance(event, RunEnd):
+                        end = event
+                    else:
+                        yield event
         finally:
-            self._loop = None
-        # Last, once the run is wound up (its cgroup left): a caller that stops at RunEnd, as
+            self._end_run()
+        # Last, once the run is wound up: a caller that stops at RunEnd, as
         # invoke_async does, leaves nothing open behind it.
         if end is not None:
             yield end
@@ -154,10 +160,14 @@ class Agent:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def cancel(self) -> None:
-        """Stop the current run at its next step (stop reason "cancelled")."""
+    def cancel(self, *, now: bool = False) -> None:
+        """Stop the current run at its next step (stop reason "cancelled").
+
+        Cancelling the run's task instead stops it at once, except that tool calls running on threads
+        (which cannot be stopped) are waited for, within their timeouts, so their results are recorded and
+        a resumed run never repeats a finished call. `now=True` gives that wait up as well."""
         if self._loop is not None:
-            self._loop.cancel()
+            self._loop.cancel(now=now)
 
     @contextmanager
     def override(self, *, model: Model | str | None = None) -> Iterator[Agent]:
@@ -174,7 +184,7 @@ class Agent:
         its own: a fresh one, or the given session's. The original is left untouched."""
         twin = copy.copy(self)
         twin.messages = [Message.system(self.system_prompt)] if self.system_prompt else []
-        twin._completed, twin._loop, twin.session = {}, None, None
+        twin._completed, twin._loop, twin.session, twin._running = {}, None, None, False
         if session is not None:
             twin.attach_session(session if isinstance(session, Session) else Session.open(session))
         return twin
@@ -200,6 +210,28 @@ class Agent:
 
     # ---- internals -----------------------------------------------------------------------------------
 
+    def _begin_run(self) -> None:
+        """Claim the agent (one run at a time) and its session's writer lock; reload the transcript when
+        another writer added to it since this agent last read or wrote it."""
+        if self._running:
+            label = self.session.id if self.session is not None else self.name
+            raise SessionBusy(label, f"another run of this Agent, pid {os.getpid()} on {socket.gethostname()}")
+        if self.session is not None and self.session.acquire():
+            try:
+                state = self.session.load()
+            except BaseException:
+                self.session.release()
+                raise
+            if state.messages:
+                self.messages, self._completed = state.messages, state.completed
+        self._running = True
+
+    def _end_run(self) -> None:
+        self._loop = None
+        self._running = False
+        if self.session is not None:
+            self.session.release()
+
     def _new_loop(self) -> AgentLoop:
         return AgentLoop(
             self.model,
@@ -209,15 +241,6 @@ class Agent:
             executor=self.executor or _default_executor(),
             on_tool_result=self.on_tool_result,
         )
-
-    def _run_cgroup(self) -> contextlib.AbstractContextManager[object]:
-        """A run cgroup when some tool uses the sandbox (pure in-process tools pay nothing for it)."""
-        uses_sandbox = any(t.needs != Needs() for t in self.tools)
-        if not uses_sandbox or self.limits.run_pids_max is None:
-            return contextlib.nullcontext()
-        from agentkit.sandbox.cgroup import run_cgroup
-
-        return run_cgroup(pids_max=self.limits.run_pids_max, memory_bytes=self.limits.run_memory_bytes)
 
     def _has_pending_calls(self) -> bool:
         return bool(self.messages) and self.messages[-1].role == "assistant" and bool(self.messages[-1].tool_calls)

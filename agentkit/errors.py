@@ -12,6 +12,7 @@
     │   └── ModelUnavailable a failure that a fallback chain should route around
     ├── SandboxError         no isolating layer, or the sandbox itself broke
     ├── SessionError         a transcript that cannot be read or resumed
+    │   └── SessionBusy      another run (this process or another) is writing the session now
     └── LimitExceeded        turns, tool calls or time ran out (the loop reports these as stop reasons)
 
 Constructors only store fields; every message says what to do next, and quotes input through `clip`.
@@ -32,6 +33,7 @@ __all__ = [
     "ModelUnavailable",
     "RetryTool",
     "SandboxError",
+    "SessionBusy",
     "SessionError",
     "ToolArgumentsError",
     "ToolError",
@@ -113,6 +115,17 @@ class SandboxError(AgentkitError):
 
 class SessionError(AgentkitError):
     """A session transcript cannot be read or resumed."""
+
+
+class SessionBusy(SessionError):
+    """Another run holds the session's writer lock; `holder` says who ("pid 123 on host-a")."""
+
+    def __init__(self, session: str, holder: str) -> None:
+        super().__init__(
+            f"session {session!r} is in use by another run ({holder}); wait for it to finish, or use another session"
+        )
+        self.session = session
+        self.holder = holder
 
 
 class LimitExceeded(AgentkitError):

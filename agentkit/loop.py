@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from agentkit.messages import (
     new_call_id,
 )
 from agentkit.models.base import Model, ModelSettings, with_text_calls
+from agentkit.tool_threads import Patience, patience
 from agentkit.tooling import InProcessExecutor, ToolExecutor, ToolRegistry, tool_result_text
 
 __all__ = [
@@ -70,10 +72,6 @@ class Limits:
     tool_timeout: float | None = 120.0  # per call, unless the tool sets its own
     max_concurrent_tools: int = 8
     max_repeated_failures: int = 3
-    # One cgroup for a run whose tools use the sandbox (where cgroups can be written): every sandboxed
-    # command and worker started during the run inherits these limits. None: no cgroup.
-    run_pids_max: int | None = 512
-    run_memory_bytes: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -204,11 +202,14 @@ class AgentLoop:
         self.executor = executor or InProcessExecutor()
         self.on_tool_result = on_tool_result  # called as each result is ready (durable sessions)
         self._cancelled = False
+        self._abandoned = False
         self._definitions = tools.definitions()
 
-    def cancel(self) -> None:
-        """Stop at the next step; the run ends with stop reason "cancelled"."""
+    def cancel(self, *, now: bool = False) -> None:
+        """Stop at the next step; the run ends with stop reason "cancelled". With `now`, a task cancellation
+        that follows no longer waits for tool calls already running on threads (their results are lost)."""
         self._cancelled = True
+        self._abandoned = self._abandoned or now
 
     async def run(
         self, messages: list[Message], *, completed: dict[str, ToolResult] | None = None
@@ -374,18 +375,30 @@ class AgentLoop:
         timeout = own if time_left is None else (time_left if own is None else min(own, time_left))
         # asyncio.timeout rather than anyio.move_on_after: same effect, at a third of the cost per call
         scope = asyncio.timeout(timeout)
+        # A call on a thread cannot be stopped: if this run is cancelled meanwhile, wait for it (within its
+        # timeout) so its result is recorded and a resumed run does not call it again (tool_threads.patience).
+        deadline = math.inf if timeout is None else asyncio.get_running_loop().time() + timeout
+        care = Patience(deadline, lambda: self._abandoned)
+        token = patience.set(care)
         try:
             async with scope:
                 value = await self.executor.execute(tool, arguments)
         except RetryTool as exc:
-            return error(str(exc))
+            result = error(str(exc))
         except Exception as exc:
             if not scope.expired():  # a tool's own TimeoutError is the tool's failure, not ours
-                return error(f"tool {call.name!r} raised {type(exc).__name__}: {exc}")
-            if own is None or (time_left is not None and time_left < own):
-                return error(f"tool {call.name!r} was stopped: the run's {self.limits.deadline:g} s deadline passed")
-            return error(f"tool {call.name!r} timed out after {own:g} s")
-        return self._finished(ToolResult(call_id=call.id, name=call.name, content=tool_result_text(value)))
+                result = error(f"tool {call.name!r} raised {type(exc).__name__}: {exc}")
+            elif own is None or (time_left is not None and time_left < own):
+                result = error(f"tool {call.name!r} was stopped: the run's {self.limits.deadline:g} s deadline passed")
+            else:
+                result = error(f"tool {call.name!r} timed out after {own:g} s")
+        else:
+            result = self._finished(ToolResult(call_id=call.id, name=call.name, content=tool_result_text(value)))
+        finally:
+            patience.reset(token)
+        if care.outlasted:  # recorded above; now honour the cancellation that came while it ran
+            raise asyncio.CancelledError
+        return result
 
     def _finished(self, result: ToolResult) -> ToolResult:
         if self.on_tool_result is not None:

@@ -11,11 +11,27 @@ across invocations (and across restarts); invocations of one session run one at 
 `GET /ping` says `Healthy`, or `HealthyBusy` while any run is in progress; `time_of_last_update` changes
 only when the status does (AgentCore reaps sessions that stay Healthy for the idle timeout).
 
-Failures: malformed JSON or a payload without a prompt is a 400, a payload over `max_payload_bytes` a 413
-(from Content-Length before reading, or as soon as a chunked body crosses it), a failed run a 500. Error
-bodies never carry exception text (it may hold keys or prompts); they carry a request id that the server
-log repeats next to the traceback. A client that disconnects cancels its run; everything the run had
-finished is already in the session transcript, so the next invocation continues from there.
+Hostile clients stay bounded. Every failure is a JSON object `{"error": ..., "request_id": ...}`, never
+plain text (uvicorn's own protocol errors included, see agentkit.serve_http):
+- 415: a Content-Type other than JSON (`application/json` or `application/*+json`; a request without one
+  is read as JSON, as AgentCore's examples send it);
+- 413: a payload over `max_payload_bytes` (from Content-Length before reading, or as soon as a chunked
+  body crosses it);
+- 503: the payloads being received at once, by all requests together, would pass `max_receiving_bytes`
+  (so 8 clients sending 95 MB each cannot make the server buffer 760 MB); try again later;
+- 408: the body did not arrive within `body_timeout` seconds (a client trickling one byte every 2 s), or
+  the headers within `header_timeout` (enforced in agentkit.serve_http);
+- 400: a payload that is not strict JSON within `PAYLOAD_LIMITS` (nesting deeper than 32, more than
+  10,000 values, a number of more than 100 digits, a lone surrogate such as "\\ud800", NaN; see
+  agentkit.strict_json), or one without a prompt; the message names the problem;
+- 409: the session is busy in another process (agentkit.errors.SessionBusy);
+- 500: a failed run. Its body never carries exception text (it may hold keys or prompts); it carries a
+  request id that the server log repeats next to the traceback.
+
+A client that disconnects cancels its run; everything the run had finished is already in the session
+transcript, so the next invocation continues from there. A tool call running on a thread at that moment
+cannot be stopped: the run waits for it (within its timeout) and records its result first, so a resumed
+run never calls it again (see AgentLoop and agentkit.tool_threads).
 
 Why not the official `bedrock-agentcore` SDK app (`BedrockAgentCoreApp`, a Starlette app)? Measured on the
 same machine (benchmarks/bench_serve.py) and read from its source: it returns exception text in 500 bodies,
@@ -44,12 +60,17 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from agentkit import strict_json
 from agentkit.agent import Agent
-from agentkit.errors import ConfigError
+from agentkit.errors import ConfigError, SessionBusy
 from agentkit.sessions import Session, sessions_dir
 
 __all__ = [
+    "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_HEADER_TIMEOUT",
     "DEFAULT_MAX_PAYLOAD_BYTES",
+    "DEFAULT_MAX_RECEIVING_BYTES",
+    "PAYLOAD_LIMITS",
     "SESSION_HEADER",
     "AgentCoreApp",
     "AgentFactory",
@@ -64,6 +85,11 @@ log = logging.getLogger("agentkit.serve")
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 _REQUEST_ID_HEADER = b"x-amzn-bedrock-agentcore-runtime-request-id"
 DEFAULT_MAX_PAYLOAD_BYTES = 100_000_000  # AgentCore's own request limit
+DEFAULT_MAX_RECEIVING_BYTES = 200_000_000  # all bodies being received at once, across requests
+DEFAULT_BODY_TIMEOUT = 120.0  # seconds for a whole body to arrive
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds for a request's headers to arrive (agentkit.serve_http)
+PAYLOAD_LIMITS = strict_json.Limits(max_depth=32, max_values=10_000, max_number_digits=100)
+_JSON_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json$")
 _SAFE_SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 # session key (None: no session header, a throwaway conversation) -> a fresh Agent bound to it
@@ -99,7 +125,7 @@ def load_agent_factory(spec: str, *, model: Any = None, options: dict[str, Any] 
 def _bind(agent: Agent, session: str | None) -> Agent:
     """A copy of `agent` whose conversation is `session` (None: a new, unsaved one); a definition may hand
     out the same Agent more than once, so the original is never used directly. The session is always the
-    file `{session}.jsonl` under sessions_dir(), never a path (`Session.open` reads `x.jsonl` as one)."""
+    file `{session_key(session)}.jsonl` under sessions_dir(), never a path."""
     if session is None:
         return agent.clone(session=None)
     return agent.clone(session=Session(sessions_dir() / f"{session_key(session)}.jsonl"))
@@ -246,10 +272,11 @@ class _SessionLocks:
 
 
 class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.close = close  # the body may still be arriving: end the connection after the answer
 
 
 _DONE = object()
@@ -267,11 +294,33 @@ def _sse(data: dict[str, Any]) -> bytes:
 class AgentCoreApp:
     """The AgentCore HTTP contract as a plain ASGI app."""
 
-    def __init__(self, factory: AgentFactory, *, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+    def __init__(
+        self,
+        factory: AgentFactory,
+        *,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        max_receiving_bytes: int | None = None,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    ) -> None:
+        receiving = (
+            max(DEFAULT_MAX_RECEIVING_BYTES, max_payload_bytes) if max_receiving_bytes is None else max_receiving_bytes
+        )
         if max_payload_bytes < 1:
             raise ConfigError(f"max_payload_bytes must be positive, not {max_payload_bytes}")
+        if receiving < max_payload_bytes:
+            raise ConfigError(
+                f"max_receiving_bytes ({receiving}) must be at least max_payload_bytes ({max_payload_bytes}), "
+                "or no payload of the largest size could ever be received"
+            )
+        if body_timeout <= 0 or header_timeout <= 0:
+            raise ConfigError("body_timeout and header_timeout must be positive numbers of seconds")
         self.factory = factory
         self.max_payload_bytes = max_payload_bytes
+        self.max_receiving_bytes = receiving
+        self.body_timeout = body_timeout
+        self.header_timeout = header_timeout
+        self._receiving = 0  # bytes of request bodies being received right now, all requests together
         self.health = _Health()
         self._worker = _Worker()
         self._sessions = _SessionLocks()
@@ -281,7 +330,26 @@ class AgentCoreApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            await self._http(scope, receive, send)
+            await self._guarded(scope, receive, send)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`_http`, with any unexpected failure answered as a JSON 500 (uvicorn's own would be plain text)."""
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self._http(scope, receive, tracked)
+        except Exception:
+            request_id = uuid.uuid4().hex
+            log.exception("request %s: the server failed", request_id)
+            if started:
+                raise
+            body = json.dumps({"error": "the server failed; see the server log", "request_id": request_id})
+            await _respond(send, 500, body.encode(), [*_JSON_HEADERS, (b"connection", b"close")])
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -314,11 +382,14 @@ class AgentCoreApp:
         request_id = headers.get(_REQUEST_ID_HEADER, b"").decode("latin-1") or uuid.uuid4().hex
         extra = [(b"x-request-id", request_id.encode("latin-1"))]
         try:
+            _check_content_type(headers.get(b"content-type"))
             payload = await self._read_payload(headers, receive)
             prompt, stream = _parse_payload(payload, headers.get(b"accept", b""))
         except _BadRequest as exc:
             body = json.dumps({"error": exc.message, "request_id": request_id}).encode()
-            await _respond(send, exc.status, body, [*_JSON_HEADERS, *extra])
+            close = [(b"connection", b"close")] if exc.close else []
+            later = [(b"retry-after", b"1")] if exc.status == 503 else []
+            await _respond(send, exc.status, body, [*_JSON_HEADERS, *extra, *close, *later])
             return
         raw_session = headers.get(SESSION_HEADER.lower().encode(), b"").decode("latin-1")
         key = session_key(raw_session) if raw_session else None
@@ -333,28 +404,52 @@ class AgentCoreApp:
     async def _read_payload(self, headers: dict[bytes, bytes], receive: Receive) -> Any:
         limit = self.max_payload_bytes
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _BadRequest(413, f"payload of {int(declared)} bytes is over the limit of {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _BadRequest(400, "the client disconnected before sending the whole payload")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise _BadRequest(413, f"payload is over the limit of {limit} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        expected = int(declared) if declared is not None and declared.isdigit() else None
+        if expected is not None and expected > limit:
+            raise _BadRequest(413, f"payload of {expected} bytes is over the limit of {limit} bytes", close=True)
+        reserved = 0
         try:
-            return json.loads(b"".join(chunks))
-        except (ValueError, UnicodeDecodeError) as exc:
-            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+            if expected is not None:  # reserve it all now: a declared size is known before any byte is read
+                self._reserve(expected)
+                reserved = expected
+            buffer = bytearray()
+            async with asyncio.timeout(self.body_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise _BadRequest(400, "the client disconnected before sending the whole payload")
+                    chunk = message.get("body", b"")
+                    if len(buffer) + len(chunk) > limit:
+                        raise _BadRequest(413, f"payload is over the limit of {limit} bytes", close=True)
+                    if len(buffer) + len(chunk) > reserved:
+                        self._reserve(len(buffer) + len(chunk) - reserved)
+                        reserved = len(buffer) + len(chunk)
+                    buffer += chunk
+                    if not message.get("more_body", False):
+                        break
+            return strict_json.loads(buffer, PAYLOAD_LIMITS)  # still reserved: decoding holds copies of it
+        except TimeoutError:
             raise _BadRequest(
-                400, f'invalid JSON payload ({detail}): send a JSON object like {{"prompt": "..."}}'
+                408, f"the payload did not arrive within {self.body_timeout:g} s; send it faster", close=True
             ) from None
+        except strict_json.JSONError as exc:
+            raise _BadRequest(
+                400, f'invalid JSON payload ({exc}): send a JSON object like {{"prompt": "..."}}'
+            ) from None
+        finally:
+            self._receiving -= reserved
+
+    def _reserve(self, size: int) -> None:
+        """Count `size` more bytes as being received, or refuse with 503 when all requests together would
+        pass `max_receiving_bytes` (the caller gives back what it reserved)."""
+        if self._receiving + size > self.max_receiving_bytes:
+            raise _BadRequest(
+                503,
+                f"the server is receiving {self.max_receiving_bytes} bytes of payloads at once already; "
+                "try again shortly",
+                close=True,
+            )
+        self._receiving += size
 
     async def _run(
         self,
@@ -416,7 +511,13 @@ class AgentCoreApp:
             body = b"".join(p for p in parts if p is not _DONE)
             if done:
                 failure = None if future.cancelled() else future.exception()
-                if failure is not None:
+                if isinstance(failure, SessionBusy):
+                    error = {"error": str(failure), "request_id": request_id}
+                    if not started:
+                        await _respond(send, 409, json.dumps(error).encode(), [*_JSON_HEADERS, *extra])
+                        return
+                    body += _sse({"kind": "error", **error})
+                elif failure is not None:
                     log.error("request %s: the agent run failed", request_id, exc_info=failure)
                     error = {"error": f"the agent run failed ({type(failure).__name__}); see the server log"}
                     error["request_id"] = request_id
@@ -471,6 +572,22 @@ async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[byt
     await send({"type": "http.response.body", "body": body})
 
 
+def _check_content_type(value: bytes | None) -> None:
+    """JSON only (a missing Content-Type is read as JSON); a charset other than UTF-8 is refused too."""
+    if value is None:
+        return
+    media, _, params = value.decode("latin-1").partition(";")
+    charset = re.search(r"charset\s*=\s*\"?([A-Za-z0-9_-]+)", params)
+    if _JSON_TYPE.match(media.strip().lower()) and (charset is None or charset.group(1).lower() in ("utf-8", "utf8")):
+        return
+    shown = value[:100].decode("latin-1")
+    raise _BadRequest(
+        415,
+        f"unsupported Content-Type {shown!r}: send the payload as application/json (UTF-8), "
+        "or another application/*+json type",
+    )
+
+
 def _parse_payload(payload: Any, accept: bytes) -> tuple[str, bool]:
     if not isinstance(payload, dict):
         raise _BadRequest(
@@ -508,16 +625,31 @@ def _prefers_event_stream(accept: str) -> bool:
     return best is not None and best[2] == "text/event-stream" and best[0] > 0
 
 
-def create_app(factory: AgentFactory, *, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> AgentCoreApp:
-    """The ASGI app serving `factory`'s agents over the AgentCore contract."""
-    return AgentCoreApp(factory, max_payload_bytes=max_payload_bytes)
+def create_app(
+    factory: AgentFactory,
+    *,
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+    max_receiving_bytes: int | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+) -> AgentCoreApp:
+    """The ASGI app serving `factory`'s agents over the AgentCore contract (limits: see the module doc;
+    `max_receiving_bytes` defaults to the larger of 200 MB and `max_payload_bytes`)."""
+    return AgentCoreApp(
+        factory,
+        max_payload_bytes=max_payload_bytes,
+        max_receiving_bytes=max_receiving_bytes,
+        body_timeout=body_timeout,
+        header_timeout=header_timeout,
+    )
 
 
 def serve(app: AgentCoreApp, *, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning") -> None:
     """Run `app` under uvicorn until interrupted (in a container, pass host="0.0.0.0").
 
     uvicorn picks httptools and uvloop when installed (the `serve` extra installs them): in
-    benchmarks/bench_serve.py they nearly double throughput over its pure-Python h11 parser.
+    benchmarks/bench_serve.py they nearly double throughput over its pure-Python h11 parser. The HTTP
+    protocol is uvicorn's with `app.header_timeout` and JSON protocol errors (agentkit.serve_http).
     """
     try:
         import uvicorn
@@ -525,7 +657,17 @@ def serve(app: AgentCoreApp, *, host: str = "127.0.0.1", port: int = 8080, log_l
         from agentkit.errors import MissingExtra
 
         raise MissingExtra("uvicorn", "serve") from exc
+    from agentkit.serve_http import protocol_class
+
     # Agent runs hold the GIL on the worker thread; a shorter switch interval (default 5 ms) lets the
     # server's thread answer /ping and move stream bytes sooner (measured in benchmarks/bench_serve.py).
     sys.setswitchinterval(0.0005)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        http=protocol_class(app.header_timeout),
+    )

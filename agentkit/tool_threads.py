@@ -14,20 +14,44 @@ Why not `concurrent.futures.ThreadPoolExecutor` (or anyio's pool):
 QUICK_WAIT for the result: a quick tool then costs one thread hand-off and no event-loop wake-up. Past
 that, the loop awaits the call like any other future, so a hang holds the loop for QUICK_WAIT at most and
 per-call timeouts still hold.
+
+A cancelled caller normally gives up on its call (the thread runs on; its outcome is dropped). The agent
+loop cannot afford that: a tool that finished must be recorded, or a resumed run would call it again. So
+a caller may set `patience` around a call: cancelled, it then keeps waiting for the outcome until the
+call's deadline (or until `abandoned()` says to stop), and `outlasted` tells it to honour the
+cancellation once it has recorded the outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["QUICK_WAIT", "run_in_thread"]
+import anyio
+
+__all__ = ["QUICK_WAIT", "Patience", "patience", "run_in_thread"]
 
 QUICK_WAIT = 0.0005  # seconds the event loop may block on a call expected to be quick
 IDLE_SECONDS = 30.0  # an idle worker thread ends after this long, so a burst of calls leaves no crowd behind
+
+
+class Patience:
+    """How long a cancelled caller still waits for its call's outcome (see the module doc)."""
+
+    __slots__ = ("abandoned", "deadline", "outlasted")
+
+    def __init__(self, deadline: float = math.inf, abandoned: Callable[[], bool] = lambda: False) -> None:
+        self.deadline = deadline  # event-loop time (loop.time())
+        self.abandoned = abandoned
+        self.outlasted = False  # set when the outcome arrived after the caller was cancelled
+
+
+patience: ContextVar[Patience | None] = ContextVar("agentkit_tool_patience", default=None)
 
 
 class _Call:
@@ -70,6 +94,16 @@ class _Call:
 
     async def wait(self) -> Any:
         """Await the outcome without blocking the event loop."""
+        try:
+            await self._settling()
+        except asyncio.CancelledError:
+            care = patience.get()
+            if care is None or not await self._outlast(care):
+                raise  # the thread finishes on its own (threads cannot be killed); its outcome is dropped
+            care.outlasted = True
+        return self.outcome()
+
+    async def _settling(self) -> None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._guard:
@@ -77,8 +111,19 @@ class _Call:
             if pending:
                 self._waiter = (loop, future)
         if pending:
-            await future  # a cancelled caller leaves the thread to finish on its own: threads cannot be killed
-        return self.outcome()
+            await future
+
+    async def _outlast(self, care: Patience) -> bool:
+        """Cancelled: wait on for the outcome while `care` allows; True if it arrived. Shielded from anyio's
+        repeated cancellation; later native cancels are absorbed, and the deadline still ends the wait."""
+        loop = asyncio.get_running_loop()
+        with anyio.CancelScope(shield=True):
+            while not self._settled and loop.time() < care.deadline and not care.abandoned():
+                try:
+                    await asyncio.wait_for(self._settling(), min(0.1, care.deadline - loop.time()))
+                except (asyncio.CancelledError, TimeoutError):
+                    pass
+        return self._settled
 
 
 def _wake(future: asyncio.Future[None]) -> None:

@@ -221,3 +221,25 @@ def test_chat_answers_each_line_and_keeps_the_session() -> None:
     assert "session kept: agentkit sessions resume chat-1" in run.stderr
     shown = agentkit("sessions", "show", "chat-1").stdout
     assert f"[user] {PROMPT}" in shown and "[assistant] The square root" in shown
+
+
+def test_sessions_list_marks_a_damaged_session_and_lists_the_rest() -> None:
+    home = Path(os.environ["AGENTKIT_HOME"]) / "sessions"
+    first = agentkit("run", "assistant", PROMPT, "--model", REPLAY, "--session", "list-good")
+    assert first.returncode == 0, first.stderr
+    (home / "list-deep.jsonl").write_text("[" * 100_000 + "\n{}\n")
+    (home / "list-role.jsonl").write_text('{"role": 5}\n{}\n')
+    listed = agentkit("sessions", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "Traceback" not in listed.stderr
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines()}
+    assert "DAMAGED" in lines["list-deep"] and "line 1" in lines["list-deep"]
+    assert "DAMAGED" in lines["list-role"] and 'without a "type"' in lines["list-role"]
+    assert "DAMAGED" not in lines["list-good"]
+    rows = {row["id"]: row for row in json.loads(agentkit("sessions", "list", "--json").stdout)}
+    assert rows["list-good"]["problem"] is None and "nesting" in rows["list-deep"]["problem"]
+
+
+@pytest.mark.parametrize("name", ["a/b", "../escape"])
+def test_a_session_name_that_is_a_path_is_one_clear_error(name: str) -> None:
+    assert "is a path" in one_line_error(agentkit("run", "assistant", "hi", "--model", REPLAY, "--session", name))

@@ -48,6 +48,7 @@ class Workspace:
         if not os.path.isdir(self.original):
             raise RetryTool(f"workspace original {self.original!r} is not a directory")
         self._tmp = tempfile.mkdtemp(prefix="agentkit-ws-", dir=scratch_parent)
+        os.chmod(self._tmp, 0o711)  # ours: a sandbox running as another uid may pass through, not list it
         self.path = os.path.join(self._tmp, os.path.basename(self.original.rstrip("/")) or "repo")
         os.mkdir(self.path)
         self.files = _copy_tree(self.original, self.path, _source_files(self.original))
@@ -239,10 +240,10 @@ class Workspace:
         from agentkit.sandbox.policy import Policy
         from agentkit.sandbox.runner import Sandbox
 
-        if os.geteuid() == 0:
-            _give_to(self.path, Policy().sandbox_uid)
         policy = Policy(wall_seconds=timeout_s, cpu_seconds=max(1, int(timeout_s)), write_paths=(self.path,))
-        result = Sandbox(policy).run(["/bin/sh", "-c", command], cwd=self.path, policy=policy)
+        sandbox = Sandbox(policy)
+        sandbox.hand_over(self.path)  # the scratch copy is ours: the sandboxed user may own it
+        result = sandbox.run(["/bin/sh", "-c", command], cwd=self.path, policy=policy)
         return {
             "command": command,
             "exit_code": result.returncode,
@@ -387,18 +388,6 @@ def _ignores_itself(folder: str) -> bool:
         os.close(fd)
     rules = [line.strip() for line in text.splitlines()]
     return [rule for rule in rules if rule and not rule.startswith("#")] == ["*"]
-
-
-def _give_to(path: str, uid: int) -> None:
-    """The sandboxed command runs as an unprivileged uid: let it write the scratch copy."""
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in (dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)):
-            try:
-                if os.lstat(name).st_uid != uid:
-                    os.chown(name, uid, uid, follow_symlinks=False)
-            except OSError:
-                pass
-    os.chmod(os.path.dirname(path), 0o755)
 
 
 # ---- text helpers ---------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ def _drive(agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay)
             click.echo("\nstopping after the current step (Ctrl-C again to stop now)…", err=True)
             agent.cancel()
         else:
+            agent.cancel(now=True)  # do not wait for a tool call still running on a thread
             raise KeyboardInterrupt
 
     async def consume() -> AgentResult:
@@ -131,7 +132,9 @@ def _finish(
 )
 @click.argument("agent_spec", metavar="AGENT")
 @click.option("--model", "-m", help="model name, e.g. qwen.qwen3-coder-480b-a35b-v1:0, openai:NAME, hf:ID, replay:FILE")
-@click.option("--session", "session_id", help="session id or path (default: a new session)")
+@click.option(
+    "--session", "session_id", help="session name (default: a new session); sessions live under $AGENTKIT_HOME/sessions"
+)
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @click.pass_context
@@ -171,7 +174,7 @@ def _default_prompt(agent: Agent) -> str:
 @click.command("chat", help="Chat with AGENT interactively (empty line or Ctrl-D ends; the session is kept).")
 @click.argument("agent_spec", metavar="AGENT")
 @click.option("--model", "-m", help="model name (see `agentkit run --help`)")
-@click.option("--session", "session_id", help="session id or path to continue")
+@click.option("--session", "session_id", help="session name to continue (under $AGENTKIT_HOME/sessions)")
 @click.option("--hide-reasoning", is_flag=True)
 def chat_command(agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool) -> None:
     definition = load_definition(agent_spec)
@@ -227,6 +230,7 @@ def sessions_list(as_json: bool) -> None:
                 "updated": i.updated,
                 "messages": i.messages,
                 "first_prompt": i.first_prompt,
+                "problem": i.problem,
             }
             for i in infos
         ]
@@ -236,6 +240,9 @@ def sessions_list(as_json: bool) -> None:
         click.echo("no sessions yet", err=True)
     for info in infos:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.updated))
+        if info.problem is not None:
+            click.echo(f"{info.id:<28} {when}  DAMAGED   {info.problem}")
+            continue
         click.echo(f"{info.id:<28} {when}  {info.messages:>4} msgs  {info.first_prompt}")
 
 

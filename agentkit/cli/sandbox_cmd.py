@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
+import warnings
 
 import click
 
 from agentkit.sandbox import Policy, Sandbox, probe
-from agentkit.sandbox.detect import choose_backend
+from agentkit.sandbox.detect import BACKEND_ENV, choose_backend
+from agentkit.sandbox.guarantees import guarantees
 
 __all__ = ["sandbox_group"]
 
@@ -46,12 +49,20 @@ def doctor_command() -> None:
     click.echo(f"platform: {caps.platform}{' (root)' if caps.is_root else ''}")
     for layer in caps.layers:
         click.echo(f"  {layer.name:<8} {'ok ' if layer.ok else 'no '} {layer.detail}")
+    click.echo("what each backend holds here:")
+    for backend in caps.available():
+        click.echo(f"  {backend}")
+        for aspect, line in guarantees(caps, backend).items():
+            click.echo(f"    {aspect:<10} {line}")
+    forced = os.environ.get(BACKEND_ENV, "").strip()
     try:
-        chosen = choose_backend("required")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the rlimits lines above say it
+            chosen = choose_backend("required")
     except Exception as exc:
         click.echo(f"backend: none ({exc})")
         sys.exit(1)
-    click.echo(f"backend: {chosen}")
+    click.echo(f"backend: {chosen}" + (f" (forced by {BACKEND_ENV})" if forced else ""))
 
 
 @sandbox_group.command(name="run", context_settings={"ignore_unknown_options": False})
@@ -59,7 +70,7 @@ def doctor_command() -> None:
 @click.option("--rw", "rw", multiple=True, type=click.Path(exists=True, file_okay=False), help="Writable directory.")
 @click.option("--ro", "ro", multiple=True, type=click.Path(exists=True), help="Read-only path to show.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, help="Wall-clock seconds.")
-@click.option("--memory", default="1G", help="Memory limit (RLIMIT_DATA), e.g. 512M.")
+@click.option("--memory", default="1G", help="Memory limit of the whole sandbox, e.g. 512M.")
 @click.option("--backend", type=click.Choice(["bwrap", "landlock", "rlimits"]), default=None)
 @click.argument("command", nargs=-1, required=True)
 def run_command(
@@ -67,8 +78,6 @@ def run_command(
     command: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Run COMMAND in the sandbox, print its output and exit with its code (124 on timeout)."""
-    import os
-
     policy = Policy(
         wall_seconds=timeout,
         cpu_seconds=max(1, int(timeout) + 1),
@@ -77,7 +86,12 @@ def run_command(
         write_paths=tuple(os.path.abspath(p) for p in rw),
         read_paths=tuple(os.path.abspath(p) for p in ro),
     )
-    result = Sandbox(policy, backend=backend).run(list(command), cwd=os.getcwd())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sandbox = Sandbox(policy, backend=backend)
+    for warning in caught:
+        click.echo(f"warning: {warning.message}", err=True)
+    result = sandbox.run(list(command), cwd=os.getcwd())
     sys.stdout.buffer.write(result.stdout)
     sys.stdout.flush()
     sys.stderr.buffer.write(result.stderr)

@@ -20,13 +20,44 @@ __all__ = ["serve_command"]
     help="Larger request bodies get HTTP 413.",
 )
 @click.option(
+    "--max-receiving-bytes",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Bodies being received at once, all requests together; past it requests get HTTP 503 "
+    "[default: the larger of 200 MB and --max-payload-bytes].",
+)
+@click.option(
+    "--body-timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a request body may take to arrive (HTTP 408 after).",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a request's headers may take to arrive (HTTP 408 after).",
+)
+@click.option(
     "--log-level",
     default="warning",
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
     help="Server log level.",
 )
-def serve_command(agent: str, host: str, port: int, model: str | None, max_payload_bytes: int, log_level: str) -> None:
+def serve_command(
+    agent: str,
+    host: str,
+    port: int,
+    model: str | None,
+    max_payload_bytes: int,
+    max_receiving_bytes: int | None,
+    body_timeout: float,
+    header_timeout: float,
+    log_level: str,
+) -> None:
     """Serve AGENT (a ready-made agent's name, module:attribute, or a Python file) over HTTP.
 
     Sessions: the X-Amzn-Bedrock-AgentCore-Runtime-Session-Id header names a durable session kept under
@@ -39,6 +70,12 @@ def serve_command(agent: str, host: str, port: int, model: str | None, max_paylo
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     factory = load_agent_factory(agent, model=model)
     factory(None)  # build one agent now: a broken agent fails here, with one line, not on the first request
-    app = create_app(factory, max_payload_bytes=max_payload_bytes)
+    app = create_app(
+        factory,
+        max_payload_bytes=max_payload_bytes,
+        max_receiving_bytes=max_receiving_bytes,
+        body_timeout=body_timeout,
+        header_timeout=header_timeout,
+    )
     click.echo(f"agentkit: serving {agent} on http://{host}:{port} (POST /invocations, GET /ping)", err=True)
     serve(app, host=host, port=port, log_level=log_level)

@@ -5,7 +5,7 @@
   rlimits alone with a loud warning), chosen by a cached probe (`probe()`, `agentkit sandbox doctor`).
 - `WarmWorker`: a long-lived sandboxed interpreter that runs tool functions for about the cost of a pipe
   round trip; `SandboxExecutor` routes each tool by its `Needs`; `default_executor()` is the Agent's.
-- `RunCgroup`: one cgroup (pids + memory) per agent run, where cgroups can be written.
+- `SandboxCgroup`: one cgroup (pids + memory) per sandboxed command or worker, where cgroups can be written.
 
 Heavier modules load on first use, so `import agentkit.sandbox` stays cheap.
 """
@@ -25,9 +25,9 @@ __all__ = [
     "ConfinedRoot",
     "Policy",
     "RemoteToolError",
-    "RunCgroup",
     "RunResult",
     "Sandbox",
+    "SandboxCgroup",
     "SandboxExecutor",
     "WarmWorker",
     "choose_backend",
@@ -40,8 +40,8 @@ __all__ = [
 _LAZY = {
     "Capabilities": "agentkit.sandbox.detect",
     "RemoteToolError": "agentkit.sandbox.worker",
-    "RunCgroup": "agentkit.sandbox.cgroup",
     "Sandbox": "agentkit.sandbox.runner",
+    "SandboxCgroup": "agentkit.sandbox.cgroup",
     "SandboxExecutor": "agentkit.sandbox.executor",
     "WarmWorker": "agentkit.sandbox.worker",
     "choose_backend": "agentkit.sandbox.detect",
@@ -50,7 +50,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from agentkit.sandbox.cgroup import RunCgroup
+    from agentkit.sandbox.cgroup import SandboxCgroup
     from agentkit.sandbox.detect import Capabilities, choose_backend, probe
     from agentkit.sandbox.executor import SandboxExecutor, default_executor
     from agentkit.sandbox.runner import Sandbox

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import json
 import os
 import resource
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 
@@ -67,9 +70,35 @@ def _cpu_budget(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+class _ExactLocations:
+    """A meta path finder for the modules the parent loaded from outside the interpreter's folders: each is
+    imported from its own file or package folder, since the folder around it cannot be listed here."""
+
+    def __init__(self, locations: dict[str, str]) -> None:
+        self.locations = locations
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        location = self.locations.get(fullname)
+        if location is None:
+            return None
+        if os.path.isdir(location):
+            init = os.path.join(location, "__init__.py")
+            return importlib.util.spec_from_file_location(fullname, init, submodule_search_locations=[location])
+        return importlib.util.spec_from_file_location(fullname, location)
+
+
+def _private_tmp(base: str) -> str:
+    """A temp dir for one call (TMPDIR and tempfile point at it), removed when the call returns."""
+    path = tempfile.mkdtemp(prefix="call-", dir=base)
+    os.environ["TMPDIR"] = path
+    tempfile.tempdir = path
+    return path
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
     sys.path[:0] = config["path"]
+    sys.meta_path.insert(0, _ExactLocations(config["modules"]))
     if config["site_dirs"]:  # .pth files, such as an editable install's import hook
         import site
 
@@ -80,8 +109,10 @@ def main() -> None:
     requests = sys.stdin.buffer
     reply.write('{"ready": true}\n')
     reply.flush()
+    temp_base = os.environ.get("TMPDIR") or "/tmp"
     for line in requests:
         request = json.loads(line)
+        call_tmp = _private_tmp(temp_base)
         try:
             _cpu_budget(int(config["cpu_seconds"]))
             result = _call(_resolve(request["module"], request["qualname"]), request["kwargs"])
@@ -91,6 +122,8 @@ def main() -> None:
                 raise
             error = {"type": type(exc).__name__, "module": type(exc).__module__, "message": str(exc)}
             text = json.dumps({"id": request["id"], "ok": False, "error": error})
+        finally:
+            shutil.rmtree(call_tmp, ignore_errors=True)
         reply.write(text + "\n")
         reply.flush()
 

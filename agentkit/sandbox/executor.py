@@ -19,7 +19,6 @@ from typing import Any
 import anyio.to_thread
 
 from agentkit.errors import ToolError
-from agentkit.sandbox.cgroup import RunCgroup
 from agentkit.sandbox.policy import Mode, Policy
 from agentkit.sandbox.runner import Sandbox
 from agentkit.sandbox.worker import WarmWorker
@@ -31,8 +30,8 @@ __all__ = ["SandboxExecutor", "default_executor"]
 class SandboxExecutor:
     """Run each tool where its `Needs` say: in-process, or in a pooled sandboxed worker.
 
-    `policy` is the base for isolated tools (limits, environment); `cgroup_pids_max`, when given, puts
-    this process into one RunCgroup on the first isolated call (left again by `aclose`).
+    `policy` is the base for isolated tools (limits, environment). Each worker lives in a cgroup of its
+    own where cgroups can be written (see `cgroup.py`); this process never joins one.
     """
 
     def __init__(
@@ -41,7 +40,6 @@ class SandboxExecutor:
         *,
         mode: Mode = "required",
         backend: str | None = None,
-        cgroup_pids_max: int | None = None,
     ) -> None:
         self.policy = policy or Policy()
         self.mode = mode
@@ -50,8 +48,6 @@ class SandboxExecutor:
         self._idle: dict[tuple[object, ...], list[WarmWorker]] = {}
         self._busy: set[WarmWorker] = set()
         self._lock = threading.Lock()
-        self._cgroup = RunCgroup(pids_max=cgroup_pids_max) if cgroup_pids_max else None
-        self._cgroup_entered = False
 
     @staticmethod
     def needs_isolation(needs: Needs) -> bool:
@@ -88,9 +84,6 @@ class SandboxExecutor:
 
     def _checkout(self, policy: Policy) -> WarmWorker:
         with self._lock:
-            if self._cgroup is not None and not self._cgroup_entered:
-                self._cgroup.__enter__()
-                self._cgroup_entered = True
             if self._sandbox is None:
                 self._sandbox = Sandbox(self.policy, mode=self.mode, backend=self.backend_name)
             idle = self._idle.setdefault(policy.key(), [])
@@ -114,12 +107,9 @@ class SandboxExecutor:
             self._busy.clear()
         for worker in workers:
             worker.close()
-        if self._cgroup is not None and self._cgroup_entered:
-            self._cgroup.__exit__(None, None, None)
-            self._cgroup_entered = False
 
     async def aclose(self) -> None:
-        """Stop every pooled worker (and leave the run cgroup, if one was entered)."""
+        """Stop every pooled worker (and remove their cgroups)."""
         await anyio.to_thread.run_sync(self.close)
 
     async def __aenter__(self) -> SandboxExecutor:

@@ -1,8 +1,8 @@
 """The kernel layers, one function each: seccomp BPF, Landlock rules, rlimits, capability drop.
 
 Everything that runs in a child between fork and exec (`child_setup`) is plain system calls through
-ctypes or `resource`: the seccomp program is compiled by libseccomp (pyseccomp) in the parent, once, and
-the child only loads the finished BPF with prctl, so no library allocates memory after fork.
+ctypes or `resource`: the seccomp program is compiled in the parent, once (see `seccomp.py`), and the
+child only loads the finished BPF with prctl.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import os
 import resource
 from collections.abc import Callable, Sequence
 
+from agentkit.sandbox.cgroup import join as join_cgroup
+from agentkit.sandbox.seccomp import build_filter, filter_error
+
 __all__ = [
     "child_setup",
     "landlock_abi",
@@ -20,60 +23,18 @@ __all__ = [
     "seccomp_error",
 ]
 
-# ---- seccomp -----------------------------------------------------------------------------------
-
-# calls refused with EPERM: ways out of the sandbox or into the kernel's largest attack surfaces
-_DENIED_SYSCALLS = (
-    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "chroot",
-    "unshare", "setns", "io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "keyctl",
-    "add_key", "request_key", "perf_event_open", "kexec_load", "kexec_file_load", "reboot",
-    "init_module", "finit_module", "delete_module", "userfaultfd", "open_by_handle_at",
-    "name_to_handle_at", "swapon", "swapoff", "acct", "syslog", "quotactl", "fsopen", "fsmount",
-    "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr", "lookup_dcookie",
-    "personality", "vhangup",
-)  # fmt: skip
-# clone() flags that create namespaces (clone3 is refused with ENOSYS so libc falls back to clone)
-_CLONE_NS_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080)
-# socket families refused with EACCES when the network is off (AF_UNIX stays: pipes and the worker use it)
-_NET_FAMILIES = (2, 10, 16, 17, 40)  # AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_VSOCK
+# ---- seccomp ----------------------------------------------------------------------------------
 
 
 @functools.cache
 def seccomp_bpf(network: bool) -> bytes:
-    """The compiled filter as raw BPF (an array of `struct sock_filter`), cached per network setting."""
-    import errno
-    import tempfile
-
-    import pyseccomp as sc
-
-    f = sc.SyscallFilter(defaction=sc.ALLOW)
-    for name in _DENIED_SYSCALLS:
-        try:
-            f.add_rule(sc.ERRNO(errno.EPERM), name)
-        except (ValueError, RuntimeError, OSError):
-            continue  # not a syscall on this architecture
-    f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
-    for flag in _CLONE_NS_FLAGS:
-        f.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
-    # TIOCSTI pushes characters into the controlling terminal's input queue
-    f.add_rule(sc.ERRNO(errno.EPERM), "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, 0x5412))
-    if not network:
-        for family in _NET_FAMILIES:
-            f.add_rule(sc.ERRNO(errno.EACCES), "socket", sc.Arg(0, sc.EQ, family))
-    with tempfile.TemporaryFile() as fh:
-        f.export_bpf(fh)
-        fh.seek(0)
-        return fh.read()
+    """The filter as raw BPF (an array of `struct sock_filter`), cached per network setting."""
+    return build_filter(network)
 
 
-@functools.cache
 def seccomp_error() -> str | None:
     """None when a filter can be built here, else why not."""
-    try:
-        seccomp_bpf(False)
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+    return filter_error()
 
 
 class _SockFprog(ctypes.Structure):
@@ -196,25 +157,74 @@ def _drop_capabilities() -> None:
         _libc().prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
 
 
+_CLONE_NEWPID = 0x20000000
+_PR_SET_PDEATHSIG = 1
+
+
+def _enter_pid_namespace() -> None:
+    """Make the command pid 1 of a new PID namespace (needs CAP_SYS_ADMIN: root), so that when it exits
+    the kernel kills everything it left behind, setsid daemons included.
+
+    unshare(CLONE_NEWPID) only moves the children of the caller, so this forks: the parent stays outside
+    as a monitor that closes every descriptor (the agent's and the output pipes), waits, and exits with
+    the command's status; the child is the namespace's init, dies with the monitor, and goes on to exec.
+    Where the namespace cannot be made, nothing changes."""
+    libc = _libc()
+    if libc.unshare(_CLONE_NEWPID) != 0:
+        return
+    pid = os.fork()
+    if pid == 0:
+        libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)  # SIGKILL when the monitor goes (a killpg, say)
+        return
+    os.closerange(0, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):  # die the same way, so the caller sees the signal
+        sig = os.WTERMSIG(status)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a copy of the agent must not dump core
+        libc.signal(sig, 0)  # SIG_DFL
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.WEXITSTATUS(status))
+
+
 def child_setup(
     *,
     rlimits: dict[int, tuple[int, int]],
     seccomp: bytes | None = None,
     landlock: tuple[int, Sequence[str], Sequence[str], bool] | None = None,
     drop_caps: bool = False,
+    cgroup_procs: tuple[str, ...] = (),
+    pid_namespace: bool = False,
+    become: Callable[[], None] | None = None,
+    become_after_landlock: bool = False,
 ) -> Callable[[], None]:
-    """A `preexec_fn`: rlimits, then (optionally) capability drop, no_new_privs, Landlock and seccomp."""
+    """A `preexec_fn`: join the sandbox's cgroup (first: Landlock and the capability drop would forbid it) or enter
+    a PID namespace, rlimits, then (optionally) capability drop, `become` (the uid change of `identity`),
+    no_new_privs, Landlock and seccomp. `become_after_landlock` moves the uid change after Landlock, so that
+    its rules are opened as root (a plain uid drop could not reach folders beneath root's 0700 ones)."""
     keep: list[object] = []
 
     def setup() -> None:
+        join_cgroup(cgroup_procs)
+        if pid_namespace:
+            _enter_pid_namespace()
         for which, limits in rlimits.items():
             resource.setrlimit(which, limits)
         if drop_caps:
             _drop_capabilities()
-        if seccomp is not None or landlock is not None:
+        if become is not None and not become_after_landlock:
+            become()
+        if seccomp is not None or landlock is not None or become is not None:
             _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
         if landlock is not None:
             _landlock_restrict(*landlock)
+        if become is not None and become_after_landlock:
+            become()
         if seccomp is not None:
             _load_bpf(seccomp, keep)
 

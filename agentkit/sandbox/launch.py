@@ -1,17 +1,18 @@
 """Turn a Policy and a command into a concrete launch for one backend.
 
 - **bwrap**: new IPC, PID, UTS, cgroup (and, unless the network is on, network) namespaces; `/` is an
-  empty tmpfs holding read-only binds of the system directories and the interpreter, a private `/tmp`,
-  a fresh `/proc` and a minimal `/dev`; all capabilities dropped; `--die-with-parent`, `--new-session`,
-  `--clearenv`; the seccomp BPF arrives through a pipe (`--seccomp FD`). When we are root, bubblewrap
-  would map the sandbox to host root (same owner checks as root, so /etc/shadow stays readable), so it
-  runs without a user namespace and the command starts through `setpriv` as `Policy.sandbox_uid`, a real
-  unprivileged uid for which RLIMIT_NPROC also holds. Otherwise a user namespace is used.
+  empty tmpfs holding read-only binds of the system directories and the interpreter, a private `/tmp`
+  (the TMPDIR), a fresh `/proc` and a minimal `/dev`; all capabilities dropped; `--die-with-parent`,
+  `--new-session`, `--clearenv`; the seccomp BPF arrives through a pipe (`--seccomp FD`). Which bwrap
+  runs is `bwrap_binary`'s choice; who the command is when we are root is `identity`'s (uid 65534 through
+  setpriv, or through a user namespace when a writable grant is root's own folder). Otherwise a user
+  namespace maps the caller.
 - **landlock**: the command runs on the host filesystem under Landlock rules (read beneath the system
-  directories, the interpreter and the granted paths; write beneath the granted paths; no TCP unless the
-  network is on; signals and abstract sockets scoped), seccomp, rlimits, and an empty capability set.
-- **rlimits**: the last resort: rlimits, seccomp where it loads, and an empty capability set. It does not
-  isolate files or the network; choosing it warns loudly.
+  directories, the interpreter and the granted paths; write beneath the granted paths and a private
+  TMPDIR made per call; no TCP unless the network is on; signals and abstract sockets scoped), seccomp,
+  rlimits, and an empty capability set; as root, as uid 65534 in a user namespace.
+- **rlimits**: the last resort: rlimits, seccomp where it loads, an empty capability set and a private
+  TMPDIR. It does not isolate files (nor, without seccomp, the network); choosing it warns loudly.
 - **sandbox-exec** (macOS, not tested here): a deny-by-default Seatbelt profile plus CPU, FSIZE and
   NOFILE rlimits (Darwin ignores the memory limits).
 
@@ -20,26 +21,32 @@ rlimits are set on the launcher (inherited by the command) in a `preexec_fn` tha
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agentkit.errors import SandboxError
+from agentkit.sandbox.cgroup import SandboxCgroup
+from agentkit.sandbox.identity import (
+    ETC_FILES,
+    drop_to,
+    enter_user_namespace,
+    libc_handle,
+    needs_root_mapping,
+    refuse_unwritable,
+)
 from agentkit.sandbox.kernel import child_setup, landlock_abi, seccomp_bpf
 from agentkit.sandbox.policy import MINIMAL_PATH, Policy
 
-__all__ = ["Launch", "build_launch", "bwrap_argv", "interpreter_paths"]
+__all__ = ["Launch", "build_launch", "bwrap_argv", "module_locations", "python_import_path", "python_paths"]
 
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-# what programs read from /etc, granted one by one where /etc as a whole is not mounted (Landlock as root)
-_ETC_FILES = (
-    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/hostname", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/hosts",
-    "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/ssl", "/etc/ca-certificates",
-    "/etc/alternatives", "/etc/os-release", "/etc/mime.types", "/etc/protocols", "/etc/services",
-)  # fmt: skip
 _DEV_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
@@ -54,6 +61,8 @@ class Launch:
     pass_fds: tuple[int, ...] = ()
     close_after_start: list[int] = field(default_factory=list)
     cwd: str | None = None
+    cgroup: SandboxCgroup | None = None  # the child's own cgroup, where one could be made
+    temp_dirs: list[str] = field(default_factory=list)  # the private TMPDIR, removed by release()
 
     def start(self, *, stdin: int, stderr: int, what: str) -> subprocess.Popen[bytes]:
         """Start the child in its own session (so a timeout can kill the whole group); `what` names it in
@@ -71,10 +80,22 @@ class Launch:
                 start_new_session=True,
                 preexec_fn=self.preexec_fn,
             )
-        except OSError as exc:
-            raise SandboxError(f"could not start {what} in the {self.backend} sandbox: {exc}") from None
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.release()
+            raise SandboxError(
+                f"could not start {what} in the {self.backend} sandbox: {exc} (run 'agentkit sandbox doctor')"
+            ) from None
         finally:
             self.close_fds()
+
+    def release(self) -> None:
+        """Once the call is over: kill whatever is left in the sandbox's cgroup, remove the group, and remove
+        the private temp dir (symlinks in it are not followed)."""
+        group, self.cgroup = self.cgroup, None
+        if group is not None:
+            group.remove()
+        while self.temp_dirs:
+            shutil.rmtree(self.temp_dirs.pop(), ignore_errors=True)
 
     def close_fds(self) -> None:
         while self.close_after_start:
@@ -84,27 +105,45 @@ class Launch:
                 pass
 
 
-def interpreter_paths() -> tuple[str, ...]:
-    """The directories a Python child needs to see: the interpreter prefixes and the import path."""
-    found = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
-    found += [p for p in sys.path if p and os.path.isabs(p)]
-    found += _module_roots()
+def python_paths() -> tuple[str, ...]:
+    """What any Python child needs to read: the interpreter's prefixes and the site-packages folders on
+    sys.path (a .pth file may add one outside the prefix). Never the script's folder nor the cwd."""
+    prefixes = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    found = [*prefixes, *(p for p in sys.path if _is_site_dir(p))]
     return _dedupe_existing(found)
 
 
-def _module_roots() -> list[str]:
-    """Where loaded top-level packages live (editable installs map them outside sys.path)."""
-    roots: list[str] = []
-    for name, module in list(sys.modules.items()):
+def python_import_path() -> list[str]:
+    """The entries of sys.path that lie within `python_paths()`: what a sandboxed interpreter may import from."""
+    base = python_paths()
+    return [p for p in sys.path if p and os.path.isabs(p) and _within(os.path.normpath(p), base)]
+
+
+def _is_site_dir(path: str) -> bool:
+    return os.path.isabs(path) and os.path.basename(os.path.normpath(path)) in ("site-packages", "dist-packages")
+
+
+def _within(path: str, roots: Iterable[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def module_locations() -> dict[str, str]:
+    """Loaded modules that live outside `python_paths()` (the tool's own module, an editable install):
+    name -> the module's file, or its package folder. A tool worker reads exactly these, not the folders
+    they sit in, which may hold anything (an `.env` beside the agent script)."""
+    base = python_paths()
+    found: dict[str, str] = {}
+    for name, module in sorted(list(sys.modules.items())):
         path = getattr(module, "__file__", None)
-        if "." in name or not path or not os.path.isabs(path):
+        if not path or not os.path.isabs(path) or name == "__main__":
             continue
-        root = os.path.dirname(path)
+        path = os.path.normpath(path)
         if os.path.basename(path).startswith("__init__."):
-            root = os.path.dirname(root)
-        if not any(root == r or root.startswith(r + "/") for r in roots):
-            roots.append(root)
-    return roots
+            path = os.path.dirname(path)
+        if _within(path, base) or _within(path, found.values()) or not os.path.exists(path):
+            continue
+        found[name] = path
+    return found
 
 
 def _dedupe_existing(paths: Iterable[str]) -> tuple[str, ...]:
@@ -116,17 +155,24 @@ def _dedupe_existing(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _rlimits(policy: Policy, *, nproc: bool) -> dict[int, tuple[int, int]]:
+def _rlimits(policy: Policy, *, group: SandboxCgroup | None, per_uid_nproc: bool = True) -> dict[int, tuple[int, int]]:
+    """rlimits for the child. Processes and memory are bounded by its own cgroup where one holds; without
+    one, RLIMIT_NPROC (per uid: sandboxes of one uid share it) and RLIMIT_AS at 4x the memory limit (it
+    counts shared mappings, which RLIMIT_DATA does not; 4x leaves room for threads' reserved arenas, but
+    not for a WebAssembly engine's 10 GB reservation: node's WebAssembly needs memory_bytes >= 3 GiB there)."""
     limits = {
         resource.RLIMIT_CPU: (policy.cpu_seconds, policy.cpu_seconds + 1),
         resource.RLIMIT_FSIZE: (policy.max_file_bytes, policy.max_file_bytes),
         resource.RLIMIT_NOFILE: (policy.max_open_files, policy.max_open_files),
         resource.RLIMIT_CORE: (0, 0),
     }
+    held = group.limits if group is not None else set()
     if sys.platform.startswith("linux"):
         limits[resource.RLIMIT_DATA] = (policy.memory_bytes, policy.memory_bytes)
-    if nproc:
-        limits[resource.RLIMIT_NPROC] = (policy.max_processes, policy.max_processes)
+        if "memory" not in held:
+            limits[resource.RLIMIT_AS] = (4 * policy.memory_bytes, 4 * policy.memory_bytes)
+        if "pids" not in held and per_uid_nproc:
+            limits[resource.RLIMIT_NPROC] = (policy.max_processes, policy.max_processes)
     return limits
 
 
@@ -145,29 +191,48 @@ def bwrap_argv(
     setpriv: str | None,
     seccomp: bytes | None,
 ) -> tuple[list[str], tuple[int, ...]]:
-    """The bubblewrap command line (and the fds it must inherit) for `argv` under `policy`."""
+    """The bubblewrap command line (and the fds it must inherit) for `argv` under `policy`.
+
+    As root the command becomes `policy.sandbox_uid` through setpriv, unless a writable grant is a folder of
+    root's that uid cannot write (or setpriv is missing): then a user namespace maps root to it (see `identity`)."""
     root = os.geteuid() == 0
+    _refuse_host_wide(policy)
+    mapped = root and (setpriv is None or needs_root_mapping(policy))
     out = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
-    if not root:
+    if mapped:
+        refuse_unwritable(policy)
+        out += ["--unshare-user", "--uid", str(policy.sandbox_uid), "--gid", str(policy.sandbox_uid)]
+    elif not root:
         out.append("--unshare-user")
     if not policy.network:
         out.append("--unshare-net")
     out += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
-    if root:  # only setpriv uses these, to become sandbox_uid; the uid change then clears every capability
+    setpriv_drop = root and not mapped
+    if setpriv_drop:  # only setpriv uses these, to become sandbox_uid; the uid change then clears every capability
         out += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    for sysdir in (*_SYSTEM_DIRS, "/etc"):
+    for sysdir in _SYSTEM_DIRS:
         if os.path.isdir(sysdir):
             out += ["--ro-bind", sysdir, sysdir]
-    out += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    etc = ETC_FILES if mapped else ("/etc",)  # mapped to root, the command would own /etc/shadow
+    if mapped:
+        out += ["--perms", "0755", "--dir", "/etc"]
+    for path in etc:
+        if os.path.exists(path):
+            out += ["--ro-bind", path, path]
+    out += ["--dev", "/dev", "--proc", "/proc"]
+    for tmpfs in ("/tmp", "/dev/shm"):
+        out += ["--perms", "1777"]
+        if _bwrap_takes_size(bwrap):  # bubblewrap 0.10+: each holds no more than the memory limit
+            out += ["--size", str(policy.memory_bytes)]
+        out += ["--tmpfs", tmpfs]
     created = {"/", "/tmp", "/dev", "/proc", "/etc", *_SYSTEM_DIRS}
-    _refuse_host_wide(policy)
     binds: list[tuple[str, str]] = [(p, "--ro-bind") for p in _dedupe_existing(extra_ro) if not _host_wide(p)]
     binds += [(p, "--ro-bind") for p in _dedupe_existing(policy.read_paths)]
     binds += [(p, "--bind") for p in _dedupe_existing(policy.write_paths)]
     if cwd and not _host_wide(cwd) and not any(cwd == p or cwd.startswith(p.rstrip("/") + "/") for p, _ in binds):
         binds.append((cwd, "--ro-bind"))
     for path, flag in sorted(binds, key=lambda item: item[0].count("/")):
-        if any(path == s or path.startswith(s + "/") for s in (*_SYSTEM_DIRS, "/etc")) and flag == "--ro-bind":
+        if any(path == s or path.startswith(s + "/") for s in (*_SYSTEM_DIRS, *etc)) and flag == "--ro-bind":
             continue  # already visible read-only
         for parent in _parents(path):
             if parent not in created:  # bubblewrap would create it 0700, unreadable to the sandbox uid
@@ -176,7 +241,7 @@ def bwrap_argv(
         out += [flag, path, path]
         created.add(path)
     out.append("--clearenv")
-    for key, value in policy.environment().items():
+    for key, value in {**policy.environment(), "TMPDIR": "/tmp"}.items():
         out += ["--setenv", key, value]
     out += ["--chdir", cwd or "/tmp"]
     fds: tuple[int, ...] = ()
@@ -187,16 +252,46 @@ def bwrap_argv(
         out += ["--seccomp", str(read_end)]
         fds = (read_end,)
     out.append("--")
-    if root:
+    if setpriv_drop:
         uid = str(policy.sandbox_uid)
-        out += [setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
+        out += [str(setpriv), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
     return out + list(argv), fds
+
+
+@functools.cache
+def _bwrap_takes_size(bwrap: str) -> bool:
+    try:
+        done = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in done.stdout
 
 
 def build_launch(
     backend: str, policy: Policy, argv: Sequence[str], *, cwd: str | None, extra_ro: Sequence[str] = ()
 ) -> Launch:
-    """A ready-to-start launch of `argv` under `policy` with the named backend."""
+    """A ready-to-start launch of `argv` under `policy` with the named backend, in a cgroup of its own
+    where one can be made (the caller releases it with `Launch.release` once the call is over)."""
+    group = None
+    if backend in ("bwrap", "landlock", "rlimits"):
+        group = SandboxCgroup.create(pids_max=policy.max_processes, memory_bytes=policy.memory_bytes)
+    try:
+        return _build_launch(backend, policy, argv, cwd=cwd, extra_ro=extra_ro, group=group)
+    except BaseException:
+        if group is not None:
+            group.remove()
+        raise
+
+
+def _build_launch(
+    backend: str,
+    policy: Policy,
+    argv: Sequence[str],
+    *,
+    cwd: str | None,
+    extra_ro: Sequence[str],
+    group: SandboxCgroup | None,
+) -> Launch:
     from agentkit.sandbox.detect import probe
 
     caps = probe()
@@ -213,25 +308,71 @@ def build_launch(
             setpriv=caps.setpriv,
             seccomp=seccomp,
         )
-        pre = child_setup(rlimits=_rlimits(policy, nproc=True))
-        return Launch(backend, full, launcher_env, pre, fds, list(fds), None)
+        mapped = root and (caps.setpriv is None or needs_root_mapping(policy))
+        limits = _rlimits(policy, group=group, per_uid_nproc=not mapped)
+        pre = child_setup(rlimits=limits, cgroup_procs=group.procs_files if group is not None else ())
+        return Launch(backend, full, launcher_env, pre, fds, list(fds), None, group)
+    if backend in ("landlock", "rlimits"):
+        mapped = root and caps.root_userns
+        return _host_launch(
+            backend, policy, argv, cwd=cwd, extra_ro=extra_ro, seccomp=seccomp, root=root, mapped=mapped, group=group
+        )
     env = policy.environment()
-    if backend == "landlock":
-        _refuse_host_wide(policy)
-        visible = [p for p in (*extra_ro, *([cwd] if cwd else [])) if not _host_wide(p)]
-        read = (*_SYSTEM_DIRS, *_ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)
-        write = (*policy.write_paths, "/dev/null")
-        rules = (landlock_abi(), read, write, policy.network)
-        pre = child_setup(rlimits=_rlimits(policy, nproc=not root), seccomp=seccomp, landlock=rules, drop_caps=root)
-        return Launch(backend, list(argv), env, pre, cwd=cwd)
-    if backend == "rlimits":
-        pre = child_setup(rlimits=_rlimits(policy, nproc=not root), seccomp=seccomp, drop_caps=root)
-        return Launch(backend, list(argv), env, pre, cwd=cwd)
     if backend == "sandbox-exec":
         profile = _seatbelt_profile(policy, extra_ro, cwd)
-        pre = child_setup(rlimits=_rlimits(policy, nproc=False))
+        pre = child_setup(rlimits=_rlimits(policy, group=None))
         return Launch(backend, ["/usr/bin/sandbox-exec", "-p", profile, *argv], env, pre, cwd=cwd)
     raise ValueError(f"unknown sandbox backend {backend!r}")
+
+
+def _host_launch(
+    backend: str,
+    policy: Policy,
+    argv: Sequence[str],
+    *,
+    cwd: str | None,
+    extra_ro: Sequence[str],
+    seccomp: bytes | None,
+    root: bool,
+    mapped: bool,
+    group: SandboxCgroup | None,
+) -> Launch:
+    """Landlock or rlimits: the command runs on the host's file system, with a private TMPDIR of its own;
+    as root it becomes the sandbox uid, in a user namespace mapped to root where one can be made (`mapped`),
+    else on the host (see `identity`). Without a cgroup to find its leftovers, a root command becomes the init
+    of its own PID namespace."""
+    _refuse_host_wide(policy)
+    become = None
+    uid = policy.sandbox_uid
+    if root:
+        refuse_unwritable(policy, root_mapping=mapped)
+        libc_handle()  # loaded now: nothing may be loaded between fork and exec
+        become = (lambda: enter_user_namespace(uid)) if mapped else (lambda: drop_to(uid))
+    tmp = tempfile.mkdtemp(prefix="agentkit-tmp-")
+    if root and not mapped:
+        os.chown(tmp, uid, uid)  # ours, just made and empty: the sandbox uid writes its temp files there
+    policy = policy.with_grants(write_paths=(tmp,))
+    env = policy.environment()
+    env["TMPDIR"] = tmp
+    if env.get("HOME") == "/tmp":
+        env["HOME"] = tmp
+    rules = None
+    if backend == "landlock":
+        visible = [p for p in (*extra_ro, *([cwd] if cwd else [])) if not _host_wide(p)]
+        read = (*_SYSTEM_DIRS, *ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)
+        rules = (landlock_abi(), read, (*policy.write_paths, "/dev/null"), policy.network)
+    pre = child_setup(
+        # host root mapped into a namespace would count every root process on the host against RLIMIT_NPROC
+        rlimits=_rlimits(policy, group=group, per_uid_nproc=not mapped),
+        seccomp=seccomp,
+        landlock=rules,
+        drop_caps=root,
+        cgroup_procs=group.procs_files if group is not None else (),
+        pid_namespace=group is None and root,
+        become=become,
+        become_after_landlock=not mapped,
+    )
+    return Launch(backend, list(argv), env, pre, cwd=cwd, cgroup=group, temp_dirs=[tmp])
 
 
 def _seatbelt_profile(policy: Policy, extra_ro: Sequence[str], cwd: str | None) -> str:

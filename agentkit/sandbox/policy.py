@@ -32,9 +32,12 @@ class Policy:
 
     - `cpu_seconds`: RLIMIT_CPU (SIGXCPU when spent); `wall_seconds`: the parent kills the whole process
       tree after this long (a sleeping process uses no CPU, so both are needed).
-    - `memory_bytes`: RLIMIT_DATA, not RLIMIT_AS (AS breaks programs that start many threads).
-    - `max_processes`: RLIMIT_NPROC for the sandbox uid (ignored by the kernel for root, which is why the
-      sandbox drops root to `sandbox_uid`), and pids.max of a `RunCgroup` where one is active.
+    - `memory_bytes`: the memory limit of the sandbox's own cgroup where one can be made (it counts shared
+      memory and tmpfs; see `cgroup.py`), plus RLIMIT_DATA per process; without a cgroup, RLIMIT_AS at 4x
+      this (RLIMIT_AS at 1x would break programs that start many threads). bubblewrap's private /tmp
+      holds at most this much.
+    - `max_processes`: pids.max of the sandbox's own cgroup; without one, RLIMIT_NPROC (per uid, so shared
+      by every sandbox of that uid, and ignored by the kernel for root).
     - `max_output_bytes`: stdout and stderr are each cut at this many bytes (the rest is drained and dropped).
     - `max_file_bytes`: RLIMIT_FSIZE (writes past it fail with EFBIG); `max_open_files`: RLIMIT_NOFILE.
     - `network`: off by default (a private network namespace, plus seccomp refusing internet sockets).

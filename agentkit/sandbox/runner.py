@@ -1,8 +1,11 @@
 """`Sandbox.run`: one command, isolated, with capped output and a wall clock that kills everything.
 
-The command starts in a new session (its own process group). On timeout the whole group gets SIGKILL;
-under bubblewrap the command also lives in a PID namespace whose init dies with the launcher, so
-daemons that escaped the process group die too.
+The command starts in a new session (its own process group) and, where cgroups can be written, in a
+cgroup of its own. The call ends when the command exits (or at the wall limit): then everything it left
+behind is killed (the cgroup; under bubblewrap also the PID namespace, whose init dies with the
+launcher), so a daemon that escaped the process group with setsid dies too, and the command's own exit
+status is reported, not a timeout. Without a cgroup or a PID namespace such a daemon can survive; its
+output is then no longer read.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import anyio.to_thread
 
 from agentkit.errors import SandboxError
-from agentkit.sandbox.detect import choose_backend
-from agentkit.sandbox.launch import Launch, build_launch
+from agentkit.sandbox.detect import choose_backend, probe
+from agentkit.sandbox.identity import hand_over
+from agentkit.sandbox.launch import Launch, build_launch, python_paths
 from agentkit.sandbox.policy import Mode, Policy, RunResult
 
 __all__ = ["TIMEOUT_RETURNCODE", "Sandbox"]
@@ -56,6 +60,13 @@ class Sandbox:
     def __repr__(self) -> str:
         return f"Sandbox(backend={self.backend!r}, mode={self.mode!r})"
 
+    def hand_over(self, path: str) -> None:
+        """Let the sandboxed user write a folder that agentkit itself created for it (a scratch copy): as root
+        under bwrap that user is `Policy.sandbox_uid`, which gets the folder; elsewhere it needs nothing.
+        Never call this on a user's folder: host paths are never chowned."""
+        if os.geteuid() == 0 and _runs_as_sandbox_uid(self.backend):
+            hand_over(path, self.policy.sandbox_uid)
+
     def launch(self, argv: Sequence[str], *, cwd: str | None, policy: Policy, extra_ro: Sequence[str] = ()) -> Launch:
         if not argv:
             raise ValueError("sandbox command is empty: give the program and its arguments")
@@ -63,9 +74,9 @@ class Sandbox:
             return Launch("none", list(argv), policy.environment(), None, cwd=cwd)
         if cwd is not None and not os.path.isdir(cwd):
             raise ValueError(f"sandbox cwd {cwd!r} is not a directory")
-        # the running interpreter is always visible (read-only), so `python -S -I ...` works in every backend
-        base = (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)))
-        return build_launch(self.backend, policy, argv, cwd=cwd, extra_ro=(*base, *extra_ro))
+        # the running interpreter and its packages are always visible (read-only), so `python ...` works in
+        # every backend; the script's folder and the caller's cwd are not
+        return build_launch(self.backend, policy, argv, cwd=cwd, extra_ro=(*python_paths(), *extra_ro))
 
     def run(
         self,
@@ -84,10 +95,16 @@ class Sandbox:
             stderr=subprocess.PIPE,
             what=repr(argv[0]),
         )
-        try:
-            out, err, truncated, timed_out = _communicate(proc, stdin, pol.max_output_bytes, started + pol.wall_seconds)
-        finally:
+
+        def leftovers() -> None:
             _kill_group(proc)
+            spec.release()
+
+        try:
+            deadline = started + pol.wall_seconds
+            out, err, truncated, timed_out = _communicate(proc, stdin, pol.max_output_bytes, deadline, leftovers)
+        finally:
+            leftovers()
         code = TIMEOUT_RETURNCODE if timed_out else proc.returncode
         if spec.backend == "bwrap" and 128 < code < 128 + 65:
             code = -(code - 128)  # bubblewrap reports a child killed by signal N as exit 128+N
@@ -105,10 +122,26 @@ class Sandbox:
         return await anyio.to_thread.run_sync(lambda: self.run(argv, cwd=cwd, stdin=stdin, policy=policy))
 
 
+# after the command exits, how long its pipes may stay open (held by a process nothing could kill)
+_DRAIN_AFTER_EXIT = 0.5
+
+
+def _runs_as_sandbox_uid(backend: str) -> bool:
+    """Whether, as root, `backend` runs commands as the sandbox uid itself (which needs a scratch folder
+    handed over) rather than as root mapped to that uid in a user namespace (which writes root's folders)."""
+    caps = probe()
+    if backend == "bwrap":
+        return caps.setpriv is not None
+    return backend in ("landlock", "rlimits") and not caps.root_userns
+
+
 def _communicate(
-    proc: subprocess.Popen[bytes], stdin: bytes | None, cap: int, deadline: float
+    proc: subprocess.Popen[bytes], stdin: bytes | None, cap: int, deadline: float, leftovers: Callable[[], None]
 ) -> tuple[bytes, bytes, bool, bool]:
-    """Feed stdin, read both pipes up to `cap` bytes each (draining the rest), until exit or deadline."""
+    """Feed stdin, read both pipes up to `cap` bytes each (draining the rest), until exit or deadline.
+
+    When the command itself exits, `leftovers()` kills what it left running, and reading stops at the
+    pipes' end or shortly after."""
     assert proc.stdout is not None and proc.stderr is not None
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     bufs = {out_fd: bytearray(), err_fd: bytearray()}
@@ -117,19 +150,34 @@ def _communicate(
     for fd in bufs:
         os.set_blocking(fd, False)
         sel.register(fd, selectors.EVENT_READ)
+    exit_fd = _pidfd(proc.pid)
+    if exit_fd is not None:
+        sel.register(exit_fd, selectors.EVENT_READ)
     pending = memoryview(stdin or b"")
     in_fd = -1
     if proc.stdin is not None:
         in_fd = proc.stdin.fileno()
         os.set_blocking(in_fd, False)
         sel.register(in_fd, selectors.EVENT_WRITE)
+    exited = False
     try:
-        while sel.get_map():
+        while set(sel.get_map()) & set(bufs):
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 and not exited:
                 return bytes(bufs[out_fd]), bytes(bufs[err_fd]), truncated, True
-            for key, _ in sel.select(timeout=min(left, 0.5)):
+            if left <= 0:
+                break
+            events = sel.select(timeout=min(left, 0.05 if exit_fd is None else 0.5))
+            if not exited and (proc.poll() is not None):
+                exited = True
+                proc.wait()
+                leftovers()
+                deadline = min(deadline, time.monotonic() + _DRAIN_AFTER_EXIT)
+            for key, _ in events:
                 fd = int(key.fd)
+                if fd == exit_fd:
+                    sel.unregister(fd)
+                    continue
                 if fd == in_fd:
                     pending = _feed(sel, proc, pending)
                     continue
@@ -146,6 +194,8 @@ def _communicate(
                 buf += chunk[: max(room, 0)]
     finally:
         sel.close()
+        if exit_fd is not None:
+            os.close(exit_fd)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
                 try:
@@ -157,6 +207,14 @@ def _communicate(
     except subprocess.TimeoutExpired:
         return bytes(bufs[out_fd]), bytes(bufs[err_fd]), truncated, True
     return bytes(bufs[out_fd]), bytes(bufs[err_fd]), truncated, False
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when `pid` exits (Linux 5.3+), else None (then we poll)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _feed(sel: selectors.BaseSelector, proc: subprocess.Popen[bytes], pending: memoryview) -> memoryview:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.errors import RetryTool, SandboxError, ToolError
-from agentkit.sandbox.launch import interpreter_paths
+from agentkit.sandbox.launch import Launch, module_locations, python_import_path, python_paths
 from agentkit.sandbox.policy import Policy
 from agentkit.sandbox.runner import Sandbox
 
@@ -51,6 +51,8 @@ class WarmWorker:
         self.sandbox = sandbox or Sandbox(self.policy)
         self.starts = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._launch: Launch | None = None  # its cgroup and private temp dir, released when the worker stops
+        self._core: set[int] = set()  # the worker's own processes in its cgroup (launcher, init, interpreter)
         self._buffer = b""
         self._eof = False
         self._lock = threading.Lock()
@@ -78,16 +80,19 @@ class WarmWorker:
         if self.alive():
             return
         self._stop()
-        paths = interpreter_paths()
+        base, modules = python_paths(), module_locations()
         config = {
-            "path": [p for p in sys.path if p and os.path.isabs(p)],
+            "path": python_import_path(),
             "site_dirs": [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)],
+            "modules": modules,  # imported by their exact location: the folders around them stay unreadable
             "cpu_seconds": self.policy.cpu_seconds,
         }
+        paths = (*base, *modules.values())
         launch_policy = replace(self.policy, cpu_seconds=self.policy.cpu_seconds * _CPU_BUDGETS_PER_WORKER)
         python = os.path.realpath(sys.executable)
         argv = [python, "-S", "-I", "-c", _CHILD_SOURCE, json.dumps(config)]
         spec = self.sandbox.launch(argv, cwd=None, policy=launch_policy, extra_ro=paths)
+        self._launch = spec
         self._proc = spec.start(stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, what="the tool worker")
         self.starts += 1
         self._buffer = b""
@@ -96,6 +101,7 @@ class WarmWorker:
         if ready is None or not ready.get("ready"):
             self._stop()
             raise SandboxError(f"the sandboxed worker ({spec.backend}) did not start; run 'agentkit sandbox doctor'")
+        self._core = set(spec.cgroup.pids()) if spec.cgroup is not None else set()
 
     def close(self) -> None:
         with self._lock:
@@ -103,7 +109,10 @@ class WarmWorker:
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None
+        launch, self._launch = self._launch, None
         if proc is None:
+            if launch is not None:
+                launch.release()
             return
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -119,6 +128,8 @@ class WarmWorker:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        if launch is not None:
+            launch.release()  # everything the worker started dies with it (cgroup), then its temp dir goes
 
     def __enter__(self) -> WarmWorker:
         return self
@@ -152,6 +163,7 @@ class WarmWorker:
                 message = f"the sandboxed worker died before running {qualname}; it restarts on the next call"
                 raise SandboxError(message) from None
             reply = self._read_message(time.monotonic() + limit)
+            self._kill_leftovers()
             if reply is None:
                 died = self._eof or not self.alive()
                 self._stop()
@@ -161,6 +173,18 @@ class WarmWorker:
         if reply.get("ok"):
             return reply.get("result")
         return _raise(reply.get("error") or {})
+
+    def _kill_leftovers(self) -> None:
+        """Kill what the call started and left running (a daemon too): everything in the worker's cgroup
+        that was not there when the worker became ready. Without a cgroup they live until the worker stops."""
+        group = self._launch.cgroup if self._launch is not None else None
+        if group is None:
+            return
+        for pid in set(group.pids()) - self._core:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def _read_message(self, deadline: float) -> dict[str, Any] | None:
         """One JSON line from the worker, or None on EOF, timeout or an oversized reply."""

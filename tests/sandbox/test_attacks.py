@@ -16,8 +16,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from _requires import require
 
-from agentkit.sandbox import Policy, RunCgroup, Sandbox
+from agentkit.sandbox import Policy, Sandbox
 from agentkit.sandbox.detect import probe
 
 PY = os.path.realpath(sys.executable)
@@ -56,22 +57,63 @@ def test_sleep_past_wall_limit_leaves_nothing(backend: str) -> None:
     assert not _processes_with(token)
 
 
-@pytest.mark.parametrize("backend", ISOLATING)
-def test_escaped_daemon_dies_with_the_sandbox(backend: str) -> None:
-    if backend != "bwrap":
-        pytest.skip(f"{backend} has no PID namespace: a double-forked setsid daemon leaves the process group")
-    token = uuid.uuid4().hex
-    daemon = f"""
-    import os, time
+def _daemon_dies_or_skip(backend: str) -> None:
+    """A backend kills escaped daemons with the call's own cgroup or a PID namespace (bwrap; root elsewhere)."""
+    from agentkit.sandbox.cgroup import cgroup_support
+
+    if backend != "bwrap" and os.geteuid() != 0 and not cgroup_support()[0]:
+        pytest.skip(f"{backend} as a user without a writable cgroup cannot find a setsid daemon")
+
+
+DAEMON = """
+import os, time
+if os.fork() == 0:
+    os.setsid()
     if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            time.sleep(1000)  # {token}
-        os._exit(0)
-    time.sleep(1000)
-    """
-    code, _, _, _ = run(backend, daemon, wall_seconds=0.7)
-    assert code == 124
+        time.sleep(1000)  # TOKEN
+    os._exit(0)
+print("parent done")
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_escaped_daemon_dies_and_a_clean_exit_is_rc_0(backend: str) -> None:
+    """Point 4: a setsid double-forked daemon does not outlive the call, and the call is no timeout."""
+    _daemon_dies_or_skip(backend)
+    token = uuid.uuid4().hex
+    code, out, err, res = run(backend, DAEMON.replace("TOKEN", token), wall_seconds=10)
+    assert (code, out, res.timed_out) == (0, "parent done\n", False), err  # type: ignore[attr-defined]
+    assert res.duration < 5  # type: ignore[attr-defined]
+    assert not _processes_with(token)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "bwrap"])
+def test_escaped_daemon_dies_without_a_cgroup_too(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point 4 where no cgroup can be made (a container's read-only /sys/fs/cgroup): a PID namespace."""
+    import agentkit.sandbox.cgroup
+
+    if os.geteuid() != 0:
+        pytest.skip("the PID namespace without bubblewrap needs root")
+    monkeypatch.setattr(agentkit.sandbox.cgroup, "cgroup_support", lambda: (False, "switched off by the test"))
+    token = uuid.uuid4().hex
+    code, out, err, res = run(backend, DAEMON.replace("TOKEN", token), wall_seconds=10)
+    assert (code, out, res.timed_out) == (0, "parent done\n", False), err  # type: ignore[attr-defined]
+    assert not _processes_with(token)
+
+
+def test_escaped_daemon_of_a_tool_dies_with_its_call() -> None:
+    from agentkit.sandbox import WarmWorker
+    from agentkit.sandbox.cgroup import cgroup_support
+
+    from . import toolmods
+
+    if not cgroup_support()[0]:
+        pytest.skip(f"a warm worker finds what a call left running through its cgroup: {cgroup_support()[1]}")
+    token = uuid.uuid4().hex
+    with WarmWorker(Policy(cpu_seconds=2, wall_seconds=10), sandbox=Sandbox(backend=ISOLATING[0])) as worker:
+        assert worker.call(toolmods.__name__, "spawn_daemon", {"token": token}) == "spawned"
+        assert not _processes_with(token)
+        assert worker.call(toolmods.__name__, "add", {"a": 1, "b": 2}) == 3  # the worker itself lives on
     assert not _processes_with(token)
 
 
@@ -129,18 +171,124 @@ else:
 """
 
 
+def _pids_bound_or_skip(backend: str) -> None:
+    if os.geteuid() == 0 and backend != "bwrap" and not probe().cgroup.ok:
+        pytest.skip(f"RLIMIT_NPROC does not bind root: {backend} needs a cgroup, and {probe().cgroup.detail}")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bounded_fork_loop_is_stopped(backend: str) -> None:
-    if backend == "bwrap" or os.geteuid() != 0:
-        _code, out, _, _ = run(backend, FORK_LOOP, max_processes=40, wall_seconds=3)
-    else:  # RLIMIT_NPROC does not bind root: the run's cgroup must
-        if not probe().cgroup.ok:
-            pytest.skip(f"as root the {backend} backend needs a cgroup for pids, and none is writable here")
-        with RunCgroup(pids_max=len(os.listdir("/proc/self/task")) + 40) as cg:
-            assert cg.active
-            _code, out, _, _ = run(backend, FORK_LOOP, wall_seconds=3)
+    """Point 3: the sandbox's own process limit stops a fork loop, also as root."""
+    _pids_bound_or_skip(backend)
+    _code, out, _, _ = run(backend, FORK_LOOP, max_processes=40, wall_seconds=3)
     assert out.startswith("stopped"), out
     assert int(out.split()[1]) < 60 and out.split()[2] == "11"  # EAGAIN
+
+
+HOLD = """
+import os, sys, time
+n = int(sys.argv[1]) if len(sys.argv) > 1 else COUNT
+made = 0
+for _ in range(n):
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        break
+    if pid == 0:
+        os.close(1); os.close(2)
+        time.sleep(HOLD_SECONDS)
+        os._exit(0)
+    made += 1
+print("made", made, flush=True)
+time.sleep(HOLD_SECONDS)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_sandbox_full_of_processes_does_not_starve_another(backend: str) -> None:
+    """Point 7: limits are per sandbox, not per uid (every sandbox as root runs as the same uid)."""
+    from agentkit.sandbox.cgroup import cgroup_support
+
+    _pids_bound_or_skip(backend)
+    if not cgroup_support()[0]:
+        pytest.skip("without a cgroup the process limit is RLIMIT_NPROC, which counts per uid")
+    busy: dict[str, object] = {}
+    hog = HOLD.replace("COUNT", "60").replace("HOLD_SECONDS", "3")
+    thread = threading.Thread(target=lambda: busy.update(r=run(backend, hog, max_processes=64, wall_seconds=6)))
+    thread.start()
+    try:
+        import time
+
+        time.sleep(1.0)  # the hog holds its 60 processes now
+        _code, out, err, _ = run(backend, HOLD.replace("COUNT", "30").replace("HOLD_SECONDS", "0"), max_processes=64)
+        assert out.strip() == "made 30", (out, err)
+    finally:
+        thread.join()
+    assert busy["r"][1].startswith("made 60"), busy  # type: ignore[index]
+
+
+SHARED_MEMORY = """
+import mmap
+try:
+    m = mmap.mmap(-1, 600 << 20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+    for offset in range(0, 600 << 20, 4096):
+        m[offset] = 1
+    print("touched 600 MB")
+except OSError as exc:
+    print("refused", exc.errno)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shared_memory_counts_against_the_memory_limit(backend: str) -> None:
+    """Point 8: MAP_SHARED|MAP_ANONYMOUS is not counted by RLIMIT_DATA; the cgroup (or RLIMIT_AS) counts it."""
+    code, out, err, _ = run(backend, SHARED_MEMORY, memory_bytes=128 << 20, wall_seconds=20, cpu_seconds=10)
+    assert "touched" not in out, (code, out, err)
+    assert code == -signal.SIGKILL or out.strip() == "refused 12", (code, out, err)  # OOM kill, or ENOMEM
+
+
+def test_shared_memory_in_a_tool_counts_against_its_worker() -> None:
+    """Point 8 on the tool path: a worker's memory limit holds for shared mappings too; it restarts after."""
+    from agentkit.errors import SandboxError
+    from agentkit.sandbox import WarmWorker
+
+    from . import toolmods
+
+    policy = Policy(cpu_seconds=5, wall_seconds=20, memory_bytes=128 << 20)
+    with WarmWorker(policy, sandbox=Sandbox(backend=BACKENDS[0])) as worker:
+        try:
+            outcome = worker.call(toolmods.__name__, "touch_shared", {"megabytes": 600})
+        except SandboxError as exc:
+            outcome = str(exc)
+        assert outcome == "refused 12" or "died" in outcome, outcome
+        assert worker.call(toolmods.__name__, "add", {"a": 1, "b": 2}) == 3
+
+
+TMPFS = """
+import os
+written = 0
+try:
+    for i in range(20):
+        with open(f"FOLDER/fill{i}", "wb") as fh:
+            for _ in range(30):
+                fh.write(b"x" * (1 << 20))
+                written += 1
+    print("wrote", written)
+except OSError as exc:
+    print("stopped", written, exc.errno)
+"""
+
+
+@pytest.mark.parametrize("folder", ["/tmp", "/dev/shm"])
+def test_private_tmpfs_is_bounded(folder: str) -> None:
+    """Point 8 (bwrap): 600 MB into the private /tmp (or /dev/shm) under a 128 MB limit stops (ENOSPC or a kill)."""
+    if "bwrap" not in BACKENDS:
+        pytest.skip("only bwrap has a private /tmp tmpfs")
+    prog = TMPFS.replace("FOLDER", folder)
+    code, out, err, _ = run("bwrap", prog, memory_bytes=128 << 20, wall_seconds=20, cpu_seconds=10)
+    assert not out.startswith("wrote"), (code, out, err)
+    if out.startswith("stopped"):
+        assert int(out.split()[1]) <= 130 and out.split()[2] == "28", out
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -383,3 +531,131 @@ def test_gigabyte_of_output_is_capped(backend: str) -> None:
     """
     _code, _out, _err, res = run(backend, prog, max_output_bytes=64 << 10, wall_seconds=5, cpu_seconds=5)
     assert res.truncated and len(res.stdout) == 64 << 10  # type: ignore[attr-defined]
+
+
+def _require_seccomp() -> None:
+    require(SECCOMP, "the seccomp filter", f"built in for x86_64 and aarch64; this is {os.uname().machine}")
+
+
+@pytest.fixture
+def root_only_unix_socket(tmp_path: Path) -> tuple[str, list[object]]:
+    """A pathname Unix socket only root may use (0600), as a host daemon's would be."""
+    path = tmp_path / "root600.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    path.chmod(0o600)
+    server.listen()
+    server.settimeout(0.2)
+    accepted: list[object] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield str(path), accepted
+    stop.set()
+    thread.join()
+    server.close()
+
+
+UNIX_CONNECT = """
+import socket
+try:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(2)
+    s.connect(SOCK)
+    print("connected")
+except OSError as exc:
+    print("refused", exc.errno)
+a, b = socket.socketpair()
+a.send(b"x")
+print("socketpair", b.recv(1).decode())
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_host_unix_socket_is_unreachable(backend: str, root_only_unix_socket: tuple[str, list[object]]) -> None:
+    """Point 1: socket(AF_UNIX) is refused (Landlock alone lets a pathname socket connect); socketpair works."""
+    _require_seccomp()
+    path, accepted = root_only_unix_socket
+    _code, out, err, _ = run(backend, UNIX_CONNECT.replace("SOCK", repr(path)))
+    assert out.splitlines() == ["refused 13", "socketpair x"], (out, err)  # EACCES
+    assert accepted == []
+
+
+def test_host_unix_socket_is_unreachable_from_a_tool(root_only_unix_socket: tuple[str, list[object]]) -> None:
+    from agentkit.sandbox import WarmWorker
+
+    from . import toolmods
+
+    _require_seccomp()
+    path, accepted = root_only_unix_socket
+    with WarmWorker(Policy(cpu_seconds=2, wall_seconds=10), sandbox=Sandbox(backend=ISOLATING[0])) as worker:
+        assert worker.call(toolmods.__name__, "connect_unix", {"path": path}) == "refused 13"
+    assert accepted == []
+
+
+@pytest.fixture
+def udp_server() -> tuple[int, socket.socket]:
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(0.3)
+    yield server.getsockname()[1], server
+    server.close()
+
+
+UDP = """
+import socket
+try:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"leak", ("127.0.0.1", PORT))
+    print("sent")
+except OSError as exc:
+    print("refused", exc.errno)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_udp_does_not_leave(backend: str, udp_server: tuple[int, socket.socket]) -> None:
+    """Point 10: with the default install (no pyseccomp) UDP is refused like TCP (Landlock has no UDP rules)."""
+    _require_seccomp()
+    port, server = udp_server
+    _code, out, err, _ = run(backend, UDP.replace("PORT", str(port)))
+    assert out.strip() in ("refused 13", "refused 1"), (out, err)
+    with pytest.raises(TimeoutError):
+        server.recv(16)
+
+
+SETUID = """
+import os, shutil
+shutil.copy("/usr/bin/id", "myid")
+for name, act in (("chmod", lambda: os.chmod("myid", 0o4755)),
+                  ("chmod-sgid", lambda: os.chmod("myid", 0o2755)),
+                  ("fchmod", lambda: os.fchmod(os.open("myid", os.O_RDONLY), 0o4755)),
+                  ("create", lambda: os.open("planted", os.O_CREAT | os.O_WRONLY, 0o4755)),
+                  ("mknod", lambda: os.mknod("node", 0o104755))):
+    try:
+        act()
+        print(name, "SET")
+    except OSError as exc:
+        print(name, exc.errno)
+os.chmod("myid", 0o755)
+print("plain chmod ok")
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_setuid_bits_cannot_be_planted(backend: str, scratch: Path) -> None:
+    """Point 2: in a writable folder, `cp /usr/bin/id ./myid && chmod 4755 ./myid` fails (and its variants)."""
+    _require_seccomp()
+    _code, out, err, _ = run(backend, SETUID, tmp=scratch, write_paths=(str(scratch),))
+    assert "SET" not in out, (out, err)
+    assert out.splitlines() == ["chmod 1", "chmod-sgid 1", "fchmod 1", "create 1", "mknod 1", "plain chmod ok"], err
+    for found in scratch.iterdir():
+        assert not found.stat().st_mode & 0o6000, found

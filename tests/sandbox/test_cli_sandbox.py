@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from agentkit.sandbox import Policy, minimal_env
-from agentkit.sandbox.detect import probe
+from agentkit.sandbox.detect import BACKEND_ENV, probe
 
 AGENTKIT = [sys.executable, "-m", "agentkit"]
 
@@ -20,7 +21,7 @@ def test_doctor_reports_every_layer_and_the_backend() -> None:
     done = cli("sandbox", "doctor")
     for name in ("bwrap", "landlock", "seccomp", "cgroup", "openat2"):
         assert name in done.stdout
-    chosen = probe().available()[0]
+    chosen = os.environ.get(BACKEND_ENV) or probe().available()[0]
     assert f"backend: {chosen}" in done.stdout or "backend: none" in done.stdout
 
 

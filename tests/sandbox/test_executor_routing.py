@@ -33,44 +33,93 @@ def _own_cgroup() -> str:
     return Path("/proc/self/cgroup").read_text()
 
 
-def test_a_run_whose_tools_use_the_sandbox_enters_one_cgroup_and_leaves_it() -> None:
+def _busy_sandbox_cgroups() -> list[str]:
+    """This process's sandbox cgroups that hold processes right now."""
+    import os
+
+    from agentkit.sandbox.cgroup import _targets
+
+    found = []
+    for _, parent in _targets():
+        for name in os.listdir(parent):
+            procs = Path(parent, name, "cgroup.procs")
+            if name.startswith(f"agentkit-{os.getpid()}-") and procs.exists() and procs.read_text().split():
+                found.append(name)
+    return found
+
+
+def test_the_agent_never_joins_a_cgroup_and_each_worker_has_its_own() -> None:
+    from agentkit.sandbox import SandboxExecutor
     from agentkit.sandbox.cgroup import cgroup_support
 
-    supported, why = cgroup_support()
-    seen: list[str] = []
+    from . import toolmods
+
+    seen: list[tuple[str, list[str]]] = []
 
     def where() -> str:
-        seen.append(_own_cgroup())
+        seen.append((_own_cgroup(), _busy_sandbox_cgroups()))
         return "ok"
 
-    needs = Needs(read_paths=("/tmp",))
-    probe = Tool.from_schema("where", "d", {"type": "object", "properties": {}}, where, needs=needs)
-    calls = [ToolCall(name="where", arguments={}), ToolCall(name="where", arguments={}), "done"]
-    before = _own_cgroup()
-    Agent(model=ScriptedModel(calls), tools=[probe])("go")
-    assert _own_cgroup() == before  # left again after the run
-    if supported:  # root with a writable cgroup hierarchy: CI and this machine
-        assert all("agentkit-" in text for text in seen), seen
-        assert seen[0] == seen[1]  # entered once per run, not per call
-    else:
-        assert all("agentkit-" not in text for text in seen), why
-
-
-def test_invoke_async_returns_with_the_run_cgroup_already_left() -> None:
-    """On a loop that lives on (a server's), nothing may wait for garbage collection to wind a run up."""
-    needs = Needs(read_paths=("/tmp",))
-    probe = Tool.from_schema("noop", "d", {"type": "object", "properties": {}}, lambda: "ok", needs=needs)
+    inproc = Tool.from_schema("where", "d", {"type": "object", "properties": {}}, where)
+    isolated = Tool.from_function(toolmods.add, needs=Needs(isolated=True))
+    calls = [ToolCall(name="add", arguments={"a": 1, "b": 2}), ToolCall(name="where", arguments={}), "done"]
     before = _own_cgroup()
 
-    async def two_runs() -> list[str]:
-        seen = []
-        for _ in range(2):
-            agent = Agent(model=ScriptedModel([ToolCall(name="noop", arguments={}), "done"]), tools=[probe])
-            await agent.invoke_async("go")
-            seen.append(_own_cgroup())
-        return seen
+    async def go() -> None:
+        async with SandboxExecutor() as executor:
+            await Agent(model=ScriptedModel(calls), tools=[inproc, isolated], executor=executor).invoke_async("go")
 
-    assert asyncio.run(two_runs()) == [before, before]
+    asyncio.run(go())
+    ((during, groups),) = seen
+    assert during == before and _own_cgroup() == before  # the agent stays where it was, during the run too
+    if cgroup_support()[0]:  # root with a writable cgroup hierarchy: CI and this machine
+        assert groups  # the warm worker, in its own group
+    assert not _busy_sandbox_cgroups()  # closing the executor removed them
+
+
+def test_a_fork_bomb_in_a_tool_cannot_starve_the_agent() -> None:
+    """Point 3: the tool's processes count against its own limit; the agent still starts threads and calls."""
+    import os
+    import threading
+
+    from agentkit.sandbox import Policy, SandboxExecutor
+    from agentkit.sandbox.cgroup import cgroup_support
+
+    from . import toolmods
+
+    if os.geteuid() == 0 and not cgroup_support()[0]:
+        import pytest
+
+        pytest.skip("as root without a writable cgroup nothing bounds a tool's processes")
+
+    def threads() -> int:
+        started = [threading.Thread(target=lambda: None) for _ in range(50)]
+        for thread in started:
+            thread.start()
+        for thread in started:
+            thread.join()
+        return len(started)
+
+    bomb = Tool.from_function(toolmods.fork_many, needs=Needs(code_execution=True))
+    spawn = Tool.from_schema("threads", "d", {"type": "object", "properties": {}}, threads)
+    add = Tool.from_function(toolmods.add, needs=Needs(isolated=True, read_paths=("/usr",)))
+    calls = [
+        ToolCall(name="fork_many", arguments={"count": 200, "hold": 3}),
+        ToolCall(name="threads", arguments={}),
+        ToolCall(name="add", arguments={"a": 1, "b": 2}),
+        "done",
+    ]
+
+    async def go() -> list[str]:
+        async with SandboxExecutor(Policy(max_processes=64)) as executor:
+            agent = Agent(model=ScriptedModel(calls), tools=[bomb, spawn, add], executor=executor)
+            agent.limits.max_concurrent_tools = 1
+            result = await agent.invoke_async("go")
+        assert not any(r.is_error for r in result.tool_results), result.tool_results
+        return [r.content for r in result.tool_results]
+
+    made, started, total = asyncio.run(go())
+    assert int(made) < 64 and started == "50" and total == "3"
 
 
 def test_pure_in_process_tools_never_touch_cgroups() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Any
 
@@ -103,3 +104,60 @@ def isolated_sum(values: list[int]) -> int:
         values: numbers.
     """
     return sum(values)
+
+
+def connect_unix(path: str) -> str:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(2)
+            s.connect(path)
+    except OSError as exc:
+        return f"refused {exc.errno}"
+    return "connected"
+
+
+def spawn_daemon(token: str) -> str:
+    """Double-fork a setsid daemon that outlives this call, unless the sandbox kills it."""
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv(sys.executable, [sys.executable, "-S", "-c", "import time; time.sleep(1000)", token])
+        os._exit(0)
+    os.wait()
+    return "spawned"
+
+
+def own_cgroup() -> str:
+    with open("/proc/self/cgroup") as fh:
+        return fh.read()
+
+
+def fork_many(count: int, hold: float) -> int:
+    """Fork up to `count` children that sleep `hold` seconds; how many were made."""
+    made = 0
+    for _ in range(count):
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(hold)
+            os._exit(0)
+        made += 1
+    return made
+
+
+def touch_shared(megabytes: int) -> str:
+    """Map and touch shared anonymous memory (which RLIMIT_DATA does not count)."""
+    import mmap
+
+    size = megabytes << 20
+    try:
+        m = mmap.mmap(-1, size, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+        for offset in range(0, size, 4096):
+            m[offset] = 1
+    except OSError as exc:
+        return f"refused {exc.errno}"
+    return f"touched {megabytes}"

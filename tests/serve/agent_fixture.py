@@ -5,12 +5,16 @@
   "boom later" fails the same way, after a first turn has already streamed events.
 - "pause ..." calls the `note` tool, then waits 2 s (awaiting, as a network backend does) in the next model
   turn; a test disconnects there.
+- "transfer ..." calls the `transfer` tool, which takes 1 s and appends a line to
+  $AGENTKIT_HOME/transfers.txt (not idempotent); a test disconnects while it runs.
 Otherwise the reply lists every user prompt of the conversation so far, so sessions are visible.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import anyio
 
@@ -26,6 +30,15 @@ def note(text: str = "") -> str:
     return "noted"
 
 
+@tool
+def transfer(amount: int) -> str:
+    """Move money (takes a second)."""
+    time.sleep(1.0)
+    with (Path(os.environ["AGENTKIT_HOME"]) / "transfers.txt").open("a") as fh:
+        fh.write(f"{amount}\n")
+    return f"moved {amount}"
+
+
 def reply(messages, tools):
     prompts = [m.content for m in messages if m.role == "user"]
     last = prompts[-1]
@@ -37,6 +50,10 @@ def reply(messages, tools):
         if messages[-1].role != "tool":
             return Turn(text="first a note", calls=[ToolCall(name="note", arguments={"text": "y"})])
         raise RuntimeError(f"backend refused key {SECRET}")
+    if last.startswith("transfer"):
+        if messages[-1].role != "tool":
+            return Turn(text="transferring", calls=[ToolCall(name="transfer", arguments={"amount": 5})])
+        return "transfer done"
     if last.startswith("pause"):
         if messages[-1].role != "tool":
             return Turn(text="working on it", calls=[ToolCall(name="note", arguments={"text": "x"})])
@@ -60,4 +77,4 @@ class PausingModel:
             yield event
 
 
-agent = Agent(model=PausingModel(), tools=[note], executor=InProcessExecutor())
+agent = Agent(model=PausingModel(), tools=[note, transfer], executor=InProcessExecutor())

@@ -107,7 +107,7 @@ def test_a_long_session_header_maps_to_a_safe_session_name(server: Server) -> No
 
 
 def test_a_session_header_ending_in_jsonl_stays_under_the_sessions_folder(server: Server) -> None:
-    session = f"notes-{uuid.uuid4().hex}.jsonl"  # Session.open would read this as a path in the server's cwd
+    session = f"notes-{uuid.uuid4().hex}.jsonl"  # looks like a file name: must still be a session name
     stray = Path.cwd() / session  # the server runs in the test's working directory
     try:
         assert invoke(server, {"prompt": "a"}, session).json()["text"] == "heard: a"
@@ -271,3 +271,31 @@ def test_a_disconnect_mid_stream_cancels_the_run_and_the_session_resumes(server:
     assert "cancelled" in server.log()
     reply = invoke(server, {"prompt": "after"}, session).json()
     assert reply["text"] == "heard: pause now | after"
+
+
+def test_a_disconnect_during_a_tool_call_still_records_its_result_so_resume_never_repeats_it(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentkit import Agent
+    from agentkit.sessions import Session
+    from tests.serve.agent_fixture import PausingModel, transfer
+
+    session = new_session()
+    headers = {SESSION: session, "Accept": "text/event-stream"}
+    with httpx.stream(
+        "POST", server.url + "/invocations", json={"prompt": "transfer now"}, headers=headers, timeout=30
+    ) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: ") and json.loads(line[6:])["kind"] == "tool_call":
+                break  # the 1 s transfer is running: hang up
+    wait_healthy(server)
+    transfers = server.home / "transfers.txt"
+    assert transfers.read_text().splitlines() == ["5"]  # the tool finished despite the disconnect
+    path = server.home / "sessions" / f"{session}.jsonl"
+    state = Session(path).load()
+    assert [r.content for r in state.completed.values()] == ["moved 5"] and state.interrupted == []
+    # resume it as another process would (the server holds no lock between requests)
+    monkeypatch.setenv("AGENTKIT_HOME", str(server.home))  # where the tool counts its calls
+    result = asyncio.run(Agent(model=PausingModel(), tools=[transfer], session=path).resume())
+    assert result.text == "transfer done"
+    assert transfers.read_text().splitlines() == ["5"]  # not called again
