@@ -15,7 +15,7 @@
     │   └── SessionBusy      another run (this process or another) is writing the session now
     └── LimitExceeded        turns, tool calls or time ran out (the loop reports these as stop reasons)
 
-Constructors only store fields; every message says what to do next.
+Constructors only store fields; every message says what to do next, and quotes input through `clip`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,20 @@ __all__ = [
     "SessionError",
     "ToolArgumentsError",
     "ToolError",
+    "clip",
 ]
+
+QUOTE_LIMIT = 200  # characters of an argument an error message quotes
+
+
+def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` cut to `limit` characters, with a marker saying how much was left out.
+
+    Every error that quotes input it was given (an argument, a name, a pattern) quotes it through this, so a
+    6,000-character argument cannot make a 6,000-character error for the model to read back."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit:,} more characters]"
 
 
 class AgentkitError(Exception):

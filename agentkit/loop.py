@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import anyio
 
-from agentkit.errors import RetryTool, ToolArgumentsError
+from agentkit.errors import RetryTool, ToolArgumentsError, clip
 from agentkit.messages import (
     Message,
     ReasoningDelta,
@@ -57,6 +57,8 @@ __all__ = [
     "ToolCallStarted",
     "ToolResultEvent",
 ]
+
+_MAX_ERROR_CHARS = 4000  # an error result the model reads back, whatever a tool put in its message
 
 
 @dataclass(slots=True, kw_only=True)
@@ -354,7 +356,8 @@ class AgentLoop:
         """Validate and run one call; every failure becomes an error result the model can act on."""
 
         def error(text: str) -> ToolResult:
-            return self._finished(ToolResult(call_id=call.id, name=call.name, content=text, is_error=True))
+            content = clip(text, _MAX_ERROR_CHARS)
+            return self._finished(ToolResult(call_id=call.id, name=call.name, content=content, is_error=True))
 
         if call.invalid_reason:
             return error(
@@ -363,7 +366,7 @@ class AgentLoop:
         tool = self.tools.get(call.name)
         if tool is None:
             available = ", ".join(self.tools.names()) or "(none)"
-            return error(f"unknown tool {call.name!r}; available tools: {available}")
+            return error(f"unknown tool {clip(repr(call.name), 100)}; available tools: {available}")
         try:
             arguments = tool.validate(call.arguments, coerce=call.strings_only)
         except ToolArgumentsError as exc:

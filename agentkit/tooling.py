@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, get_type_hints
 
-from agentkit.errors import ConfigError, ToolArgumentsError
+from agentkit.errors import ConfigError, ToolArgumentsError, clip
 from agentkit.tool_threads import QUICK_WAIT, run_in_thread
 
 if TYPE_CHECKING:  # both load on first use: together they are most of `from agentkit import Agent, tool`
@@ -232,8 +232,11 @@ class Tool:
         validator = self._validator or self.check()
         if validator.is_valid(arguments):
             return arguments
-        violations = [_describe(error) for error in validator.iter_errors(arguments)]
-        raise ToolArgumentsError(self.name, sorted(violations))
+        violations = sorted(_describe(error) for error in validator.iter_errors(arguments))
+        if len(violations) > _MAX_VIOLATIONS:
+            more = len(violations) - _MAX_VIOLATIONS
+            violations = [*violations[:_MAX_VIOLATIONS], f"... and {more:,} more problems of the same kinds"]
+        raise ToolArgumentsError(self.name, violations)
 
     def check(self) -> Any:
         """Check the schema and compile its validator, once; a bad schema is a ConfigError."""
@@ -473,11 +476,16 @@ def _literal(text: str) -> Any:
 # ---- validation messages -------------------------------------------------------------------------
 
 
+_MAX_VIOLATIONS = 20  # problems listed in one error; the rest are counted
+
+
 def _decode_object(name: str, text: str) -> Any:
     try:
         return json.loads(text) if text.strip() else {}
     except ValueError as exc:
         raise ToolArgumentsError(name, [f"$: arguments are not valid JSON ({exc}); send a JSON object"]) from None
+    except RecursionError:
+        raise ToolArgumentsError(name, ["$: arguments nest too deeply to read; send a flat JSON object"]) from None
 
 
 def _json_type(value: Any) -> str:
@@ -535,20 +543,22 @@ def _describe(error: jsonschema.ValidationError) -> str:
         candidates = [e for e in error.context if e.validator != "type" or e.validator_value != "null"]
         error = jsonschema.exceptions.best_match(candidates or error.context) or error
     path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    given = json.dumps(error.instance, ensure_ascii=False, default=str)
-    if len(given) > 80:
-        given = given[:77] + "..."
+    given = clip(json.dumps(error.instance, ensure_ascii=False, default=str), 80)
     validator = error.validator
     expected = error.validator_value
+    message = clip(error.message)  # jsonschema quotes the whole value or key it refuses
     if validator == "type":
         return f"{path}: expected {expected}, got {_json_type(error.instance)} {given}"
     if validator == "required":
-        return f"{path}: {error.message}"
+        return f"{path}: {message}"
     if validator == "additionalProperties":
-        return f"{path}: {error.message}; allowed keys are the schema's properties"
+        return f"{path}: {message}; allowed keys are the schema's properties"
     if validator == "enum":
-        return f"{path}: expected one of {json.dumps(expected)}, got {given}"
-    return f"{path}: {error.message} (rule {validator}={json.dumps(expected, default=str)[:80]}, got {given})"
+        return f"{path}: expected one of {clip(json.dumps(expected))}, got {given}"
+    if validator in ("maxLength", "minLength") and isinstance(error.instance, str):
+        bound = "at most" if validator == "maxLength" else "at least"
+        return f"{path}: the text is {len(error.instance):,} characters long; {bound} {expected:,} allowed: {given}"
+    return f"{path}: {message} (rule {validator}={clip(json.dumps(expected, default=str), 80)}, got {given})"
 
 
 # ---- reading functions ---------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 1. calculator: calls per second on everyday expressions, and how long each hostile input takes to be refused.
 2. repo reader on a generated 50,000-file tree (500 folders x 100 files, a .gitignore, a git index):
    list_files vs `git ls-files -co --exclude-standard`, search (literal and regex) vs `grep -r` / `grep -rE`.
+3. hostile input beside typical input (issue 13): a 50,000-file tree whose names are runs of `a` listed with a
+   plain .gitignore and with `*a*a*a*a*a*a*b`-style patterns (target: at most 2x); catastrophic regexes beside
+   an everyday one; lines 1-3 of a 200 MiB file beside lines 1-3 of a small one.
 
 Run: /work/venv/bin/python benchmarks/bench_tools.py [--files 50000]
 """
@@ -67,7 +70,7 @@ def bench_calculator() -> None:
         print(f"| `{shown}` | {elapsed * 1000:.3f} | {message[:70]} |")
 
 
-def make_tree(root: str, files: int) -> None:
+def make_tree(root: str, files: int, stem: str = "file") -> None:
     per_dir = 100
     body = "".join(f"line {i}: some ordinary source text with words\n" for i in range(8))
     for index in range(files):
@@ -75,7 +78,7 @@ def make_tree(root: str, files: int) -> None:
         if index % per_dir == 0:
             os.makedirs(folder, exist_ok=True)
         extra = "def needle_function():\n    return 42\n" if index % 500 == 0 else ""
-        with open(os.path.join(folder, f"file{index:05d}.py"), "w") as handle:
+        with open(os.path.join(folder, f"{stem}{index:05d}.py"), "w") as handle:
             handle.write(body + extra)
     os.makedirs(os.path.join(root, "build"), exist_ok=True)
     for index in range(200):
@@ -134,12 +137,77 @@ def bench_repo(files: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+PLAIN_IGNORE = "build/\n*.tmp\n"
+HOSTILE_IGNORE = PLAIN_IGNORE + "".join("*a" * stars + "*b\n" for stars in range(4, 12)) + "a*a*a*a*a*a*a*a*c/\n"
+HOSTILE_REGEXES = [r"(a|aa)+b", r"(.*a){20}x", r"(\w+\s*)+=$"]
+
+
+def _row(name: str, typical: float, hostile: float) -> None:
+    print(f"| {name} | {typical:.3f} | {hostile:.3f} | {hostile / typical:.2f}x |")
+
+
+def bench_hostile(files: int) -> None:
+    tmp = tempfile.mkdtemp(prefix="bench-hostile-")
+    try:
+        make_tree(tmp, files, stem="a" * 90)  # names that make a backtracking glob matcher explode
+        reader = RepoReader(tmp)
+        print(f"\n## hostile input beside typical input ({files:,} files named with 90 `a`s)")
+        print("| case | typical s | hostile s | hostile / typical |\n|---|---:|---:|---:|")
+
+        def listing() -> float:
+            reader.close()  # each .gitignore is read afresh
+            return _best(lambda: reader.list_files(max_depth=20, max_entries=10**6), repeat=3)
+
+        with open(os.path.join(tmp, ".gitignore"), "w") as handle:
+            handle.write(PLAIN_IGNORE)
+        plain = listing()
+        with open(os.path.join(tmp, ".gitignore"), "w") as handle:
+            handle.write(HOSTILE_IGNORE)
+        hostile = listing()
+        _row("list_files, .gitignore with *a*a*a*a*a*a*b (4-11 stars)", plain, hostile)
+        everyday = _best(lambda: reader.search(r"def \w+_function\(\)", is_regex=True, max_matches=10**6), repeat=3)
+        for pattern in HOSTILE_REGEXES:
+            slow = _best(lambda p=pattern: reader.search(p, is_regex=True, max_matches=10**6), repeat=3)
+            shown = pattern.replace("|", "\\|")  # a table cell
+            _row(f"search `{shown}` vs `def \\w+_function\\(\\)`", everyday, slow)
+        refused = _best(lambda: _refused(reader, "(a{5000}){5000}"), repeat=3)
+        print(f"| search `(a{{5000}}){{5000}}` refused (1 call, ms) | | {refused * 1000:.3f} | |")
+        bench_big_file(tmp, reader)
+        reader.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _refused(reader: RepoReader, pattern: str) -> None:
+    try:
+        reader.search(pattern, is_regex=True)
+    except ToolError:
+        return
+    raise AssertionError(f"{pattern} was not refused")
+
+
+def bench_big_file(root: str, reader: RepoReader) -> None:
+    with open(os.path.join(root, "small.txt"), "w") as handle:
+        handle.write("".join(f"line {i}\n" for i in range(100)))
+    with open(os.path.join(root, "big.txt"), "w") as handle:
+        line = "x" * 99 + "\n"
+        block = line * 10_000  # 1 MB
+        for _ in range(200):
+            handle.write(block)
+    small = _best(lambda: reader.read_file("small.txt", 1, 3), repeat=5)
+    big = _best(lambda: reader.read_file("big.txt", 1, 3), repeat=5)
+    _row("read_file lines 1-3: 200 MB file vs 1 KB file", small, big)
+    middle = _best(lambda: reader.read_file("big.txt", 1_000_000, 1_000_002), repeat=3)
+    print(f"| read_file lines 1,000,000-1,000,002 of the 200 MB file | | {middle:.3f} | |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=50_000)
     args = parser.parse_args()
     bench_calculator()
     bench_repo(args.files)
+    bench_hostile(args.files)
 
 
 if __name__ == "__main__":

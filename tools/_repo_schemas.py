@@ -53,7 +53,9 @@ LIST_FILES: tuple[str, dict[str, Any]] = (
 READ_FILE: tuple[str, dict[str, Any]] = (
     "Read a text file, or a range of its lines, with line numbers ('     1<TAB>first line'). "
     "Binary files are refused. Long output is capped at max_bytes; the result then says truncated and which "
-    'start_line to continue from. Returns {"path", "start_line", "end_line", "total_lines", "encoding", "content"}.',
+    'start_line to continue from. Returns {"path", "start_line", "end_line", "total_lines", "encoding", "content"}; '
+    "total_lines is null when the file is too large to count past the lines shown, and a line longer than "
+    "max_bytes is cut.",
     _schema(
         {
             "path": _PATH,
@@ -86,7 +88,8 @@ SEARCH: tuple[str, dict[str, Any]] = (
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 1000,
-                "description": "Text to find; a regular expression (Python syntax) when is_regex is true.",
+                "description": "Text to find; a regular expression when is_regex is true (RE2 syntax: like "
+                "Python's, without backreferences or lookaround).",
             },
             "path": {**_PATH, "default": ".", "description": "Directory or file to search (default '.')."},
             "is_regex": {"type": "boolean", "default": False, "description": "Treat pattern as a regex."},

@@ -19,6 +19,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from agentkit.errors import clip
 from agentkit.tooling import Tool
 
 from ._functions import CONSTANTS, FUNCTIONS, MAX_DIGITS, CalculatorError, check_digits, exact_power
@@ -134,7 +135,7 @@ class _Evaluator:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int | float):
             kind = "complex numbers" if isinstance(value, complex) else f"{type(value).__name__} values"
-            raise CalculatorError(f"{kind} are not supported ({value!r}); use real numbers")
+            raise CalculatorError(f"{kind} are not supported ({clip(repr(value))}); use real numbers")
         if isinstance(value, int):
             return value
         text = (ast.get_source_segment(self.source, node) or repr(value)).replace("_", "")
@@ -143,7 +144,7 @@ class _Evaluator:
     def _visit_Name(self, node: ast.Name) -> Value:
         name = _check_name(node.id)
         if name in FUNCTIONS:
-            raise CalculatorError(f"{name!r} is a function: call it, as in {name}(x)")
+            raise CalculatorError(f"{name!r} is a function: call it, as in {name}(x)")  # a known, short name
         if name not in CONSTANTS:
             raise CalculatorError(_unknown_name(name))
         return CONSTANTS[name]()
@@ -183,13 +184,14 @@ class _Evaluator:
 
 def _check_name(name: str) -> str:
     if name.startswith("__") or name.endswith("__"):
-        raise CalculatorError(f"names with double underscores ({name!r}) are not allowed")
+        raise CalculatorError(f"names with double underscores ({clip(repr(name))}) are not allowed")
     return name.lower() if name.lower() in FUNCTIONS or name.lower() in CONSTANTS else name
 
 
 def _unknown_name(name: str) -> str:
     return (
-        f"unknown name {name!r}; constants: {', '.join(sorted(CONSTANTS))}; functions: {', '.join(sorted(FUNCTIONS))}"
+        f"unknown name {clip(repr(name))}; constants: {', '.join(sorted(CONSTANTS))}; "
+        f"functions: {', '.join(sorted(FUNCTIONS))}"
     )
 
 
@@ -211,11 +213,11 @@ def _unsupported(node: ast.AST) -> str:
 def _decimal_literal(text: str) -> Value:
     match = _LITERAL.match(text)
     if not match:
-        raise CalculatorError(f"cannot read the number {text!r}")
+        raise CalculatorError(f"cannot read the number {clip(repr(text))}")
     whole, frac, exp = match.groups()
     exponent = int(exp or 0)
     if abs(exponent) > MAX_DIGITS:
-        raise CalculatorError(f"the number {text!r} has an exponent beyond the {MAX_DIGITS}-digit limit")
+        raise CalculatorError(f"the number {clip(repr(text))} has an exponent beyond the {MAX_DIGITS}-digit limit")
     value = Fraction(int((whole or "0") + frac), 10 ** len(frac)) * Fraction(10) ** exponent
     return normalize(value)
 

@@ -3,8 +3,13 @@
 Every path goes through the sandbox's confined open (`agentkit.sandbox.ConfinedRoot`: openat2 with
 RESOLVE_BENEATH), so `..`, absolute paths outside the root, symlink escapes, devices and FIFOs are refused
 by the kernel, never by string checks. Listing and search respect .gitignore files (see `_gitignore`) and
-skip `.git`. Regex search uses the `regex` module with a per-file timeout plus a total time budget, so a
-catastrophic pattern is refused instead of hanging the agent.
+skip `.git`. The model's search pattern is untrusted: it is compiled by RE2 (google-re2), which matches in time
+linear in the text and refuses, at once, a pattern whose compiled form would pass `_REGEX_MEM`; what RE2 cannot
+do (backreferences, lookaround) is an error result that says so. A total time budget still bounds a search.
+
+Files are read with byte budgets: `read_file` and `file_info` read a line at a time or a chunk at a time (see
+`_textfile`), so a line range of a huge file costs that range; search reads files of up to 2 MiB whole, and
+stops after `search_budget_bytes` in all (or `search_budget_s`).
 
 `repo_tools(root)` builds the four tools; with no root they use $AGENTKIT_REPO_ROOT or the current directory.
 """
@@ -20,23 +25,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import regex
+import re2
 
-from agentkit.errors import RetryTool
+from agentkit.errors import RetryTool, clip
 from agentkit.sandbox import ConfinedEntry, ConfinedPathError, ConfinedRoot
 from agentkit.tooling import Needs, Tool
 
-from ._gitignore import Ignorer, IgnoreRules, merge_rules, parse_gitignore
+from ._gitignore import MAX_RULES, Ignorer, IgnoreRules, merge_rules, parse_gitignore
 from ._repo_schemas import FILE_INFO, LIST_FILES, READ_FILE, SEARCH
+from ._textfile import count_lines, read_lines
 
 __all__ = ["RepoReader", "repo_tools"]
 
 _BINARY_SNIFF = 8192
 _MAX_FILE_BYTES = 200 * 1024 * 1024  # read_file streams line ranges out of files up to this size
 _SEARCH_FILE_BYTES = 2 * 1024 * 1024  # larger files are skipped by search
+_COUNT_BYTES = 32 * 1024 * 1024  # file_info counts the lines of text files up to this size, 1 MiB at a time
 _GITIGNORE_BYTES = 1024 * 1024
 _MAX_LINE_CHARS = 2000
 _BATCH = 512
+_REGEX_MEM = 8 << 20  # RE2's default; (a{5000}){5000} took 6.7 GB to compile with a backtracking engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +62,15 @@ class RepoReader:
         *,
         allow_hardlinks: bool = False,
         search_budget_s: float = 10.0,
-        regex_timeout_s: float = 1.0,
+        search_budget_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         chosen = root if root is not None else os.environ.get("AGENTKIT_REPO_ROOT") or os.getcwd()
         self.root = os.path.abspath(os.fspath(chosen))
         self.allow_hardlinks = allow_hardlinks
         self.search_budget_s = search_budget_s
-        self.regex_timeout_s = regex_timeout_s
+        self.search_budget_bytes = search_budget_bytes
         self._confined: ConfinedRoot | None = None
+        self._skipped_rules: dict[str, int] = {}  # .gitignore files with patterns past MAX_RULES, this call
 
     @property
     def confined(self) -> ConfinedRoot:
@@ -100,6 +109,8 @@ class RepoReader:
         rules = parse_gitignore(self._read_optional(f"{base}/.gitignore" if base else ".gitignore"), base)
         if not base:  # .git/info/exclude ranks below the root .gitignore
             rules = merge_rules("", parse_gitignore(self._read_optional(".git/info/exclude")), rules)
+        if rules.skipped:
+            self._skipped_rules[f"{base}/.gitignore" if base else ".gitignore"] = rules.skipped
         return rules
 
     def _read_optional(self, path: str) -> str:
@@ -117,7 +128,7 @@ class RepoReader:
         while stack:
             directory, depth, ignorer = stack.pop()
             if deadline is not None and time.monotonic() > deadline:
-                raise _Budget()
+                raise _Budget(f"the {self.search_budget_s:g} s budget")
             entries = self.confined.scandir(directory or ".")
             if any(e.name == ".gitignore" for e in entries) and directory and not include_ignored:
                 ignorer = ignorer.with_rules(self._gitignore(directory))
@@ -143,6 +154,7 @@ class RepoReader:
     ) -> dict[str, Any]:
         rel = self._rel(path)
         self._require_dir(rel)
+        self._skipped_rules = {}
         entries: list[dict[str, Any]] = []
         truncated = False
         files = total_bytes = 0
@@ -163,6 +175,9 @@ class RepoReader:
         result["truncated"] = truncated
         if truncated:
             result["note"] = f"stopped at {max_entries} entries: list a subdirectory or lower max_depth"
+        if self._skipped_rules:
+            cut = ", ".join(f"{name} ({count:,} more)" for name, count in sorted(self._skipped_rules.items()))
+            result["ignore_note"] = f"only the first {MAX_RULES:,} patterns of a .gitignore apply; past that: {cut}"
         return result
 
     def read_file(self, path: str, start_line: int = 1, end_line: int | None = None, max_bytes: int = 65536) -> Any:
@@ -171,36 +186,28 @@ class RepoReader:
             raise RetryTool(f"end_line ({end_line}) is before start_line ({start_line})")
         with self.confined.open_file(rel) as handle:
             head = handle.read(_BINARY_SNIFF)
+            size = os.fstat(handle.fileno()).st_size
             if _is_binary(head):
-                size = os.fstat(handle.fileno()).st_size
                 raise RetryTool(f"{rel} is a binary file ({size} bytes); it cannot be shown as text")
-            data = head + handle.read(_MAX_FILE_BYTES)
-        text, encoding = _decode(data)
-        lines = text.splitlines()
-        last = len(lines) if end_line is None else min(end_line, len(lines))
-        out: list[str] = []
-        used = 0
-        shown_to = start_line - 1
-        for number in range(start_line, last + 1):
-            line = f"{number:>6}\t{lines[number - 1]}\n"
-            used += len(line.encode("utf-8"))
-            if used > max_bytes and out:
-                break
-            out.append(line)
-            shown_to = number
+            shown = read_lines(handle, start_line, end_line, max_bytes, scan_chars=_MAX_FILE_BYTES)
+        if shown.past_scan:
+            raise RetryTool(f"{rel} is {size:,} bytes; read_file scans at most {_MAX_FILE_BYTES:,} characters")
+        if shown.total is not None and start_line > shown.total > 0:
+            raise RetryTool(f"{rel} has {shown.total} lines; start_line {start_line} is past the end")
+        shown_to = start_line - 1 + len(shown.lines)
         result: dict[str, Any] = {
             "path": rel,
             "start_line": start_line,
             "end_line": shown_to,
-            "total_lines": len(lines),
-            "encoding": encoding,
-            "content": "".join(out),
+            "total_lines": shown.total,
+            "encoding": shown.encoding,
+            "content": "".join(f"{n:>6}\t{line}\n" for n, line in enumerate(shown.lines, start_line)),
         }
-        if shown_to < last:
+        if shown.capped:
             result["truncated"] = True
             result["note"] = f"output capped at {max_bytes} bytes; continue with start_line={shown_to + 1}"
-        if start_line > len(lines) and lines:
-            raise RetryTool(f"{rel} has {len(lines)} lines; start_line {start_line} is past the end")
+        elif shown.total is None:
+            result["note"] = f"total_lines not counted: {rel} is {size:,} bytes; read on with start_line"
         return result
 
     def search(
@@ -219,17 +226,17 @@ class RepoReader:
         needle = pattern.encode("ascii") if not is_regex and case_sensitive and pattern.isascii() else None
         deadline = time.monotonic() + self.search_budget_s
         matches: list[dict[str, Any]] = []
-        stats = {"files_searched": 0, "skipped_binary": 0, "skipped_large": 0}
+        stats = {"files_searched": 0, "skipped_binary": 0, "skipped_large": 0, "bytes_read": 0}
         targets = self._search_targets(rel, glob, deadline)
         try:
             while batch := list(itertools.islice(targets, _BATCH)):
                 small = [path for path, size in batch if size <= _SEARCH_FILE_BYTES]
                 stats["skipped_large"] += len(batch) - len(small)
-                texts = zip(small, (self._search_text(p, stats, needle) for p in small), strict=True)
+                texts = zip(small, (self._search_text(p, stats, needle, compiled) for p in small), strict=True)
                 if not self._scan(compiled, texts, stats, context_lines, max_matches, matches, deadline):
                     break
-        except _Budget:
-            return _search_result(pattern, matches, stats, f"stopped after the {self.search_budget_s:g} s budget")
+        except _Budget as spent:
+            return _search_result(pattern, matches, stats, f"stopped after {spent}; narrow the path or glob")
         note = f"stopped at {max_matches} matches; narrow the path or glob" if len(matches) >= max_matches else None
         return _search_result(pattern, matches, stats, note)
 
@@ -244,10 +251,14 @@ class RepoReader:
         deadline: float,
     ) -> bool:
         for rel_file, text in texts:
+            if time.monotonic() > deadline:
+                raise _Budget(f"the {self.search_budget_s:g} s budget")
+            if stats["bytes_read"] > self.search_budget_bytes:
+                raise _Budget(f"reading {self.search_budget_bytes:,} bytes")
             if text is None:
                 continue
             stats["files_searched"] += 1
-            if text and not self._find(compiled, text, rel_file, context, limit, matches, deadline):
+            if text and not _find(compiled, text, rel_file, context, limit, matches):
                 return False
         return True
 
@@ -261,8 +272,8 @@ class RepoReader:
             if e.is_file and (glob is None or fnmatch.fnmatchcase(e.name, glob) or fnmatch.fnmatchcase(e.path, glob)):
                 yield e.path, e.size
 
-    def _search_text(self, rel_file: str, stats: dict[str, int], needle: bytes | None) -> str | None:
-        """The file's text; "" when the needle cannot occur in it; None when it is skipped (binary, refused)."""
+    def _search_text(self, rel_file: str, stats: dict[str, int], needle: bytes | None, compiled: Any) -> str | None:
+        """The file's text; "" when the pattern cannot occur in it; None when it is skipped (binary, refused)."""
         try:
             fd = self.confined.open_fd(rel_file, max_bytes=_SEARCH_FILE_BYTES)
         except ConfinedPathError:
@@ -271,49 +282,15 @@ class RepoReader:
             data = os.read(fd, os.fstat(fd).st_size + 1)
         finally:
             os.close(fd)
+        stats["bytes_read"] += len(data)
         if _is_binary(data[:_BINARY_SNIFF]):
             stats["skipped_binary"] += 1
             return None
         if needle is not None and needle not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
             return ""
+        if data.isascii() and compiled.search(data) is None:  # ASCII is its own UTF-8: RE2 reads the bytes as they are
+            return ""
         return _decode(data)[0]
-
-    def _find(
-        self,
-        compiled: Any,
-        text: str,
-        rel_file: str,
-        context: int,
-        limit: int,
-        matches: list[dict[str, Any]],
-        deadline: float,
-    ) -> bool:
-        """Append this file's matches; False once the match cap is reached."""
-        timeout = max(0.01, min(self.regex_timeout_s, deadline - time.monotonic()))
-        try:
-            if compiled.search(text, timeout=timeout) is None:
-                return True
-            lines = text.splitlines()
-            for index, line in enumerate(lines):
-                if compiled.search(line[:_MAX_LINE_CHARS], timeout=timeout) is None:
-                    continue
-                matches.append(
-                    {
-                        "path": rel_file,
-                        "line": index + 1,
-                        "text": line[:_MAX_LINE_CHARS],
-                        "before": [x[:_MAX_LINE_CHARS] for x in lines[max(0, index - context) : index]],
-                        "after": [x[:_MAX_LINE_CHARS] for x in lines[index + 1 : index + 1 + context]],
-                    }
-                )
-                if len(matches) >= limit:
-                    return False
-        except TimeoutError:
-            raise RetryTool(
-                f"the pattern {compiled.pattern!r} is too costly to match (over {timeout:.2g} s on {rel_file}); "
-                "simplify it: avoid nested quantifiers such as (a+)+ or use a literal search"
-            ) from None
-        return True
 
     def file_info(self, path: str) -> dict[str, Any]:
         rel = self._rel(path)
@@ -333,10 +310,9 @@ class RepoReader:
                 head = handle.read(_BINARY_SNIFF)
                 binary = _is_binary(head)
                 info["binary"] = binary
-                if not binary and st.st_size <= _SEARCH_FILE_BYTES:
-                    data = head + handle.read()
-                    info["lines"] = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-                    info["encoding"] = _decode(data)[1]
+                small = st.st_size <= _COUNT_BYTES
+                if not binary and small and (counted := count_lines(handle, _COUNT_BYTES)) is not None:
+                    info["lines"], info["encoding"] = counted
         parent = rel.rsplit("/", 1)[0] if "/" in rel else "."
         info["ignored"] = self._ignorer_for(parent).ignored(rel, _is_dir_mode(st.st_mode)) if rel != "." else False
         return info
@@ -384,14 +360,65 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
+def _find(compiled: Any, text: str, rel_file: str, context: int, limit: int, matches: list[dict[str, Any]]) -> bool:
+    """Append this file's matches; False once the match cap is reached."""
+    if compiled.search(text) is None:
+        return True
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if compiled.search(line[:_MAX_LINE_CHARS]) is None:
+            continue
+        matches.append(
+            {
+                "path": rel_file,
+                "line": index + 1,
+                "text": line[:_MAX_LINE_CHARS],
+                "before": [x[:_MAX_LINE_CHARS] for x in lines[max(0, index - context) : index]],
+                "after": [x[:_MAX_LINE_CHARS] for x in lines[index + 1 : index + 1 + context]],
+            }
+        )
+        if len(matches) >= limit:
+            return False
+    return True
+
+
 def _compile(pattern: str, is_regex: bool, case_sensitive: bool) -> Any:
     if not pattern:
         raise RetryTool("the search pattern is empty")
-    flags = regex.VERSION1 | regex.MULTILINE | (0 if case_sensitive else regex.IGNORECASE)
+    options = re2.Options()
+    options.max_mem = _REGEX_MEM
+    options.log_errors = False
+    options.case_sensitive = case_sensitive
+    options.literal = not is_regex
     try:
-        return regex.compile(pattern if is_regex else regex.escape(pattern), flags)
-    except regex.error as exc:
-        raise RetryTool(f"invalid regular expression {pattern!r}: {exc}; or pass is_regex=false") from None
+        return re2.compile(pattern if not is_regex else f"(?m){pattern}", options)
+    except re2.error as exc:
+        raise RetryTool(_regex_problem(pattern, _re2_message(exc))) from None
+
+
+def _re2_message(exc: Exception) -> str:
+    detail = exc.args[0] if exc.args else str(exc)
+    return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+
+
+_LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
+
+
+def _regex_problem(pattern: str, detail: str) -> str:
+    """What is wrong with the pattern, in words the model can act on (RE2 syntax, not Python's)."""
+    shown = f"invalid regular expression {clip(repr(pattern))}"
+    detail = clip(detail.replace(": (?m)", ": ", 1))  # RE2 quotes (our multiline flag and) what it refuses
+    if "pattern too large" in detail:
+        return f"{shown}: it is too large to compile within {_REGEX_MEM >> 20} MiB; use a simpler pattern"
+    if "invalid repetition size" in detail:
+        return f"{shown}: {detail}; a count is 0 to 1000 with min <= max, and nested counts multiply (at most 1000)"
+    if detail.startswith("invalid escape sequence: \\") and detail[-1:].isdigit():
+        return f"{shown}: backreferences such as {detail.split(': ', 1)[1]} are not supported (RE2 syntax)"
+    if detail.startswith(tuple(f"invalid perl operator: {op}" for op in _LOOKAROUND)):
+        return f"{shown}: lookahead and lookbehind are not supported (RE2 syntax); match the text itself instead"
+    if detail == "invalid escape sequence: \\Z":
+        return f"{shown}: use \\z for the end of the text (RE2 syntax)"
+    return f"{shown}: {detail}; the syntax is RE2's (Python's without backreferences or lookaround), or is_regex=false"
 
 
 def _search_result(pattern: str, matches: list[dict[str, Any]], stats: dict[str, int], note: str | None) -> Any:

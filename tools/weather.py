@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from agentkit.errors import RetryTool, ToolError
+from agentkit.errors import RetryTool, ToolError, clip
 from agentkit.tooling import Needs, Tool
 
 __all__ = ["DEFAULT_FORECAST_URL", "DEFAULT_GEOCODING_URL", "WeatherClient", "WeatherError", "weather_tool"]
@@ -171,7 +171,9 @@ class WeatherClient:
         if match:
             lat, lon = float(match.group(1)), float(match.group(2))
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise RetryTool(f"coordinates {location!r} are out of range: latitude -90..90, longitude -180..180")
+                raise RetryTool(
+                    f"coordinates {clip(repr(location))} are out of range: latitude -90..90, longitude -180..180"
+                )
             return _Place(location.strip(), lat, lon)
         return self.geocode(location)
 
@@ -188,7 +190,7 @@ class WeatherClient:
             found = [c for c in found if _matches(c, qualifiers)]
         if not found:
             raise RetryTool(
-                f"no place called {location!r} was found; check the spelling, add the country "
+                f"no place called {clip(repr(location))} was found; check the spelling, add the country "
                 "('Springfield, Illinois, United States'), or pass latitude and longitude"
             )
         return _choose(location, name, found, candidates)
@@ -321,7 +323,7 @@ def _choose(location: str, name: str, found: list[_Place], candidates: list[tupl
         return ranked[0]
     listing = "; ".join(p.label() for p in ranked[:8])
     raise RetryTool(
-        f"{location!r} is ambiguous: {len(ranked)} places match ({listing}). "
+        f"{clip(repr(location))} is ambiguous: {len(ranked)} places match ({listing}). "
         "Call again with the region or country, e.g. 'Springfield, Illinois', or with latitude and longitude"
     )
 

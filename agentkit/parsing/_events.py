@@ -124,31 +124,41 @@ ParseEvent = ContentDelta | ReasoningText | CallStarted | ArgumentsDelta | CallF
 
 
 class Emitter:
-    """Where a machine writes its events; merges adjacent text deltas and numbers the calls."""
+    """Where a machine writes its events; merges adjacent text deltas and numbers the calls.
 
-    __slots__ = ("events", "next_index")
+    Adjacent text is gathered in a list and joined once, when another event comes or the events are taken:
+    growing one delta's string by `+=` copied it each time, which made a flood of small pieces quadratic."""
+
+    __slots__ = ("_text", "_text_kind", "events", "next_index")
 
     def __init__(self) -> None:
         self.events: list[ParseEvent] = []
         self.next_index = 0
+        self._text: list[str] = []
+        self._text_kind = ""
 
     def content(self, text: str) -> None:
-        if text:
-            last = self.events[-1] if self.events else None
-            if isinstance(last, ContentDelta):
-                last.text += text
-            else:
-                self.events.append(ContentDelta(text=text))
+        self._add_text("content", text)
 
     def reasoning(self, text: str) -> None:
+        self._add_text("reasoning", text)
+
+    def _add_text(self, kind: str, text: str) -> None:
         if text:
-            last = self.events[-1] if self.events else None
-            if isinstance(last, ReasoningText):
-                last.text += text
-            else:
-                self.events.append(ReasoningText(text=text))
+            if kind != self._text_kind:
+                self._flush()
+                self._text_kind = kind
+            self._text.append(text)
+
+    def _flush(self) -> None:
+        if self._text:
+            text = "".join(self._text)
+            self.events.append(ContentDelta(text=text) if self._text_kind == "content" else ReasoningText(text=text))
+            self._text = []
+        self._text_kind = ""
 
     def start(self, name: str) -> int:
+        self._flush()
         index = self.next_index
         self.next_index += 1
         self.events.append(CallStarted(index=index, name=name))
@@ -156,12 +166,15 @@ class Emitter:
 
     def arguments(self, index: int, text: str) -> None:
         if text:
+            self._flush()
             self.events.append(ArgumentsDelta(index=index, text=text))
 
     def finish(self, call: ParsedCall) -> None:
+        self._flush()
         self.events.append(CallFinished(index=call.index, call=call))
 
     def invalid(self, raw: str, reason: str, name: str | None = None, index: int | None = None) -> None:
+        self._flush()
         if index is None:
             index = self.next_index
             self.next_index += 1
@@ -169,6 +182,7 @@ class Emitter:
         self.events.append(CallInvalid(index=index, invalid=invalid))
 
     def take(self) -> list[ParseEvent]:
+        self._flush()
         events, self.events = self.events, []
         return events
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["WHITESPACE", "BufferedMachine", "Markers", "TrailingTrim", "skip_ws"]
+__all__ = ["MAX_GAP", "WHITESPACE", "BufferedMachine", "Markers", "TrailingTrim", "skip_gap", "skip_ws"]
 
 WHITESPACE = " \t\r\n"
 
@@ -38,12 +38,25 @@ class Markers:
         return 0
 
 
+_WS_RUN = re.compile(r"[ \t\r\n]*")
+MAX_GAP = 256  # whitespace between a tag and the text that decides what the tag is
+_GAP = re.compile(rf"[ \t\r\n]{{0,{MAX_GAP}}}")
+
+
 def skip_ws(text: str, pos: int) -> int:
     """The index of the first non-whitespace character at or after pos (len(text) if none)."""
-    end = len(text)
-    while pos < end and text[pos] in WHITESPACE:
-        pos += 1
-    return pos
+    match = _WS_RUN.match(text, pos)
+    return match.end() if match else pos
+
+
+def skip_gap(text: str, pos: int) -> int:
+    """Like `skip_ws`, but past MAX_GAP whitespace characters it stops on whitespace, so what follows is no tag.
+
+    A machine that waits to see what follows a tag (`<tool_call>` then `{` or `<function=`) keeps the tag and
+    looks again at every delta; without this cap a flood of whitespace after the tag made streaming quadratic.
+    One-shot parsing applies the same cap, so both read the same text the same way."""
+    match = _GAP.match(text, pos)
+    return match.end() if match else pos
 
 
 class TrailingTrim:
@@ -54,7 +67,7 @@ class TrailingTrim:
 
     def __init__(self) -> None:
         self._started = False
-        self._held = ""
+        self._held: list[str] = []  # a list: a flood of whitespace in small deltas stays linear
 
     def push(self, text: str) -> str:
         if not text:
@@ -66,10 +79,10 @@ class TrailingTrim:
             self._started = True
         body = text.rstrip(WHITESPACE)
         if not body:
-            self._held += text
+            self._held.append(text)
             return ""
-        out = self._held + body
-        self._held = text[len(body) :]
+        out = "".join(self._held) + body
+        self._held = [text[len(body) :]]
         return out
 
 

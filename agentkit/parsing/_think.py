@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from agentkit.parsing._events import Emitter
-from agentkit.parsing._scan import WHITESPACE, Markers, TrailingTrim, skip_ws
+from agentkit.parsing._scan import WHITESPACE, Markers, TrailingTrim, skip_gap, skip_ws
 
 __all__ = ["TextSink", "ThinkSplitter"]
 
@@ -46,6 +46,7 @@ class ThinkSplitter:
         self._buf = ""
         self._trim = TrailingTrim()
         self._held: list[str] = []  # undecided text (thinking=None, no leading <think>)
+        self._lead: list[str] = []  # whitespace before a possible leading <think>
         self._body_started = False
 
     def feed(self, delta: str) -> None:
@@ -90,11 +91,16 @@ class ThinkSplitter:
         at = skip_ws(buf, 0)
         rest = buf[at : at + len(_OPEN)]
         if rest == _OPEN:
+            self._lead = []
             self._buf = buf[at + len(_OPEN) :]
             self._state = "think"
             return True
-        if _OPEN.startswith(rest) and not final:
-            return False  # could still become <think>
+        if _OPEN.startswith(rest) and not final:  # could still become <think>
+            self._lead.append(buf[:at])  # set aside, so a flood of whitespace is not copied at every delta
+            self._buf = buf[at:]
+            return False
+        self._buf = "".join(self._lead) + buf
+        self._lead = []
         self._state = {True: "think", False: "body", None: "undecided"}[self._thinking]
         return True
 
@@ -113,7 +119,7 @@ class ThinkSplitter:
                 self._buf = buf[match.end() :]
                 self._state = "after"
                 return True
-            after = skip_ws(buf, match.end())
+            after = skip_gap(buf, match.end())
             ahead = buf[after : after + len(_FUNCTION)]
             if ahead == _FUNCTION:  # Qwen3.5: a real call ends the reasoning
                 self._out.reasoning(self._trim.push(buf[: match.start()]))

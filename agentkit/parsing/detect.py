@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from agentkit.parsing._scan import Markers, skip_ws
+from agentkit.parsing._scan import Markers, skip_gap
 
 __all__ = ["FORMATS", "FormatDetector", "detect_format", "format_for_model", "thinking_for_model"]
 
@@ -72,7 +72,7 @@ class FormatDetector:
             if match.group() != _CALL_OPEN:
                 self.format = "harmony" if match.group().startswith("<|") else "qwen3_coder"
                 break
-            at = skip_ws(text, match.end())
+            at = skip_gap(text, match.end())
             ahead = text[at : at + _LOOKAHEAD]
             if ahead.startswith("{"):
                 self.format = "hermes"

@@ -13,7 +13,8 @@
   A message to any other recipient (`browser.search`, `python`) is reported as an invalid call.
 - Lenient where openai_harmony raises: stray `<|call|>`/`<|end|>`/`<|return|>` are skipped, free text or
   text without any Harmony token is content, and a header that never reaches `<|message|>` (a newline,
-  512 characters, or a stop token first) is read as text.
+  512 characters with its tokens, or a stop token first) is read as text. That cap keeps a flood of
+  `<|channel|>` or `<|constrain|>` linear: the header is text long before it is large.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ class HarmonyMachine:
         self._pos = 0
         self._final = False
         self._state = "header"
-        self._head = ""  # header text so far, tokens included
+        self._head: list[str] = []  # header text so far, tokens included (a list: flooded headers stay linear)
+        self._head_len = 0
+        self._head_blank = True  # the header so far is only whitespace
         self._has_token = False  # the header holds a Harmony token (it is not free text)
         self._kind = "content"  # where this message's text goes: content, reasoning, call, other
         self._channel: str | None = None
@@ -130,19 +133,19 @@ class HarmonyMachine:
         if self._state == "content":
             self._write(text)
             return
-        if not self._has_token and not self._head.strip():
+        if not self._has_token and self._head_blank:
             lead = len(text) - len(text.lstrip())  # whitespace between messages is no header yet
-            self._head += text[:lead]
+            self._add_head(text[:lead])
             text = text[lead:]
             if not text:
                 return
         cut = text.find("\n")
-        room = _MAX_HEADER - len(self._head)
+        room = _MAX_HEADER - self._head_len
         if cut < 0 and len(text) <= room:
-            self._head += text
+            self._add_head(text)
             return
         split = min(cut if cut >= 0 else len(text), max(room, 0))
-        self._head += text[:split]
+        self._add_head(text[:split])
         self._header_as_text()
         if self._state != "content":
             self._open(None, None, None)
@@ -157,24 +160,42 @@ class HarmonyMachine:
                 return
             self._end_message(complete=token in _STOPS)
             if token == _CHANNEL:  # a missing <|end|><|start|>assistant: a new message begins
-                self._head, self._has_token = token, True
+                self._add_head(token)
+                self._has_token = True
             return
         if token == _MESSAGE:
             self._begin_message()
         elif token in (_CHANNEL, _CONSTRAIN):
-            self._head += token
+            if not self._has_token and self._head_blank:
+                self._take_head()  # whitespace before a header's first token means nothing
+            if self._head_len + len(token) > _MAX_HEADER:  # a header this long is text, and so is the token
+                self._header_as_text()
+                self._token(token)
+                return
+            self._add_head(token)
             self._has_token = True
         else:  # <|start|> or a stop token before <|message|>: what came before was text
             self._header_as_text()
             if self._state == "content":
                 self._end_message(complete=True)
 
+    def _add_head(self, text: str) -> None:
+        if text:
+            self._head.append(text)
+            self._head_len += len(text)
+            self._head_blank = self._head_blank and text.isspace()
+
+    def _take_head(self) -> str:
+        head = "".join(self._head)
+        self._head, self._head_len, self._head_blank = [], 0, True
+        return head
+
     # ---- messages --------------------------------------------------------------------------------------
 
     def _header_as_text(self) -> None:
         """A header that never reached <|message|>: its text becomes the content of a message."""
-        head, had_token = self._head, self._has_token
-        self._head, self._has_token = "", False
+        head, had_token = self._take_head(), self._has_token
+        self._has_token = False
         if not had_token and not head.strip():
             return  # only whitespace between messages
         channel: str | None = None
@@ -190,8 +211,8 @@ class HarmonyMachine:
         self._write(head)
 
     def _begin_message(self) -> None:
-        channel, recipient, ctype = parse_header(self._head)
-        self._head, self._has_token = "", False
+        channel, recipient, ctype = parse_header(self._take_head())
+        self._has_token = False
         self._open(channel, recipient, ctype)
 
     def _open(self, channel: str | None, recipient: str | None, ctype: str | None) -> None:

@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from agentkit.parsing._events import Emitter, ParsedCall
-from agentkit.parsing._scan import BufferedMachine, Markers, skip_ws
+from agentkit.parsing._scan import BufferedMachine, Markers, skip_gap
 
 __all__ = ["HermesMachine", "decode_call"]
 
@@ -78,7 +78,7 @@ class HermesMachine(BufferedMachine):
                 self._emit_content(buf[self._pos : end])
                 self._pos = end
                 return False
-            at = skip_ws(buf, match.end())
+            at = skip_gap(buf, match.end())
             if at < len(buf) and buf[at] == "{":
                 self._emit_content(buf[self._pos : match.start()])
                 self._raw = []
@@ -144,7 +144,7 @@ class HermesMachine(BufferedMachine):
 
     def _close_follows(self, at: int) -> bool | None:
         buf = self._buf
-        at = skip_ws(buf, at)
+        at = skip_gap(buf, at)
         if at >= len(buf):
             return True if self._final else None
         rest = buf[at : at + len(_OPEN)]
@@ -156,7 +156,7 @@ class HermesMachine(BufferedMachine):
 
     def _after(self) -> bool:
         buf = self._buf
-        at = skip_ws(buf, self._pos)
+        at = skip_gap(buf, self._pos)
         rest = buf[at : at + len(_CLOSE)]
         if rest == _CLOSE:
             self._end_body(at + len(_CLOSE), at + len(_CLOSE), "")

@@ -29,7 +29,7 @@ import re
 from typing import Any
 
 from agentkit.parsing._events import Emitter, ParsedCall
-from agentkit.parsing._scan import BufferedMachine, Markers, skip_ws
+from agentkit.parsing._scan import BufferedMachine, Markers, skip_gap
 from agentkit.parsing._values import convert_value, streams_as_string
 from agentkit.tooling import ToolDefinition
 
@@ -108,7 +108,7 @@ class Qwen3CoderMachine(BufferedMachine):
                 self._emit_content(buf[self._pos : match.start()])
                 self._begin_call(match.start(), match.end())
                 return True
-            after = skip_ws(buf, match.end())
+            after = skip_gap(buf, match.end())
             ahead = buf[after : after + len(_FUNCTION)]
             if ahead == _FUNCTION:
                 self._emit_content(buf[self._pos : match.start()])
@@ -170,7 +170,7 @@ class Qwen3CoderMachine(BufferedMachine):
 
     def _params(self) -> bool:
         buf = self._buf
-        at = skip_ws(buf, self._pos)
+        at = skip_gap(buf, self._pos)
         rest = buf[at : at + len(_CALL_CLOSE)]
         if not rest:
             if self._final:
@@ -307,7 +307,7 @@ class Qwen3CoderMachine(BufferedMachine):
     def _follows(self, at: int, tags: tuple[str, ...]) -> bool | None:
         """Whether only whitespace, then one of `tags` (a known parameter for <parameter=) or the end follows."""
         buf = self._buf
-        at = skip_ws(buf, at)
+        at = skip_gap(buf, at)
         if at >= len(buf):
             return True if self._final else None
         rest = buf[at : at + 16]
@@ -346,7 +346,7 @@ class Qwen3CoderMachine(BufferedMachine):
 
     def _after_function(self) -> bool:
         buf = self._buf
-        at = skip_ws(buf, self._pos)
+        at = skip_gap(buf, self._pos)
         rest = buf[at : at + len(_CALL_CLOSE)]
         if rest.startswith(_CALL_CLOSE):
             self._end_call(at + len(_CALL_CLOSE), complete=True)

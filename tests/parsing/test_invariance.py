@@ -35,6 +35,7 @@ FRAGMENTS = [
     "\n",
     "\n\n",
     " ",
+    " " * 300,  # past MAX_GAP: whitespace after a tag stops deciding what the tag is
     "x",
     "hello",
     "{",
@@ -59,6 +60,9 @@ FRAGMENTS = [
     "<|call|>",
     "<|return|>",
     "<|constrain|>",
+    "<|endoftext|>",
+    "<|startoftext|>",
+    "<|unknown|>",
     "json",
     "assistant",
     ">",
@@ -129,6 +133,8 @@ def test_string_values_stream_before_the_value_ends() -> None:
         '<tool_call>{"name": "f", "arguments": ' + '{"a": ' * 50_000,
         "<|start|>" * 50_000,
         "<|channel|>" + "x" * 200_000,
+        "<|channel|>" * 150_000,  # 1.6 MB: 58.6 s when the Harmony header grew without a cap
+        "<|constrain|>" * 80_000,  # 1 MB: 19 s
         "</parameter>" * 50_000,
         " " * 200_000 + "</think>",
     ],
