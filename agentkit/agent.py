@@ -32,7 +32,7 @@ from agentkit.errors import ConfigError, SessionError
 from agentkit.loop import AgentEvent, AgentLoop, AgentResult, Limits, MessageEvent, RunEnd, ToolCallStarted
 from agentkit.messages import Message, ToolResult
 from agentkit.models import resolve_model
-from agentkit.models.base import Model, ModelSettings
+from agentkit.models.base import Model, ModelSettings, ToolChoice
 from agentkit.sessions import Session
 from agentkit.sync_runner import run_sync
 from agentkit.tooling import Needs, Tool, ToolExecutor, ToolRegistry
@@ -73,12 +73,14 @@ class Agent:
 
     # ---- the public call shapes ----------------------------------------------------------------------
 
-    def __call__(self, prompt: str | None = None) -> AgentResult:
-        """Run synchronously. Inside a running event loop, the run happens in a helper thread."""
+    def __call__(self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None) -> AgentResult:
+        """Run synchronously. Inside a running event loop, the run happens in a helper thread.
+
+        `tool_choice` ("auto", "none", "required" or a tool's name) applies to this call's first model turn."""
         box: dict[str, Any] = {}
 
         async def run() -> None:  # returns None: the event loop never holds (or reprs) the result
-            box["result"] = await self.invoke_async(prompt)
+            box["result"] = await self.invoke_async(prompt, tool_choice=tool_choice)
 
         try:  # a loop running in this thread (inside a task, or a callback of one) cannot run another
             asyncio.get_running_loop()
@@ -101,15 +103,18 @@ class Agent:
         threaded: AgentResult = box["result"]
         return threaded
 
-    async def invoke_async(self, prompt: str | None = None) -> AgentResult:
-        async with contextlib.aclosing(self.stream(prompt)) as events:
+    async def invoke_async(self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None) -> AgentResult:
+        async with contextlib.aclosing(self.stream(prompt, tool_choice=tool_choice)) as events:
             async for event in events:
                 if isinstance(event, RunEnd):
                     return event.result
         raise RuntimeError("the agent loop ended without a result")  # unreachable: RunEnd is always last
 
-    async def stream(self, prompt: str | None = None) -> AsyncGenerator[AgentEvent, None]:
-        """Run the agent on a new prompt (or continue the conversation when prompt is None)."""
+    async def stream(
+        self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None
+    ) -> AsyncGenerator[AgentEvent, None]:
+        """Run the agent on a new prompt (or continue the conversation when prompt is None); `tool_choice`
+        applies to the first model turn (the agent's `settings.tool_choice` to every turn)."""
         completed: dict[str, ToolResult] = {}
         if prompt is not None:
             self._close_interrupted_batch()
@@ -123,7 +128,8 @@ class Agent:
         end: RunEnd | None = None
         try:
             with self._run_cgroup():
-                async with contextlib.aclosing(loop.run(self.messages, completed=completed)) as events:
+                run = loop.run(self.messages, completed=completed, tool_choice=tool_choice)
+                async with contextlib.aclosing(run) as events:
                     async for event in events:
                         self._record(event)
                         if isinstance(event, RunEnd):

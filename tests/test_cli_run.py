@@ -221,3 +221,25 @@ def test_chat_answers_each_line_and_keeps_the_session() -> None:
     assert "session kept: agentkit sessions resume chat-1" in run.stderr
     shown = agentkit("sessions", "show", "chat-1").stdout
     assert f"[user] {PROMPT}" in shown and "[assistant] The square root" in shown
+
+
+def test_summary_says_when_usage_was_estimated() -> None:
+    from agentkit.cli.display import summarize
+    from agentkit.loop import AgentResult
+    from agentkit.messages import Usage
+
+    def line(usage: Usage) -> str:
+        result = AgentResult(
+            text="x",
+            messages=[],
+            tool_calls=[],
+            tool_results=[],
+            usage=usage,
+            stop_reason="end_turn",
+            turns=1,
+            duration=0.1,
+        )
+        return summarize(result, session=None, elapsed=0.1)
+
+    assert "5 in / 2 out tokens (estimated)" in line(Usage(input_tokens=5, output_tokens=2, estimated=True))
+    assert "(estimated)" not in line(Usage(input_tokens=5, output_tokens=2))
