@@ -11,8 +11,9 @@ Configuration, in order: constructor arguments, then the environment.
 
 - server: `server=` (a name from `_openai_servers.KNOWN_SERVERS`, e.g. "llama-cpp-python"), then
   `AGENTKIT_OPENAI_SERVER`; it selects the server's quirks (data, not branches here).
-- streaming: `stream=True` streams every turn the server can stream (an "auto" tool turn on a server that
-  cannot is asked without streaming, which is also learned from an empty stream); `stream=False` never streams.
+- streaming: `stream=`, then `AGENTKIT_OPENAI_STREAM` ("0" or "false": off), default on. On, every turn the
+  server can stream is streamed (an "auto" tool turn on a server that cannot is asked without streaming, which
+  is also learned from an empty stream); off, no turn is.
 
 Tools go out with `tool_choice` ("auto" unless the settings say otherwise). Tool calls stream as fragments keyed
 by index; they are assembled here and emitted complete when the turn ends; a non-streamed answer goes through
@@ -71,7 +72,7 @@ def _format_for(model: str) -> str:
         return "harmony"
     if "qwen3-coder" in lowered or "qwen3_coder" in lowered:
         return "qwen3_coder"
-    if "qwen" in lowered:
+    if "qwen" in lowered or "smollm" in lowered:  # SmolLM2 was trained on a Hermes-like list form
         return "hermes"
     return "auto"
 
@@ -95,12 +96,12 @@ class OpenAIModel:
         text_format: str | None = None,
         default_headers: dict[str, str] | None = None,
         server: str | ServerQuirks | None = None,
-        stream: bool = True,
+        stream: bool | None = None,
     ) -> None:
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self.include_usage = include_usage
         self.quirks = quirks_for(server)
-        self.streaming = stream
+        self.streaming = stream if stream is not None else _stream_from_env()
         self._explicit_format = text_format
         self._replay_reasoning = replay_reasoning
         self.name = "openai:?"
@@ -201,6 +202,7 @@ class OpenAIModel:
             self._set_model(await self._discover_model())
         request = self.build_request(messages, tools, settings)
         reader = _ChunkReader()
+        fell_back = False
         if request["stream"]:
             async for event in self._read_stream(request, reader):
                 yield event
@@ -208,9 +210,9 @@ class OpenAIModel:
                 # An empty stream for an "auto" tool turn: this server cannot stream those. Ask again without
                 # streaming, and from now on ask such turns that way.
                 self.quirks = dataclasses.replace(self.quirks, streams_auto_tool_choice=False)
-                request, reader = _unstreamed(request), _ChunkReader()
+                request, reader, fell_back = _unstreamed(request), _ChunkReader(), True
         if not request["stream"]:
-            for event in reader.feed_completion(await self._open(request)):
+            for event in reader.feed_completion(await self._open(request, reconnect=fell_back)):
                 yield event
         for event in self._finish(reader, request):
             yield event
@@ -243,9 +245,15 @@ class OpenAIModel:
             )
         return events
 
-    async def _open(self, request: dict[str, Any]) -> Any:
+    async def _open(self, request: dict[str, Any], *, reconnect: bool = False) -> Any:
+        """`reconnect`: the server may drop the connection its failed stream left (llama-cpp-python does),
+        so a broken connection is tried once more on a new one."""
         try:
             return await self._client.chat.completions.create(**request)
+        except openai.APIConnectionError as exc:
+            if reconnect and not isinstance(exc, openai.APITimeoutError):
+                return await self._open(request)
+            raise self._translate(exc) from exc
         except openai.BadRequestError as exc:
             if "stream_options" in request and "stream_options" in str(exc):
                 # Some servers refuse stream_options; ask again without it, and stop sending it.
@@ -297,6 +305,13 @@ class OpenAIModel:
             error = ModelHTTPError(status, f"{where} failed: {detail}")
         error.status = status  # type: ignore[attr-defined]
         return error
+
+
+def _stream_from_env() -> bool:
+    value = os.environ.get("AGENTKIT_OPENAI_STREAM", "1").strip().lower()
+    if value not in ("0", "1", "false", "true", "no", "yes", "off", "on"):
+        raise ConfigError(f"AGENTKIT_OPENAI_STREAM={value!r} is not a switch; set it to 0 or 1")
+    return value in ("1", "true", "yes", "on")
 
 
 def _unstreamed(request: dict[str, Any]) -> dict[str, Any]:

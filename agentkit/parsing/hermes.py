@@ -178,8 +178,12 @@ class HermesMachine(BufferedMachine):
         if rest == _CLOSE:
             self._end_body(at + len(_CLOSE), at + len(_CLOSE), "")
             return True
-        if not self._final and len(rest) < len(_CLOSE) and _CLOSE.startswith(rest):
-            return False
+        if len(rest) < len(_CLOSE) and _CLOSE.startswith(rest) and at + len(rest) == len(buf):
+            if not self._final:
+                return False
+            if rest:  # the output was cut off inside the closing tag: the call is whole, the tag's start is no text
+                self._end_body(len(buf), len(buf), "")
+                return True
         self._end_body(self._pos, self._pos, "")
         return True
 

@@ -246,7 +246,12 @@ def test_environment_and_bedrock_endpoint(monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.mark.parametrize(
     ("name", "text_format"),
-    [("Qwen/Qwen3-Coder-30B-A3B-Instruct", "qwen3_coder"), ("qwen3:32b", "hermes"), ("llama3", "auto")],
+    [
+        ("Qwen/Qwen3-Coder-30B-A3B-Instruct", "qwen3_coder"),
+        ("qwen3:32b", "hermes"),
+        ("SmolLM2-135M", "hermes"),
+        ("llama3", "auto"),
+    ],
 )
 def test_text_format_from_the_model_name(name: str, text_format: str) -> None:
     assert OpenAIModel(name, base_url="http://127.0.0.1:1/v1").text_format == text_format
@@ -380,3 +385,12 @@ def test_a_whole_answer_without_finish_reason_is_unavailable(server: Any, collec
     server.json(200, body)
     with pytest.raises(ModelUnavailable, match="answered without a finish_reason"):
         collect(model_for(server, stream=False), [Message.user("hi")])
+
+
+def test_streaming_switch_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTKIT_OPENAI_STREAM", "0")
+    assert OpenAIModel("m", base_url="http://127.0.0.1:1/v1").streaming is False
+    assert OpenAIModel("m", base_url="http://127.0.0.1:1/v1", stream=True).streaming is True
+    monkeypatch.setenv("AGENTKIT_OPENAI_STREAM", "maybe")
+    with pytest.raises(ConfigError, match="AGENTKIT_OPENAI_STREAM='maybe' is not a switch"):
+        OpenAIModel("m", base_url="http://127.0.0.1:1/v1")

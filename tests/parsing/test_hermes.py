@@ -133,3 +133,8 @@ def test_list_form_bad_items_and_empty_list_are_invalid_calls() -> None:
     ]
     assert "list is empty" in hermes(block("[]")).invalid_calls[0].reason
     assert "not valid JSON" in hermes(block('[{"name": "a",]')).invalid_calls[0].reason
+
+
+def test_output_cut_off_inside_the_closing_tag_leaves_no_text() -> None:
+    result = hermes('<tool_call>[{"name": "mul", "arguments": {"a": 6}}]</tool')  # max_tokens hit in the tag
+    assert [c.arguments for c in result.calls] == [{"a": 6}] and not result.content
