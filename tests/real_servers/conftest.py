@@ -11,12 +11,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -61,7 +60,7 @@ def _start(command: list[str], port: int, log: Path, model: str, timeout: float)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"{command[2]} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            pytest.fail(f"{command[:4]} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
             if httpx.get(f"{url}/models", timeout=2).status_code == 200:
                 return Server(url=url, model=model, process=process, log=log)
@@ -69,7 +68,7 @@ def _start(command: list[str], port: int, log: Path, model: str, timeout: float)
             pass
         time.sleep(0.5)
     process.kill()
-    pytest.fail(f"{command[2]} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+    pytest.fail(f"{command[:4]} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 def _stop(server: Server) -> None:
@@ -97,14 +96,14 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def transformers_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    serve = shutil.which("transformers", path=str(Path(sys.executable).parent)) or shutil.which("transformers")
-    require(serve is not None, "the `transformers` command", HOW)
+    require(importlib.util.find_spec("transformers.cli.transformers") is not None, "`transformers serve`", HOW)
     require(importlib.util.find_spec("fastapi") is not None, "transformers[serving]", HOW)
     folder = smollm2.folder_path()
     require((folder / "config.json").is_file(), f"the SmolLM2 safetensors folder at {folder}", HOW)
-    assert serve is not None
     port = _free_port()
-    command = [serve, "serve", str(folder), "--host", "127.0.0.1", "--port", str(port)]
+    # the `transformers` console script, run by this interpreter (a venv may share the package, not the script)
+    serve = [sys.executable, "-c", "import sys; from transformers.cli.transformers import main; sys.exit(main())"]
+    command = [*serve, "serve", str(folder), "--host", "127.0.0.1", "--port", str(port)]
     command += ["--device", "cpu", "--dtype", "float32"]
     server = _start(command, port, tmp_path_factory.mktemp("tserve") / "server.log", str(folder), timeout=300)
     yield server
@@ -129,7 +128,7 @@ class OneCallThenAnswer:
         return self.inner.stream(messages, tools, replace(settings, tool_choice=choice))
 
 
-def few_shot(call: Any) -> list[Message]:
+def few_shot(call: Callable[[int, int], str]) -> list[Message]:
     """Two worked examples of SmolLM2's trained call form, then the answer, as plain chat turns."""
     history: list[Message] = []
     for a, b in ((2, 3), (4, 5)):

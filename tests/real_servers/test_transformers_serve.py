@@ -1,0 +1,87 @@
+"""`transformers serve` with the real SmolLM2 (converted once from the GGUF to safetensors): a whole tool episode
+through Agent (streamed and non-streamed) and through `agentkit run`.
+
+SmolLM2's chat template drops `tools`, so the server never returns structured calls: the model writes its trained
+Hermes list form in text (shown two worked examples first), agentkit's text-call recovery reads it (break 7),
+and the call goes back to the server as a structured assistant message with content "" (break 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Server, few_shot, hermes_list_call, multiply
+
+from agentkit import Agent, Limits
+from agentkit.models.base import ModelSettings
+from agentkit.models.openai import OpenAIModel
+
+pytestmark = [pytest.mark.real_servers, pytest.mark.integration]
+
+PROMPT = "What is 6 times 7?"
+SYSTEM = "You multiply numbers with the multiply tool."
+
+
+def episode(server: Server, *, stream: bool) -> Agent:
+    model = OpenAIModel(server.model, base_url=server.url, server="transformers-serve", stream=stream, timeout=300)
+    settings = ModelSettings(max_tokens=40, temperature=0)
+    agent = Agent(model=model, tools=[multiply], system_prompt=SYSTEM, settings=settings, limits=Limits(max_turns=3))
+    agent.messages += few_shot(hermes_list_call)
+    agent(PROMPT)
+    return agent
+
+
+def check(agent: Agent) -> Any:
+    call_turn, results, answer = agent.messages[-3:]
+    (call,) = call_turn.tool_calls
+    assert (call.name, call.arguments) == ("multiply", {"a": 6, "b": 7})
+    assert results.tool_results[0].content == "42"
+    assert "42" in answer.content and not answer.tool_calls
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_episode_through_agent(transformers_server: Server, stream: bool) -> None:
+    check(episode(transformers_server, stream=stream))
+
+
+AGENT_FILE = '''
+from agentkit import Agent, Limits, tool
+from agentkit.messages import Message
+from agentkit.models.base import ModelSettings
+
+
+@tool
+def multiply(a: int, b: int) -> int:
+    """Multiply two integers."""
+    return a * b
+
+
+def call(a, b):
+    return '<tool_call>[{"name": "multiply", "arguments": {"a": %d, "b": %d}}]</tool_call>' % (a, b)
+
+
+def build(model):
+    settings = ModelSettings(max_tokens=40, temperature=0)
+    agent = Agent(model=model, tools=[multiply], system_prompt=SYSTEM, settings=settings, limits=Limits(max_turns=3))
+    for a, b in ((2, 3), (4, 5)):
+        agent.messages += [Message.user(f"What is {a} times {b}?"), Message.assistant(call(a, b))]
+        agent.messages += [Message.user(f"multiply returned {a * b}"), Message.assistant(f"{a} times {b} is {a * b}.")]
+    return agent
+'''
+
+
+def test_episode_through_agentkit_run(transformers_server: Server, cli_env: dict[str, str], tmp_path: Path) -> None:
+    agent_file = tmp_path / "calc_agent.py"
+    agent_file.write_text(textwrap.dedent(AGENT_FILE).replace("SYSTEM", repr(SYSTEM)))
+    env = cli_env | {"OPENAI_BASE_URL": transformers_server.url, "AGENTKIT_OPENAI_SERVER": "transformers-serve"}
+    model = f"openai:{transformers_server.model}"
+    command = [sys.executable, "-m", "agentkit", "run", str(agent_file), PROMPT, "--model", model]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "✓ multiply" in run.stdout and "42" in run.stdout
+    assert "2 turns, 1 tool calls" in run.stderr and "stop: end_turn" in run.stderr
+    assert "(estimated)" not in run.stderr  # this server reports usage in its last chunk
