@@ -8,6 +8,7 @@ to stop at its next step; a second one stops at once (the transcript holds every
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -134,10 +135,23 @@ def _finish(
 @click.option("--session", "session_id", help="session id or path (default: a new session)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
+@click.option(
+    "--family",
+    help="a local model's tool-call format (hermes, qwen3_coder, harmony) when agentkit cannot tell it from "
+    "the chat template and config (sets AGENTKIT_MODEL_FAMILY)",
+)
 @click.pass_context
 def run_command(
-    ctx: click.Context, agent_spec: str, model: str | None, session_id: str | None, as_json: bool, hide_reasoning: bool
+    ctx: click.Context,
+    agent_spec: str,
+    model: str | None,
+    session_id: str | None,
+    as_json: bool,
+    hide_reasoning: bool,
+    family: str | None,
 ) -> None:
+    if family:
+        os.environ["AGENTKIT_MODEL_FAMILY"] = family  # read by the local backend when the agent loads its model
     definition = load_definition(agent_spec)
     options, words = _parse_agent_options(definition, ctx.args)
     prompt = " ".join(words) or None
