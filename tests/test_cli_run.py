@@ -243,3 +243,28 @@ def test_summary_says_when_usage_was_estimated() -> None:
 
     assert "5 in / 2 out tokens (estimated)" in line(Usage(input_tokens=5, output_tokens=2, estimated=True))
     assert "(estimated)" not in line(Usage(input_tokens=5, output_tokens=2))
+
+
+def test_family_option_reaches_the_local_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--family` sets AGENTKIT_MODEL_FAMILY, which TransformersModel reads when no family= is given."""
+    from click.testing import CliRunner
+
+    from agentkit.cli import cli
+
+    monkeypatch.setenv("AGENTKIT_MODEL_FAMILY", "unset")  # restored after the test: --family overwrites it
+    monkeypatch.setenv("AGENTKIT_HOME", str(tmp_path / "home"))
+    agent_file = tmp_path / "seen.py"
+    agent_file.write_text(
+        textwrap.dedent(
+            """
+            import os
+            from agentkit import Agent, ScriptedModel
+
+            def build(model):
+                return Agent(model=ScriptedModel([os.environ["AGENTKIT_MODEL_FAMILY"]]))
+            """
+        )
+    )
+    result = CliRunner().invoke(cli, ["run", str(agent_file), "hi", "--family", "hermes"])
+    assert result.exit_code == 0, result.output
+    assert "hermes" in result.output

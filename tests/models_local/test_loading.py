@@ -75,7 +75,7 @@ def test_gguf_paths_are_read_or_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"several \.gguf files \(a\.gguf, b\.gguf\); pass the one to load"):
         gguf_source(two)
     (tmp_path / "weights.bin").write_bytes(b"")
-    with pytest.raises(ConfigError, match="is a file but not a .gguf"):
+    with pytest.raises(ConfigError, match=r"is a file but not a \.gguf"):
         gguf_source(tmp_path / "weights.bin")
 
 

@@ -336,3 +336,16 @@ def test_unknown_family_error_names_template_config_and_both_overrides() -> None
     assert "chat template shows no tool-call markup" in message and "model_type 'llama'" in message
     assert "family='hermes'" in message and "--family hermes" in message
     assert _detect_family(tokenizer, "llama", "/models/SmolLM2-135M-Instruct.Q4_1.gguf") == "hermes"
+
+
+def test_the_cache_goes_in_by_its_current_name_without_a_deprecation_warning(tiny_models: dict[str, Path]) -> None:
+    import warnings
+
+    from agentkit.models._local_decode import cache_kwarg
+
+    model = load(tiny_models["qwen3"])
+    assert cache_kwarg(model.model) == "cache"  # transformers 5.25: past_key_values goes away in 5.40
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text, _ = turn(model, first_turn(), max_tokens=3)
+    assert text

@@ -26,7 +26,7 @@ import smollm2
 from _requires import require
 
 from agentkit import tool
-from agentkit.messages import Message, StreamEvent
+from agentkit.messages import Message, StreamEvent, ToolCall, ToolResult
 from agentkit.models.base import ModelSettings
 from agentkit.tooling import ToolDefinition
 
@@ -150,3 +150,16 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["AGENTKIT_HOME"] = str(tmp_path / "home")
     return env
+
+
+def worked_calls() -> list[Message]:
+    """Two worked episodes as structured history (calls, results, answers), for a model whose prompt agentkit
+    renders itself: a 135M model calls when it has seen the form twice."""
+    history: list[Message] = []
+    for a, b in ((2, 3), (4, 5)):
+        call = ToolCall(name="multiply", arguments={"a": a, "b": b}, id=f"call_{a}{b}")
+        history.append(Message.user(f"What is {a} times {b}?"))
+        history.append(Message.assistant("", tool_calls=[call]))
+        history.append(Message.tool([ToolResult(call_id=call.id, name="multiply", content=str(a * b))]))
+        history.append(Message.assistant(f"{a} times {b} is {a * b}."))
+    return history
