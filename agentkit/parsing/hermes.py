@@ -13,6 +13,10 @@ a string value is text, and the call ends when its object closes. Each block is 
 malformed block becomes an invalid call with the decoder's reason and never hides the calls around it
 (vLLM drops them all). `"parameters"` is accepted for `"arguments"`; string arguments that decode to an
 object are used as that object (Granite 4 does this), any other string makes the call invalid.
+Where agentkit deliberately differs from vLLM's Hermes parser (tests/parsing/test_upstream_vectors.py):
+vLLM sends string `arguments` on as a JSON string (a client then decodes a string, not an object) and returns
+the whole text as content when a `<tool_call>`'s JSON never closes; here the first is decoded or refused and
+the second is an invalid call after the content before it, so the model hears that its call was cut off.
 A `</tool_call>` inside an unclosed string still ends the block when only whitespace and then another
 `<tool_call>` or the end of the text follow, so a stray quote cannot swallow the rest of the output.
 """
