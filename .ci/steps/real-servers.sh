@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Real OpenAI-compatible servers (llama-cpp-python, transformers serve) with the real SmolLM2 model: about 4 min on
+# Real OpenAI-compatible servers (llama-cpp-python, transformers serve) and the local backend on the GGUF, with the
+# real SmolLM2 model: about 3 min on
 # 2 cores, so apart from the main pytest run (which deselects the real_servers marker).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

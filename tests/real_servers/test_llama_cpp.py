@@ -13,7 +13,7 @@ from typing import Any
 
 import pydantic
 import pytest
-from conftest import OneCallThenAnswer, Server, multiply
+from real_server_parts import OneCallThenAnswer, Server, multiply
 
 from agentkit import Agent, Limits
 from agentkit.loop import TextEvent

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import smollm2
 from _requires import require
-from conftest import HOW, multiply, worked_calls
+from real_server_parts import HOW, multiply, worked_calls
 
 from agentkit import Agent, Limits
 from agentkit.messages import Message

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Server, few_shot, hermes_list_call, multiply
+from real_server_parts import Server, few_shot, hermes_list_call, multiply
 
 from agentkit import Agent, Limits
 from agentkit.models.base import ModelSettings
