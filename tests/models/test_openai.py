@@ -394,3 +394,20 @@ def test_streaming_switch_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("AGENTKIT_OPENAI_STREAM", "maybe")
     with pytest.raises(ConfigError, match="AGENTKIT_OPENAI_STREAM='maybe' is not a switch"):
         OpenAIModel("m", base_url="http://127.0.0.1:1/v1")
+
+
+def test_a_connection_dropped_after_the_empty_stream_is_tried_once_more(server: Any, collect: Any) -> None:
+    """llama-cpp-python closes the connection its failed stream left: the non-streamed retry must not fail on it."""
+    server.sse([], done=False)
+    server.replies.put(Reply(0))  # the server hangs up without an answer
+    server.json(200, completion(calls=[WHOLE_CALL]))
+    events = collect(model_for(server, max_retries=0), [Message.user("hi")], [ADD])
+    assert [c.name for c in calls_in(events)] == ["add"]
+    assert [r.json()["stream"] for r in server.requests] == [True, False, False]
+
+
+def test_a_dropped_connection_elsewhere_is_not_retried_by_agentkit(server: Any, collect: Any) -> None:
+    server.replies.put(Reply(0))
+    with pytest.raises(ModelUnavailable, match="cannot connect"):
+        collect(model_for(server, max_retries=0, stream=False), [Message.user("hi")])
+    assert len(server.requests) == 1
