@@ -85,3 +85,29 @@ def test_episode_through_agentkit_run(transformers_server: Server, cli_env: dict
     assert "✓ multiply" in run.stdout and "42" in run.stdout
     assert "2 turns, 1 tool calls" in run.stderr and "stop: end_turn" in run.stderr
     assert "(estimated)" not in run.stderr  # this server reports usage in its last chunk
+
+
+def test_strands_agent_over_the_bridge(transformers_server: Server) -> None:
+    """Strands drives the turns; the bridge finds the call in the model's text (hermes, from the model's name)
+    and sends Strands' toolUse/toolResult history back as OpenAI messages the server accepts."""
+    from strands import Agent as StrandsAgent
+
+    from agentkit.integrations.strands import AgentkitModelProvider, to_strands_tool
+
+    model = OpenAIModel(transformers_server.model, base_url=transformers_server.url, server="transformers-serve")
+    provider = AgentkitModelProvider(model, max_tokens=40, temperature=0)
+    shots = [{"role": m.role, "content": [{"text": m.content}]} for m in few_shot(hermes_list_call)]  # plain chat turns
+    agent = StrandsAgent(
+        model=provider,
+        tools=[to_strands_tool(multiply)],
+        system_prompt=SYSTEM,
+        messages=list(shots),
+        callback_handler=None,
+    )
+    result = agent(PROMPT)
+    assert result.stop_reason == "end_turn"
+    uses = [b["toolUse"] for m in agent.messages[len(shots) :] for b in m["content"] if "toolUse" in b]
+    results = [b["toolResult"] for m in agent.messages[len(shots) :] for b in m["content"] if "toolResult" in b]
+    assert [(u["name"], u["input"]) for u in uses] == [("multiply", {"a": 6, "b": 7})]
+    assert [r["content"][0]["text"] for r in results] == ["42"]
+    assert "42" in str(result)
