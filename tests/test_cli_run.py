@@ -268,3 +268,6 @@ def test_family_option_reaches_the_local_backend(tmp_path: Path, monkeypatch: py
     result = CliRunner().invoke(cli, ["run", str(agent_file), "hi", "--family", "hermes"])
     assert result.exit_code == 0, result.output
     assert "hermes" in result.output
+    chat = CliRunner().invoke(cli, ["chat", str(agent_file), "--family", "harmony"], input="hi\n\n")
+    assert chat.exit_code == 0, chat.output
+    assert "harmony" in chat.output

@@ -31,6 +31,18 @@ __all__ = ["agents_group", "chat_command", "run_command", "sessions_group"]
 # ---- shared: building the agent and running it with a display -------------------------------------
 
 
+_family_option = click.option(
+    "--family",
+    help="a local model's tool-call format (hermes, qwen3_coder, harmony) when agentkit cannot tell it from "
+    "the chat template and config (sets AGENTKIT_MODEL_FAMILY)",
+)
+
+
+def _use_family(family: str | None) -> None:
+    if family:
+        os.environ["AGENTKIT_MODEL_FAMILY"] = family  # read by the local backend when the agent loads its model
+
+
 def _parse_agent_options(definition: AgentDefinition, args: list[str]) -> tuple[dict[str, Any], list[str]]:
     """Parse the agent's own options (declared in its definition) from the leftover command line."""
     params: list[click.Parameter] = []
@@ -135,11 +147,7 @@ def _finish(
 @click.option("--session", "session_id", help="session id or path (default: a new session)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
-@click.option(
-    "--family",
-    help="a local model's tool-call format (hermes, qwen3_coder, harmony) when agentkit cannot tell it from "
-    "the chat template and config (sets AGENTKIT_MODEL_FAMILY)",
-)
+@_family_option
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -150,8 +158,7 @@ def run_command(
     hide_reasoning: bool,
     family: str | None,
 ) -> None:
-    if family:
-        os.environ["AGENTKIT_MODEL_FAMILY"] = family  # read by the local backend when the agent loads its model
+    _use_family(family)
     definition = load_definition(agent_spec)
     options, words = _parse_agent_options(definition, ctx.args)
     prompt = " ".join(words) or None
@@ -187,7 +194,11 @@ def _default_prompt(agent: Agent) -> str:
 @click.option("--model", "-m", help="model name (see `agentkit run --help`)")
 @click.option("--session", "session_id", help="session id or path to continue")
 @click.option("--hide-reasoning", is_flag=True)
-def chat_command(agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool) -> None:
+@_family_option
+def chat_command(
+    agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool, family: str | None
+) -> None:
+    _use_family(family)
     definition = load_definition(agent_spec)
     agent = definition.create(model)
     session = _open_session(session_id)
@@ -285,7 +296,9 @@ def sessions_show(session_id: str, as_json: bool) -> None:
 @click.argument("prompt", required=False)
 @click.option("--model", "-m", help="model to continue with (default: the one the session started with)")
 @click.option("--json", "as_json", is_flag=True)
-def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_json: bool) -> None:
+@_family_option
+def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_json: bool, family: str | None) -> None:
+    _use_family(family)
     session = _existing(session_id)
     meta = next((r for r in session.records() if r.get("type") == "meta"), None)
     if meta is None:
