@@ -37,7 +37,7 @@ from agentkit.errors import ConfigError, SessionBusy, SessionError
 from agentkit.loop import AgentEvent, AgentLoop, AgentResult, Limits, MessageEvent, RunEnd, ToolCallStarted
 from agentkit.messages import Message, ToolResult
 from agentkit.models import resolve_model
-from agentkit.models.base import Model, ModelSettings
+from agentkit.models.base import Model, ModelSettings, ToolChoice
 from agentkit.sessions import Session
 from agentkit.sync_runner import run_sync
 from agentkit.tooling import Tool, ToolExecutor, ToolRegistry
@@ -79,12 +79,14 @@ class Agent:
 
     # ---- the public call shapes ----------------------------------------------------------------------
 
-    def __call__(self, prompt: str | None = None) -> AgentResult:
-        """Run synchronously. Inside a running event loop, the run happens in a helper thread."""
+    def __call__(self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None) -> AgentResult:
+        """Run synchronously. Inside a running event loop, the run happens in a helper thread.
+
+        `tool_choice` ("auto", "none", "required" or a tool's name) applies to this call's first model turn."""
         box: dict[str, Any] = {}
 
         async def run() -> None:  # returns None: the event loop never holds (or reprs) the result
-            box["result"] = await self.invoke_async(prompt)
+            box["result"] = await self.invoke_async(prompt, tool_choice=tool_choice)
 
         try:  # a loop running in this thread (inside a task, or a callback of one) cannot run another
             asyncio.get_running_loop()
@@ -107,15 +109,18 @@ class Agent:
         threaded: AgentResult = box["result"]
         return threaded
 
-    async def invoke_async(self, prompt: str | None = None) -> AgentResult:
-        async with contextlib.aclosing(self.stream(prompt)) as events:
+    async def invoke_async(self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None) -> AgentResult:
+        async with contextlib.aclosing(self.stream(prompt, tool_choice=tool_choice)) as events:
             async for event in events:
                 if isinstance(event, RunEnd):
                     return event.result
         raise RuntimeError("the agent loop ended without a result")  # unreachable: RunEnd is always last
 
-    async def stream(self, prompt: str | None = None) -> AsyncGenerator[AgentEvent, None]:
-        """Run the agent on a new prompt (or continue the conversation when prompt is None)."""
+    async def stream(
+        self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None
+    ) -> AsyncGenerator[AgentEvent, None]:
+        """Run the agent on a new prompt (or continue the conversation when prompt is None); `tool_choice`
+        applies to the first model turn (the agent's `settings.tool_choice` to every turn)."""
         self._begin_run()
         end: RunEnd | None = None
         try:
@@ -129,7 +134,8 @@ class Agent:
                 raise ConfigError("nothing to run: pass a prompt (the conversation has no unanswered turn)")
             loop = self._new_loop()
             self._loop = loop
-            async with contextlib.aclosing(loop.run(self.messages, completed=completed)) as events:
+            run = loop.run(self.messages, completed=completed, tool_choice=tool_choice)
+            async with contextlib.aclosing(run) as events:
                 async for event in events:
                     self._record(event)
                     if isinstance(event, RunEnd):

@@ -41,7 +41,7 @@ from agentkit.messages import (
     Usage,
     new_call_id,
 )
-from agentkit.models.base import Model, ModelSettings, with_text_calls
+from agentkit.models.base import Model, ModelSettings, ToolChoice, with_text_calls
 from agentkit.tool_threads import Patience, patience
 from agentkit.tooling import InProcessExecutor, ToolExecutor, ToolRegistry, tool_result_text
 
@@ -180,6 +180,7 @@ class _RunState:
     failures: dict[tuple[str, str, str], int] = field(default_factory=dict)
     stop: StopReason | None = None
     detail: str | None = None
+    first_settings: ModelSettings | None = None  # the first model turn's, when the call overrides them
 
 
 class AgentLoop:
@@ -212,14 +213,21 @@ class AgentLoop:
         self._abandoned = self._abandoned or now
 
     async def run(
-        self, messages: list[Message], *, completed: dict[str, ToolResult] | None = None
+        self,
+        messages: list[Message],
+        *,
+        completed: dict[str, ToolResult] | None = None,
+        tool_choice: ToolChoice | None = None,
     ) -> AsyncGenerator[AgentEvent, None]:
         """Run until the model answers without calls or a limit stops it.
 
         If the last message is an assistant turn whose calls have no results yet (a resumed session),
-        those calls run first; `completed` holds results already recorded for some of them.
+        those calls run first; `completed` holds results already recorded for some of them. `tool_choice`
+        applies to this run's first model turn only; later turns use the settings'.
         """
         state = _RunState(started=time.monotonic())
+        if tool_choice is not None:
+            state.first_settings = dataclasses.replace(self.settings, tool_choice=tool_choice)
         last = messages[-1] if messages else None
         calls = last.tool_calls if last is not None and last.role == "assistant" else []
         done = completed or {}
@@ -254,7 +262,8 @@ class AgentLoop:
         signature: str | None = None
         calls: list[ToolCall] = []
         end = TurnEnd()
-        raw = self.model.stream(messages, self._definitions, self.settings)
+        settings = state.first_settings if state.first_settings and state.turns == 1 else self.settings
+        raw = self.model.stream(messages, self._definitions, settings)
         stream = aiter(with_text_calls(raw, self.model, self._definitions))
         try:
             while (event := await self._next_event(stream, state)) is not None:

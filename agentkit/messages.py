@@ -85,9 +85,13 @@ class ToolResult:
 
 @dataclass(slots=True, kw_only=True)
 class Usage:
+    """Tokens one turn (or a run, summed) used. `estimated` is True when any part was counted on our side
+    because the backend reported none (a server that ignores `stream_options.include_usage`)."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
+    estimated: bool = False
 
     @property
     def total_tokens(self) -> int:
@@ -97,6 +101,7 @@ class Usage:
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
         self.cache_read_tokens += other.cache_read_tokens
+        self.estimated = self.estimated or other.estimated
 
 
 @dataclass(slots=True, kw_only=True)

@@ -2,10 +2,13 @@
 without KV-cache reuse over a 10-turn tool conversation.
 
     /work/venv/bin/python benchmarks/bench_local.py [--reps 3] [--tokens 128] [--turns 10] [--threads N]
+        [--model PATH ...]
 
 Models (built here, offline, in a temporary folder): the tiny Qwen3 of tests/models_local (2 layers, hidden
-64, trained on the weather episode) and a Qwen3 with 8 layers, hidden 512 and random weights. The device is
-picked as the backend picks it (CUDA when present, else CPU).
+64, trained on the weather episode) and a Qwen3 with 8 layers, hidden 512 and random weights; or, with
+`--model` (repeatable), real models: a folder or a .gguf file, e.g. the SmolLM2-135M-Instruct GGUF that
+`python tests/real_servers/smollm2.py` fetches. Each model is loaded once; the variants below share its weights.
+The device is picked as the backend picks it (CUDA when present, else CPU).
 
 Throughput: the same prompt and the same number of new tokens (stop tokens masked until then) through
   - bare:       `model.generate(max_new_tokens=N, min_new_tokens=N)`, greedy, on the backend's own weights;
@@ -23,10 +26,12 @@ and generates 8 tokens; with reuse the cache keeps every earlier turn and only t
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import platform
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -114,9 +119,19 @@ async def memory_stream(tm: TransformersModel, n: int) -> float:
     return elapsed
 
 
-async def throughput(path: Path, n: int, reps: int) -> dict[str, float]:
-    tm = TransformersModel(path, reuse_cache=False)
-    per_token = TransformersModel(path, reuse_cache=False, chunk_seconds=0.0)
+def variant(tm: TransformersModel, **changes: Any) -> TransformersModel:
+    """`tm` with other settings and a cache of its own, sharing the loaded weights (a GGUF loads in minutes)."""
+    twin = copy.copy(tm)
+    for name, value in changes.items():
+        setattr(twin, name, value)
+    twin._kv = KVState(tm.model)
+    twin._kv_lock = threading.Lock()
+    return twin
+
+
+async def throughput(loaded: TransformersModel, n: int, reps: int) -> dict[str, float]:
+    tm = variant(loaded, reuse_cache=False)
+    per_token = variant(loaded, reuse_cache=False, chunk_seconds=0.0)
     runs: dict[str, Callable[[], Any]] = {
         "bare generate": lambda: bare_generate(tm, n),
         "agentkit stream": lambda: agentkit_stream(tm, n),
@@ -171,9 +186,9 @@ async def turn_latencies(tm: TransformersModel, turns: int, new_tokens: int) -> 
     return times, contexts, "\x00".join(texts)
 
 
-async def latency(path: Path, turns: int, reps: int, new_tokens: int = 8) -> dict[str, Any]:
-    with_reuse = TransformersModel(path, reuse_cache=True)
-    without = TransformersModel(path, reuse_cache=False)
+async def latency(loaded: TransformersModel, turns: int, reps: int, new_tokens: int = 8) -> dict[str, Any]:
+    with_reuse = variant(loaded, reuse_cache=True)
+    without = variant(loaded, reuse_cache=False)
     best = {"reuse": [math.inf] * turns, "no reuse": [math.inf] * turns}
     outputs: dict[str, str] = {}
     contexts: list[int] = []
@@ -195,16 +210,23 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128, help="new tokens per throughput run")
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--model", action="append", default=[], help="a real model folder or .gguf (repeatable)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    root = Path(tempfile.mkdtemp(prefix="bench_local_"))
-    tiny = build_trained("qwen3", root / "tiny")["path"]
-    big = build_random(root / "qwen3_8l", layers=8, hidden=512)
-    models = {"Qwen3 2L h64 (tiny, trained)": tiny, "Qwen3 8L h512 (random)": big}
+    if args.model:
+        models = {Path(p).name: TransformersModel(p) for p in args.model}
+    else:
+        root = Path(tempfile.mkdtemp(prefix="bench_local_"))
+        tiny = build_trained("qwen3", root / "tiny")["path"]
+        big = build_random(root / "qwen3_8l", layers=8, hidden=512)
+        models = {
+            "Qwen3 2L h64 (tiny, trained)": TransformersModel(tiny),
+            "Qwen3 8L h512 (random)": TransformersModel(big),
+        }
 
-    probe = TransformersModel(tiny)
+    probe = next(iter(models.values()))
     print(f"# bench_local  device={probe.device} dtype={probe.dtype} torch threads={torch.get_num_threads()}")
     print(f"# {platform.machine()} {platform.system()}, Python {platform.python_version()}, torch {torch.__version__}")
     print()

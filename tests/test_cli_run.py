@@ -243,3 +243,53 @@ def test_sessions_list_marks_a_damaged_session_and_lists_the_rest() -> None:
 @pytest.mark.parametrize("name", ["a/b", "../escape"])
 def test_a_session_name_that_is_a_path_is_one_clear_error(name: str) -> None:
     assert "is a path" in one_line_error(agentkit("run", "assistant", "hi", "--model", REPLAY, "--session", name))
+
+
+def test_summary_says_when_usage_was_estimated() -> None:
+    from agentkit.cli.display import summarize
+    from agentkit.loop import AgentResult
+    from agentkit.messages import Usage
+
+    def line(usage: Usage) -> str:
+        result = AgentResult(
+            text="x",
+            messages=[],
+            tool_calls=[],
+            tool_results=[],
+            usage=usage,
+            stop_reason="end_turn",
+            turns=1,
+            duration=0.1,
+        )
+        return summarize(result, session=None, elapsed=0.1)
+
+    assert "5 in / 2 out tokens (estimated)" in line(Usage(input_tokens=5, output_tokens=2, estimated=True))
+    assert "(estimated)" not in line(Usage(input_tokens=5, output_tokens=2))
+
+
+def test_family_option_reaches_the_local_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--family` sets AGENTKIT_MODEL_FAMILY, which TransformersModel reads when no family= is given."""
+    from click.testing import CliRunner
+
+    from agentkit.cli import cli
+
+    monkeypatch.setenv("AGENTKIT_MODEL_FAMILY", "unset")  # restored after the test: --family overwrites it
+    monkeypatch.setenv("AGENTKIT_HOME", str(tmp_path / "home"))
+    agent_file = tmp_path / "seen.py"
+    agent_file.write_text(
+        textwrap.dedent(
+            """
+            import os
+            from agentkit import Agent, ScriptedModel
+
+            def build(model):
+                return Agent(model=ScriptedModel([os.environ["AGENTKIT_MODEL_FAMILY"]]))
+            """
+        )
+    )
+    result = CliRunner().invoke(cli, ["run", str(agent_file), "hi", "--family", "hermes"])
+    assert result.exit_code == 0, result.output
+    assert "hermes" in result.output
+    chat = CliRunner().invoke(cli, ["chat", str(agent_file), "--family", "harmony"], input="hi\n\n")
+    assert chat.exit_code == 0, chat.output
+    assert "harmony" in chat.output

@@ -13,6 +13,7 @@ import pytest
 from agentkit import Agent, FunctionModel, Limits, ScriptedModel, ToolCall, Turn, tool
 from agentkit.errors import ConfigError, ModelError, RetryTool
 from agentkit.messages import Message, Usage
+from agentkit.models.base import ModelSettings
 
 
 @tool
@@ -518,3 +519,21 @@ def test_text_thinking_survives_wrappers() -> None:
             result = Agent(model=model)("q")
             assert result.text == "let me thinkThe answer is 42.", type(model).__name__
             assert result.messages[-1].reasoning is None
+
+
+def test_tool_choice_per_agent_and_for_one_call_first_turn() -> None:
+    seen: list[str | None] = []
+
+    class Recorder(ScriptedModel):
+        async def stream(self, messages, tools, settings):  # type: ignore[no-untyped-def,override]
+            seen.append(settings.tool_choice)
+            async for event in super().stream(messages, tools, settings):
+                yield event
+
+    script = [ToolCall(name="add", arguments={"a": 1, "b": 2}), "3"]
+    script += [ToolCall(name="add", arguments={"a": 1, "b": 1}), "2"]
+    agent = Agent(model=Recorder(script), tools=[add], settings=ModelSettings(tool_choice="auto"))
+    agent("1+2?", tool_choice="required")
+    assert seen == ["required", "auto"]  # only the first turn is forced: a forced answer turn would never end
+    anyio.run(lambda: agent.invoke_async("1+1?", tool_choice="add"))
+    assert seen == ["required", "auto", "add", "auto"]

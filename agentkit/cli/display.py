@@ -157,7 +157,7 @@ def summarize(result: AgentResult, *, session: str | None, elapsed: float) -> st
     parts = [
         f"{result.turns} turns",
         f"{len(result.tool_calls)} tool calls",
-        f"{usage.input_tokens} in / {usage.output_tokens} out tokens",
+        f"{usage.input_tokens} in / {usage.output_tokens} out tokens" + (" (estimated)" if usage.estimated else ""),
         f"{elapsed:.1f} s",
         f"stop: {result.stop_reason}" + (f" ({result.detail})" if result.detail else ""),
     ]

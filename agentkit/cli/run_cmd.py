@@ -8,6 +8,7 @@ to stop at its next step; a second one stops at once (the transcript holds every
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -28,6 +29,18 @@ __all__ = ["agents_group", "chat_command", "run_command", "sessions_group"]
 
 
 # ---- shared: building the agent and running it with a display -------------------------------------
+
+
+_family_option = click.option(
+    "--family",
+    help="a local model's tool-call format (hermes, qwen3_coder, harmony) when agentkit cannot tell it from "
+    "the chat template and config (sets AGENTKIT_MODEL_FAMILY)",
+)
+
+
+def _use_family(family: str | None) -> None:
+    if family:
+        os.environ["AGENTKIT_MODEL_FAMILY"] = family  # read by the local backend when the agent loads its model
 
 
 def _parse_agent_options(definition: AgentDefinition, args: list[str]) -> tuple[dict[str, Any], list[str]]:
@@ -137,10 +150,18 @@ def _finish(
 )
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
+@_family_option
 @click.pass_context
 def run_command(
-    ctx: click.Context, agent_spec: str, model: str | None, session_id: str | None, as_json: bool, hide_reasoning: bool
+    ctx: click.Context,
+    agent_spec: str,
+    model: str | None,
+    session_id: str | None,
+    as_json: bool,
+    hide_reasoning: bool,
+    family: str | None,
 ) -> None:
+    _use_family(family)
     definition = load_definition(agent_spec)
     options, words = _parse_agent_options(definition, ctx.args)
     prompt = " ".join(words) or None
@@ -176,7 +197,11 @@ def _default_prompt(agent: Agent) -> str:
 @click.option("--model", "-m", help="model name (see `agentkit run --help`)")
 @click.option("--session", "session_id", help="session name to continue (under $AGENTKIT_HOME/sessions)")
 @click.option("--hide-reasoning", is_flag=True)
-def chat_command(agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool) -> None:
+@_family_option
+def chat_command(
+    agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool, family: str | None
+) -> None:
+    _use_family(family)
     definition = load_definition(agent_spec)
     agent = definition.create(model)
     session = _open_session(session_id)
@@ -278,7 +303,9 @@ def sessions_show(session_id: str, as_json: bool) -> None:
 @click.argument("prompt", required=False)
 @click.option("--model", "-m", help="model to continue with (default: the one the session started with)")
 @click.option("--json", "as_json", is_flag=True)
-def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_json: bool) -> None:
+@_family_option
+def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_json: bool, family: str | None) -> None:
+    _use_family(family)
     session = _existing(session_id)
     meta = next((r for r in session.records() if r.get("type") == "meta"), None)
     if meta is None:

@@ -67,8 +67,7 @@ class AgentkitModelProvider(StrandsModelBase):
         settings = ModelSettings(**{k: self.config[k] for k in _SETTINGS_KEYS if self.config.get(k) is not None})
         skip = {*_SETTINGS_KEYS, "text_format", "context_window_limit"}
         settings.extra = {k: v for k, v in self.config.items() if k not in skip}
-        if tool_choice:
-            settings.extra["tool_choice"] = tool_choice
+        settings.tool_choice = _tool_choice(tool_choice)
         return settings
 
     async def stream(
@@ -198,3 +197,24 @@ def _tool_use_events(call: ToolCall, schemas: dict[str, dict[str, Any]]) -> list
         {"contentBlockDelta": {"delta": {"toolUse": {"input": text}}}},
         {"contentBlockStop": {}},
     ]
+
+
+def _tool_choice(choice: Any) -> str | None:
+    """Strands' tool_choice (`{"auto": {}}`, `{"any": {}}`, `{"tool": {"name": N}}`) -> agentkit's ("auto",
+    "required", N), which each backend puts in its own wire shape."""
+    if not choice:
+        return None
+    if isinstance(choice, str):
+        return choice
+    if isinstance(choice, dict):
+        if "auto" in choice:
+            return "auto"
+        if "any" in choice:
+            return "required"
+        tool = choice.get("tool")
+        if isinstance(tool, dict) and isinstance(tool.get("name"), str):
+            return str(tool["name"])
+    raise ConfigError(
+        f"unknown Strands tool_choice {choice!r}; expected "
+        '{"auto": {}}, {"any": {}} or {"tool": {"name": ...}}'
+    )

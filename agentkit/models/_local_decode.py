@@ -17,6 +17,7 @@ still sees only the window: the layer hands the model just the last `window - 1 
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,15 @@ from typing import Any
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
-__all__ = ["DecodeOptions", "Decoder", "IncrementalDetokenizer", "KVState", "StopStrings", "common_prefix"]
+__all__ = [
+    "DecodeOptions",
+    "Decoder",
+    "IncrementalDetokenizer",
+    "KVState",
+    "StopStrings",
+    "cache_kwarg",
+    "common_prefix",
+]
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -165,6 +174,16 @@ class DecodeOptions:
     seed: int | None = None
 
 
+def cache_kwarg(model: Any) -> str:
+    """The forward argument that takes the KV cache: `cache` (transformers 5.2x on, where `past_key_values`
+    warns that it goes away in 5.40), else `past_key_values`."""
+    try:
+        parameters = inspect.signature(type(model).forward).parameters  # the class's: an instance may wrap it
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
 class Decoder:
     """One turn: prefill what the cache lacks, then pick, emit and feed one token at a time."""
 
@@ -179,6 +198,7 @@ class Decoder:
     ) -> None:
         self._model = model
         self._cache = cache
+        self._cache_kwarg = cache_kwarg(model)
         self._device = model.device
         self._prompt = prompt_ids
         self._start = start
@@ -236,7 +256,8 @@ class Decoder:
     def _forward(self, ids: Sequence[int]) -> None:
         self.broken = True
         batch = torch.tensor([list(ids)], dtype=torch.long, device=self._device)
-        out = self._model(input_ids=batch, past_key_values=self._cache, use_cache=True, logits_to_keep=1)
+        kwargs = {self._cache_kwarg: self._cache}
+        out = self._model(input_ids=batch, use_cache=True, logits_to_keep=1, **kwargs)
         self._logits = out.logits[0, -1]
         self.cache_ids.extend(ids)
         self.broken = False

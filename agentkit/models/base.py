@@ -22,20 +22,28 @@ from agentkit.messages import Message, StreamEvent
 from agentkit.parsing.recover import recover_tool_calls
 from agentkit.tooling import ToolDefinition
 
-__all__ = ["Model", "ModelSettings", "ReasoningEffort", "with_text_calls"]
+__all__ = ["Model", "ModelSettings", "ReasoningEffort", "ToolChoice", "with_text_calls"]
 
 ReasoningEffort = Literal["low", "medium", "high"]
+
+# Whether the model may or must call a tool: "auto" (the default when tools are offered), "none", "required"
+# (some tool), or the name of the one tool it must call.
+ToolChoice = str
 
 
 @dataclass(slots=True, kw_only=True)
 class ModelSettings:
-    """Per-request options. `extra` passes backend-specific fields through untouched."""
+    """Per-request options. `extra` passes backend-specific fields through untouched.
+
+    `tool_choice` (see ToolChoice) applies to every turn of a run; `Agent(...)(prompt, tool_choice=...)` sets it
+    for the first model turn of one call only (so "required" cannot loop forever)."""
 
     max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
     stop: list[str] = field(default_factory=list)
     reasoning_effort: ReasoningEffort | None = None
+    tool_choice: ToolChoice | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -9,12 +9,21 @@ Configuration, in order: constructor arguments, then the environment.
 - `OpenAIModel.bedrock(model, region=...)` targets https://bedrock-runtime.REGION.amazonaws.com/openai/v1
   with the Bedrock API key in `AWS_BEARER_TOKEN_BEDROCK`.
 
-Tool calls stream as fragments keyed by index; they are assembled here and emitted complete when the stream
-ends. Arguments that are not valid JSON stay a raw string, which the loop reports to the model.
+- server: `server=` (a name from `_openai_servers.KNOWN_SERVERS`, e.g. "llama-cpp-python"), then
+  `AGENTKIT_OPENAI_SERVER`; it selects the server's quirks (data, not branches here).
+- streaming: `stream=`, then `AGENTKIT_OPENAI_STREAM` ("0" or "false": off), default on. On, every turn the
+  server can stream is streamed (an "auto" tool turn on a server that cannot is asked without streaming, which
+  is also learned from an empty stream); off, no turn is.
+
+Tools go out with `tool_choice` ("auto" unless the settings say otherwise). Tool calls stream as fragments keyed
+by index; they are assembled here and emitted complete when the turn ends; a non-streamed answer goes through
+the same reader. Arguments that are not valid JSON stay a raw string, which the loop reports to the model.
+Usage the server does not report is estimated and marked so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -41,6 +50,7 @@ from agentkit.messages import (
     TurnEnd,
     Usage,
 )
+from agentkit.models._openai_servers import ServerQuirks, estimate_tokens, quirks_for
 from agentkit.models.base import ModelSettings
 from agentkit.tooling import ToolDefinition
 
@@ -62,7 +72,7 @@ def _format_for(model: str) -> str:
         return "harmony"
     if "qwen3-coder" in lowered or "qwen3_coder" in lowered:
         return "qwen3_coder"
-    if "qwen" in lowered:
+    if "qwen" in lowered or "smollm" in lowered:  # SmolLM2 was trained on a Hermes-like list form
         return "hermes"
     return "auto"
 
@@ -85,9 +95,13 @@ class OpenAIModel:
         replay_reasoning: bool | None = None,
         text_format: str | None = None,
         default_headers: dict[str, str] | None = None,
+        server: str | ServerQuirks | None = None,
+        stream: bool | None = None,
     ) -> None:
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self.include_usage = include_usage
+        self.quirks = quirks_for(server)
+        self.streaming = stream if stream is not None else _stream_from_env()
         self._explicit_format = text_format
         self._replay_reasoning = replay_reasoning
         self.name = "openai:?"
@@ -133,19 +147,22 @@ class OpenAIModel:
     def build_request(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
     ) -> dict[str, Any]:
-        """The keyword arguments for `chat.completions.create` (streaming) for one turn."""
+        """The keyword arguments for `chat.completions.create` for one turn (streamed when it can be)."""
         replay = self._replay_reasoning
         if replay is None:
             replay = "gpt-oss" in (self.model or "")
         request: dict[str, Any] = {
             "model": self.model,
             "messages": to_openai_messages(messages, replay_reasoning=replay),
-            "stream": True,
         }
-        if self.include_usage:
-            request["stream_options"] = {"include_usage": True}
         if tools:
             request["tools"] = [tool.to_openai() for tool in tools]
+            request["tool_choice"] = self._tool_choice(settings.tool_choice, tools)
+        request["stream"] = self.streaming and (
+            self.quirks.streams_auto_tool_choice or request.get("tool_choice") != "auto"
+        )
+        if request["stream"] and self.include_usage:
+            request["stream_options"] = {"include_usage": True}
         if settings.max_tokens is not None:
             request["max_tokens"] = settings.max_tokens
         if settings.temperature is not None:
@@ -160,14 +177,48 @@ class OpenAIModel:
             request["extra_body"] = dict(settings.extra)
         return request
 
+    def _tool_choice(self, choice: str | None, tools: Sequence[ToolDefinition]) -> str | dict[str, Any]:
+        """agentkit's tool_choice -> the wire's: "auto", "none", "required", or the named-function object."""
+        if choice in (None, "auto", "none"):
+            return choice or "auto"
+        if choice == "required":
+            if self.quirks.accepts_required:
+                return "required"
+            if len(tools) != 1:
+                return "auto"
+            choice = tools[0].name
+        names = [tool.name for tool in tools]
+        if choice not in names:
+            raise ConfigError(
+                f"tool_choice {choice!r} is not one of the offered tools ({', '.join(names)}); "
+                'use "auto", "none", "required" or one of those names'
+            )
+        return {"type": "function", "function": {"name": choice}}
+
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
     ) -> AsyncIterator[StreamEvent]:
         if self.model is None:
             self._set_model(await self._discover_model())
         request = self.build_request(messages, tools, settings)
-        response = await self._open(request)
         reader = _ChunkReader()
+        fell_back = False
+        if request["stream"]:
+            async for event in self._read_stream(request, reader):
+                yield event
+            if reader.chunks == 0 and request.get("tool_choice") == "auto":
+                # An empty stream for an "auto" tool turn: this server cannot stream those. Ask again without
+                # streaming, and from now on ask such turns that way.
+                self.quirks = dataclasses.replace(self.quirks, streams_auto_tool_choice=False)
+                request, reader, fell_back = _unstreamed(request), _ChunkReader(), True
+        if not request["stream"]:
+            for event in reader.feed_completion(await self._open(request, reconnect=fell_back)):
+                yield event
+        for event in self._finish(reader, request):
+            yield event
+
+    async def _read_stream(self, request: dict[str, Any], reader: _ChunkReader) -> AsyncIterator[StreamEvent]:
+        response = await self._open(request)
         try:
             async for chunk in response:
                 for event in reader.feed(chunk):
@@ -182,12 +233,27 @@ class OpenAIModel:
             raise ModelError(f"{self.base_url} sent a malformed stream chunk ({exc}); check the server's logs") from exc
         finally:
             await response.close()
-        for event in reader.finish(self.base_url):
-            yield event
 
-    async def _open(self, request: dict[str, Any]) -> Any:
+    def _finish(self, reader: _ChunkReader, request: dict[str, Any]) -> list[StreamEvent]:
+        events = reader.finish(f"{self.base_url} (model {self.model!r})", streamed=request["stream"])
+        end = events[-1]
+        if isinstance(end, TurnEnd) and not reader.usage_reported:
+            end.usage = Usage(
+                input_tokens=estimate_tokens(request["messages"], request.get("tools", "")),
+                output_tokens=reader.output_tokens_estimate(),
+                estimated=True,
+            )
+        return events
+
+    async def _open(self, request: dict[str, Any], *, reconnect: bool = False) -> Any:
+        """`reconnect`: the server may drop the connection its failed stream left (llama-cpp-python does),
+        so a broken connection is tried once more on a new one."""
         try:
             return await self._client.chat.completions.create(**request)
+        except openai.APIConnectionError as exc:
+            if reconnect and not isinstance(exc, openai.APITimeoutError):
+                return await self._open(request)
+            raise self._translate(exc) from exc
         except openai.BadRequestError as exc:
             if "stream_options" in request and "stream_options" in str(exc):
                 # Some servers refuse stream_options; ask again without it, and stop sending it.
@@ -241,6 +307,17 @@ class OpenAIModel:
         return error
 
 
+def _stream_from_env() -> bool:
+    value = os.environ.get("AGENTKIT_OPENAI_STREAM", "1").strip().lower()
+    if value not in ("0", "1", "false", "true", "no", "yes", "off", "on"):
+        raise ConfigError(f"AGENTKIT_OPENAI_STREAM={value!r} is not a switch; set it to 0 or 1")
+    return value in ("1", "true", "yes", "on")
+
+
+def _unstreamed(request: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in request.items() if k != "stream_options"} | {"stream": False}
+
+
 def _error_detail(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, dict):
@@ -263,7 +340,8 @@ def to_openai_messages(messages: Sequence[Message], *, replay_reasoning: bool = 
             for result in message.tool_results:
                 out.append({"role": "tool", "tool_call_id": result.call_id, "content": result.content})
         elif message.role == "assistant":
-            entry: dict[str, Any] = {"role": "assistant", "content": message.content or None}
+            # "" rather than null: llama-cpp-python's server refuses null (HTTP 500) and its template needs the key
+            entry: dict[str, Any] = {"role": "assistant", "content": message.content}
             if message.tool_calls:
                 entry["tool_calls"] = [
                     {
@@ -285,6 +363,19 @@ def to_openai_messages(messages: Sequence[Message], *, replay_reasoning: bool = 
 
 
 @dataclass(slots=True)
+class _WholeChoice:
+    index: int | None
+    delta: Any
+    finish_reason: str | None
+
+
+@dataclass(slots=True)
+class _WholeChunk:
+    usage: Any
+    choices: list[_WholeChoice]
+
+
+@dataclass(slots=True)
 class _PendingCall:
     id: str | None = None
     name: str = ""
@@ -292,7 +383,7 @@ class _PendingCall:
 
 
 class _ChunkReader:
-    """Chat-completion chunks -> agentkit stream events (one instance per turn)."""
+    """Chat-completion chunks, or one whole completion, -> agentkit stream events (one instance per turn)."""
 
     def __init__(self) -> None:
         self.calls: dict[int, _PendingCall] = {}
@@ -300,10 +391,14 @@ class _ChunkReader:
         self._last: int | None = None
         self.finish_reason: str | None = None
         self.usage = Usage()
+        self.usage_reported = False
+        self.chunks = 0
+        self._output_chars = 0
 
     def feed(self, chunk: Any) -> list[StreamEvent]:
+        self.chunks += 1
         if getattr(chunk, "usage", None) is not None:
-            self.usage = _usage(chunk.usage)
+            self.usage, self.usage_reported = _usage(chunk.usage), True
         events: list[StreamEvent] = []
         for choice in chunk.choices or []:
             if choice.index not in (0, None):
@@ -315,13 +410,26 @@ class _ChunkReader:
                 self.finish_reason = choice.finish_reason
         return events
 
+    def feed_completion(self, completion: Any) -> list[StreamEvent]:
+        """A non-streamed answer: its message is read as one delta holding everything."""
+        choices = [
+            _WholeChoice(index=c.index, delta=c.message, finish_reason=c.finish_reason)
+            for c in completion.choices or []
+        ]
+        return self.feed(_WholeChunk(usage=completion.usage, choices=choices))
+
+    def output_tokens_estimate(self) -> int:
+        return estimate_tokens("x" * self._output_chars)
+
     def _delta(self, delta: Any) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         extra = delta.model_extra or {}
         reasoning = extra.get("reasoning_content") or extra.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
+            self._output_chars += len(reasoning)
             events.append(ReasoningDelta(text=reasoning))
         if delta.content:
+            self._output_chars += len(delta.content)
             events.append(TextDelta(text=delta.content))
         for fragment in delta.tool_calls or []:
             events.append(self._call_fragment(fragment))
@@ -332,29 +440,32 @@ class _ChunkReader:
         pending = self.calls.setdefault(index, _PendingCall())
         if fragment.id and not pending.id:
             pending.id = fragment.id
-        function = fragment.function
+        function = getattr(fragment, "function", None)
         name = function.name if function is not None else None
         if name and not pending.name:
             pending.name = name
+            self._output_chars += len(name)
         arguments = (function.arguments if function is not None else None) or ""
+        self._output_chars += len(arguments)
         pending.parts.append(arguments)
         return ToolCallDelta(index=index, name=name, arguments_delta=arguments)
 
     def _index_for(self, fragment: Any) -> int:
         """Our key for a fragment: servers may repeat ids, omit indexes, or number every call 0."""
+        index = getattr(fragment, "index", None)  # a whole completion's calls carry none
         if fragment.id:
             for known, pending in self.calls.items():
                 if pending.id == fragment.id:
-                    return self._remember(fragment.index, known)
-        if fragment.index is None:
+                    return self._remember(index, known)
+        if index is None:
             if fragment.id or self._last is None:
                 return self._remember(None, self._next_key())
             return self._last
-        key = self._aliases.get(fragment.index, fragment.index)
+        key = self._aliases.get(index, index)
         current = self.calls.get(key)
         if current is not None and fragment.id and current.id and fragment.id != current.id:
             key = self._next_key()
-        return self._remember(fragment.index, key)
+        return self._remember(index, key)
 
     def _next_key(self) -> int:
         return max(self.calls, default=-1) + 1
@@ -365,11 +476,16 @@ class _ChunkReader:
         self._last = key
         return key
 
-    def finish(self, where: str | None) -> list[StreamEvent]:
-        if self.finish_reason is None:
+    def finish(self, where: str, *, streamed: bool = True) -> list[StreamEvent]:
+        if streamed and self.chunks == 0:
             raise ModelUnavailable(
-                f"{where} closed the stream before the turn finished (no finish_reason); retry, or check the server"
+                f"{where} answered HTTP 200 with an empty stream (no data, no [DONE]): the server failed after "
+                "sending its headers, so retrying the same request will not help; its log names the error "
+                "(a server that cannot stream this kind of turn works with OpenAIModel(stream=False))"
             )
+        if self.finish_reason is None:
+            what = "closed the stream before the turn finished" if streamed else "answered without a finish_reason"
+            raise ModelUnavailable(f"{where} {what}; retry, or check the server")
         events: list[StreamEvent] = []
         for index in sorted(self.calls):
             events.append(ToolCallEvent(call=_complete(self.calls[index])))

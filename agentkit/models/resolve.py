@@ -77,7 +77,7 @@ def _builtin(spec: str) -> Model | None:
         return _local(spec.removeprefix("hf:"))
     if spec.startswith("replay:"):
         return _replay(spec.removeprefix("replay:"))
-    if spec.startswith(("/", "./", "../", "~")) or os.path.isdir(spec):
+    if spec.startswith(("/", "./", "../", "~")) or os.path.isdir(spec) or spec.lower().endswith(".gguf"):
         return _local(os.path.expanduser(spec))
     return None
 

@@ -3,8 +3,14 @@
     model = TransformersModel("/models/Qwen3-0.6B")           # or a Hub id already in the local cache
     agent = Agent(model=model, tools=[...])
 
-Loading is offline: a folder, or a Hub id that is already in the Hugging Face cache (`huggingface-cli download
-ID` puts it there). Nothing is fetched from the network.
+Loading is offline: a folder, a `.gguf` file (or a folder holding one; transformers dequantizes it, which needs
+the `gguf` and `accelerate` packages of the `local` extra), or a Hub id that is already in the Hugging Face
+cache (`huggingface-cli download ID` puts it there). Nothing is fetched from the network.
+
+The tool-call family comes from `family=`, then `AGENTKIT_MODEL_FAMILY` (what `agentkit run --family` sets),
+then the chat template, the model's name and its config's model_type. A chat template that ignores `tools`
+(SmolLM2's does) would hide every tool from the model: such a model gets agentkit's own prompt for its family
+instead, with one warning.
 
 The backend streams raw model text, control tokens the parsers need included (Harmony's `<|channel|>` and
 `<|call|>`, Qwen's `<tool_call>`), and sets `text_format` so the agent loop's parser recovers the tool calls;
@@ -27,9 +33,11 @@ text arrives while the model is still decoding.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import threading
+import warnings
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,8 +99,9 @@ def _detect_family(tokenizer: PreTrainedTokenizerBase, model_type: str, name: st
     if model_type in _MODEL_TYPES:
         return _MODEL_TYPES[model_type]
     raise ConfigError(
-        f"cannot tell which tool-call format {name!r} uses (model type {model_type!r}); "
-        "pass family='qwen3_coder', 'hermes' or 'harmony'"
+        f"cannot tell which tool-call format {name!r} uses: its chat template shows no tool-call markup and its "
+        f"config's model_type {model_type!r} names no known family; pass family='hermes', 'qwen3_coder' or "
+        "'harmony' (on the command line: --family hermes)"
     )
 
 
@@ -136,22 +145,56 @@ def _pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.
     return torch.float32
 
 
+def gguf_source(path: Path) -> tuple[Path, str | None]:
+    """(folder, GGUF file name or None) for a local path: a .gguf file, or a folder holding exactly one and no
+    config.json (a folder made by save_pretrained loads as it is)."""
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise ConfigError(f"{str(path)!r} is a file but not a .gguf; pass a .gguf file or a model folder")
+        return path.parent, path.name
+    if (path / "config.json").is_file():
+        return path, None
+    found = sorted(p.name for p in path.glob("*.gguf"))
+    if len(found) > 1:
+        raise ConfigError(f"folder {str(path)!r} holds several .gguf files ({', '.join(found)}); pass the one to load")
+    return path, (found[0] if found else None)
+
+
+def _require_gguf_support() -> None:
+    for package in ("gguf", "accelerate"):  # transformers needs both to read and dequantize a GGUF file
+        if importlib.util.find_spec(package) is None:
+            raise MissingExtra(package, "local")
+
+
 def _load(spec: str, dtype: torch.dtype) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     source: str | Path = spec
-    if Path(spec).expanduser().is_dir():
-        source = Path(spec).expanduser()
-    elif _looks_like_path(spec):
-        raise ConfigError(f"model folder {spec!r} does not exist; pass a folder made by save_pretrained or a Hub id")
+    gguf_file: str | None = None
+    path = Path(spec).expanduser()
+    if path.exists():
+        source, gguf_file = gguf_source(path)
+    elif _looks_like_path(spec) or spec.lower().endswith(".gguf"):
+        raise ConfigError(
+            f"model path {spec!r} does not exist; pass a folder made by save_pretrained, a .gguf file or a Hub id"
+        )
+    extra: dict[str, Any] = {}
+    if gguf_file is not None:
+        _require_gguf_support()
+        extra["gguf_file"] = gguf_file
     try:
         with _offline():
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True, dtype=dtype)
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True, **extra)
+            model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True, dtype=dtype, **extra)
     except (OSError, ValueError) as exc:
-        where = "folder" if isinstance(source, Path) else "Hugging Face cache"
+        reason = f"{exc.__class__.__name__}: {str(exc)[:300]}"
+        if isinstance(source, Path):
+            raise ConfigError(
+                f"cannot load model {spec!r} from its local folder ({reason}); the folder needs config.json and "
+                "weights saved by save_pretrained, or a single .gguf file"
+            ) from exc
         raise ConfigError(
-            f"cannot load model {spec!r} from the local {where} ({exc.__class__.__name__}: {str(exc)[:300]}). "
+            f"cannot load model {spec!r} from the local Hugging Face cache ({reason}). "
             f"agentkit loads models offline: download it first with `huggingface-cli download {spec}`, "
-            "or pass the path of a local model folder"
+            "or pass the path of a local model folder or .gguf file"
         ) from exc
     return model, tokenizer
 
@@ -239,6 +282,7 @@ class TransformersModel:
         self.model.to(self.device)  # type: ignore[arg-type]
         self.model.eval()
         model_type = str(getattr(self.model.config, "model_type", ""))
+        family = family or os.environ.get("AGENTKIT_MODEL_FAMILY") or None
         self.family = _canonical_family(family) if family else _detect_family(self.tokenizer, model_type, spec)
         self.text_format: str | None = prompts.FAMILIES[self.family].parser_format
         self.reuse_cache = reuse_cache
@@ -248,6 +292,7 @@ class TransformersModel:
         self._kv = KVState(self.model)
         self._kv_lock = threading.Lock()  # held by the stream that owns the shared cache
         self._tokenizer_lock = threading.Lock()  # fast tokenizers raise "Already borrowed" when encoding concurrently
+        self.own_prompt = not _template_text(self.tokenizer) or self._template_drops_tools()
         self.text_thinking = self._prompt_opens_think()
 
     def __repr__(self) -> str:
@@ -264,6 +309,25 @@ class TransformersModel:
         if self.tokenizer.eos_token_id is not None:
             ids.add(int(self.tokenizer.eos_token_id))
         return frozenset(ids), {vocab[t]: t for t in emitted if t in vocab}
+
+    def _template_drops_tools(self) -> bool:
+        """Whether the chat template renders the same prompt with and without tools (then agentkit's own
+        prompt for the family is used instead, so the model sees its tools)."""
+        probe = ToolDefinition("agentkit_probe", "Probe.", {"type": "object", "properties": {}})
+        try:
+            with_tools = self._template_ids([Message.user("hi")], [probe], ModelSettings())
+            without = self._template_ids([Message.user("hi")], [], ModelSettings())
+        except ModelError:
+            return False
+        if with_tools != without:
+            return False
+        warnings.warn(
+            f"the chat template of {self.name!r} ignores tools; agentkit renders this model's prompts with its own "
+            f"{self.family!r} template instead, so the model sees its tools",
+            UserWarning,
+            stacklevel=3,
+        )
+        return True
 
     def _prompt_opens_think(self) -> bool | None:
         """Whether the chat template ends the generation prompt inside an open `<think>` (Thinking-2507
@@ -292,10 +356,15 @@ class TransformersModel:
     ) -> list[int]:
         """The token ids of the prompt for the next assistant turn."""
         settings = settings or ModelSettings()
-        if not _template_text(self.tokenizer):
+        if self.own_prompt:
             text = prompts.render(messages, tools, family=self.family, reasoning_effort=settings.reasoning_effort)
             with self._tokenizer_lock:
                 return list(self.tokenizer.encode(text, add_special_tokens=False))
+        return self._template_ids(messages, tools, settings)
+
+    def _template_ids(
+        self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
+    ) -> list[int]:
         kwargs: dict[str, Any] = dict(settings.extra.get("chat_template_kwargs", {}))
         if settings.reasoning_effort is not None:
             kwargs.setdefault("reasoning_effort", settings.reasoning_effort)

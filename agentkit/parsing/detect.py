@@ -2,7 +2,7 @@
 
 Markers, in the order they appear in the text: any Harmony token (`<|start|>`, `<|channel|>`, `<|message|>`,
 `<|end|>`, `<|call|>`, `<|return|>`, `<|constrain|>`) means harmony; `<function=` or `<parameter=` means
-qwen3_coder; `<tool_call>` followed by `{` means hermes and by `<function=` qwen3_coder (other text after it
+qwen3_coder; `<tool_call>` followed by `{` or `[` means hermes and by `<function=` qwen3_coder (other text after it
 is prose that mentions the tag). Text with no marker is read as hermes (plain content either way).
 `FormatDetector` does this incrementally: it holds the text it has seen and scans each character once.
 """
@@ -74,7 +74,7 @@ class FormatDetector:
                 break
             at = skip_gap(text, match.end())
             ahead = text[at : at + _LOOKAHEAD]
-            if ahead.startswith("{"):
+            if ahead.startswith(("{", "[")):
                 self.format = "hermes"
                 break
             if ahead.startswith("<function="):

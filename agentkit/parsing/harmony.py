@@ -13,8 +13,14 @@
   A message to any other recipient (`browser.search`, `python`) is reported as an invalid call.
 - Lenient where openai_harmony raises: stray `<|call|>`/`<|end|>`/`<|return|>` are skipped, free text or
   text without any Harmony token is content, and a header that never reaches `<|message|>` (a newline,
-  512 characters with its tokens, or a stop token first) is read as text. That cap keeps a flood of
-  `<|channel|>` or `<|constrain|>` linear: the header is text long before it is large.
+  512 characters with its tokens, or a stop token first) is read as text, unless it addresses `functions.NAME`:
+  then it is an invalid call (its arguments cannot be told from the header), which the model is asked to resend.
+  The cap keeps a flood of `<|channel|>` or `<|constrain|>` linear: the header is text long before it is large.
+
+Where agentkit deliberately differs from upstream parsers (tests/parsing/test_upstream_vectors.py names each):
+openai_harmony raises on a header without `<|message|>` and on text before the first header; vLLM returns a
+call to a non-`functions.` recipient as nothing and a call with non-JSON arguments as that raw string. Here
+the first two are read leniently and the last two become invalid calls, so the model hears what went wrong.
 """
 
 from __future__ import annotations
@@ -198,6 +204,17 @@ class HarmonyMachine:
         self._has_token = False
         if not had_token and not head.strip():
             return  # only whitespace between messages
+        recipient = parse_header(head)[1] if had_token else None
+        if recipient is not None and recipient.startswith("functions."):
+            # A call whose <|message|> is missing (openai_harmony raises): its arguments cannot be told from its
+            # header, so it goes back to the model as an invalid call rather than as header text in the answer.
+            self._out.invalid(
+                head,
+                f"the call to {recipient} has no <|message|> after its header; write "
+                f"<|channel|>commentary to={recipient} <|constrain|>json<|message|>{{...arguments...}}<|call|>",
+                name=recipient[len("functions.") :],
+            )
+            return
         channel: str | None = None
         if had_token:
             match = _CHANNEL_PART.search(head)

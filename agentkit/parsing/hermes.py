@@ -4,11 +4,19 @@
     {"name": "get_weather", "arguments": {"city": "Paris"}}
     </tool_call>
 
+SmolLM2 and some Hermes fine-tunes were trained on a list of calls in one block, which is read as those calls:
+
+    <tool_call>[{"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": ...}]</tool_call>
+
 The body is scanned as JSON (strings, escapes and nesting tracked with a cursor), so a `</tool_call>` inside
 a string value is text, and the call ends when its object closes. Each block is decoded on its own: a
 malformed block becomes an invalid call with the decoder's reason and never hides the calls around it
 (vLLM drops them all). `"parameters"` is accepted for `"arguments"`; string arguments that decode to an
 object are used as that object (Granite 4 does this), any other string makes the call invalid.
+Where agentkit deliberately differs from vLLM's Hermes parser (tests/parsing/test_upstream_vectors.py):
+vLLM sends string `arguments` on as a JSON string (a client then decodes a string, not an object) and returns
+the whole text as content when a `<tool_call>`'s JSON never closes; here the first is decoded or refused and
+the second is an invalid call after the content before it, so the model hears that its call was cut off.
 A `</tool_call>` inside an unclosed string still ends the block when only whitespace and then another
 `<tool_call>` or the end of the text follow, so a stray quote cannot swallow the rest of the output.
 """
@@ -22,7 +30,7 @@ from typing import Any
 from agentkit.parsing._events import Emitter, ParsedCall
 from agentkit.parsing._scan import BufferedMachine, Markers, skip_gap
 
-__all__ = ["HermesMachine", "decode_call"]
+__all__ = ["HermesMachine", "decode_call", "decode_calls"]
 
 _OPEN = "<tool_call>"
 _CLOSE = "</tool_call>"
@@ -59,6 +67,19 @@ def decode_call(body: str) -> tuple[str | None, dict[str, Any] | None, str]:
     return name, args, ""
 
 
+def decode_calls(body: str) -> list[tuple[str | None, dict[str, Any] | None, str]]:
+    """Every call in one block: a JSON object is one call, a JSON list one call per item."""
+    if not body.lstrip().startswith("["):
+        return [decode_call(body)]
+    try:
+        items = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        return [(None, None, f"tool call list is not valid JSON ({exc})")]
+    if not items:
+        return [(None, None, 'tool call list is empty; put {"name": ..., "arguments": {...}} objects in it')]
+    return [decode_call(json.dumps(item)) for item in items]
+
+
 class HermesMachine(BufferedMachine):
     """Reads the body of a Qwen3 turn (reasoning already split off) into events."""
 
@@ -79,7 +100,7 @@ class HermesMachine(BufferedMachine):
                 self._pos = end
                 return False
             at = skip_gap(buf, match.end())
-            if at < len(buf) and buf[at] == "{":
+            if at < len(buf) and buf[at] in "{[":
                 self._emit_content(buf[self._pos : match.start()])
                 self._raw = []
                 self._raw_from = match.start()
@@ -161,25 +182,28 @@ class HermesMachine(BufferedMachine):
         if rest == _CLOSE:
             self._end_body(at + len(_CLOSE), at + len(_CLOSE), "")
             return True
-        if not self._final and len(rest) < len(_CLOSE) and _CLOSE.startswith(rest):
-            return False
+        if len(rest) < len(_CLOSE) and _CLOSE.startswith(rest) and at + len(rest) == len(buf):
+            if not self._final:
+                return False
+            if rest:  # the output was cut off inside the closing tag: the call is whole, the tag's start is no text
+                self._end_body(len(buf), len(buf), "")
+                return True
         self._end_body(self._pos, self._pos, "")
         return True
 
     def _end_body(self, end: int, resume: int, cut_reason: str) -> None:
         self._raw.append(self._buf[self._raw_from : end])
         raw = "".join(self._raw)
-        body = "".join(self._body)
-        name, args, reason = decode_call(body)
-        if args is None:
-            if cut_reason:
-                reason = f"{cut_reason}; {reason}"
-            self._out.invalid(raw, reason, name=name)
-        else:
-            assert name is not None
-            index = self._out.start(name)
-            self._out.arguments(index, json.dumps(args, ensure_ascii=False))
-            self._out.finish(ParsedCall(name=name, arguments=args, raw=raw, index=index, complete=not cut_reason))
+        for name, args, reason in decode_calls("".join(self._body)):
+            if args is None:
+                if cut_reason:
+                    reason = f"{cut_reason}; {reason}"
+                self._out.invalid(raw, reason, name=name)
+            else:
+                assert name is not None
+                index = self._out.start(name)
+                self._out.arguments(index, json.dumps(args, ensure_ascii=False))
+                self._out.finish(ParsedCall(name=name, arguments=args, raw=raw, index=index, complete=not cut_reason))
         self._pos = resume
         self._state = "content"
         self._after_call = True

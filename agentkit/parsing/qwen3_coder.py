@@ -11,8 +11,9 @@
 One scanner serves both the streaming and the one-shot parser. It keeps a consumed cursor and holds back only
 a tail that could still be (part of) a delimiter, so the work is linear in the text and the result does not
 depend on where the chunks were cut. Robustness, each rule from §1.6:
-- a missing `</parameter>` ends at the next `<parameter=KNOWN>`, `</function>` or `</tool_call>`; output cut
-  off mid-call still yields the call (marked incomplete);
+- a missing `</parameter>` ends at the next `<parameter=KNOWN>` that begins a line, `</function>` or
+  `</tool_call>`; output cut off mid-call still yields the call (marked incomplete). A `<parameter=NAME>` in
+  the middle of a line is text the value quotes (vLLM's regex splits the value there; sglang's keeps it);
 - a bare `<function=` (no `<tool_call>`) opens a call, and an orphan `</tool_call>` after it is swallowed;
 - delimiters inside values are structural only when what follows says so (`</parameter>` must be followed by
   another parameter, `</function>`, `</tool_call>` or the end); literal `<parameter=` lines and literal
@@ -272,11 +273,12 @@ class Qwen3CoderMachine(BufferedMachine):
             name, _, waiting = self._read_name(match.end())
             if waiting:
                 return None
-            if self._nested == 0 and self._depth == 0 and self._known_param(name):
+            prev = buf[start - 1] if start > self._value_from else self._last_char
+            line_start = prev in ("", "\n")  # mid-line, <parameter=NAME> is text the value quotes
+            if self._nested == 0 and self._depth == 0 and line_start and self._known_param(name):
                 self._end_value(start, start, complete=False)
                 return True
-            prev = buf[start - 1] if start > self._value_from else self._last_char
-            if self._nested or prev in ("", "\n"):
+            if self._nested or line_start:
                 self._depth += 1  # a literal <parameter= line: its own close tag is literal too
             return False
         if tag == _FUNCTION_CLOSE:

@@ -107,6 +107,8 @@ _NAME_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # Qwen3.5 / 3.6 write the XML call format that Qwen3-Coder introduced.
     (re.compile(r"qwen[-_]?3\.[5-9]"), "qwen3_coder"),
     (re.compile(r"qwen[-_.]?3|qwen[-_]?2\.5|qwq"), "hermes"),
+    # SmolLM2 was trained on Hermes-style calls (a JSON list inside <tool_call>), in ChatML turns.
+    (re.compile(r"smollm"), "hermes"),
 )
 
 

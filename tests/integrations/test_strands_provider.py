@@ -276,3 +276,34 @@ def test_strands_blank_text_placeholder_is_not_shown_to_the_backend() -> None:
     assert earlier_reply.role == "assistant"
     assert earlier_reply.content == ""
     assert "[blank text]" not in str(model.requests[1])
+
+
+class _Recorder(ScriptedModel):
+    def __init__(self, script: Any) -> None:
+        super().__init__(script)
+        self.choices: list[Any] = []
+
+    async def stream(self, messages, tools, settings):  # type: ignore[no-untyped-def,override]
+        self.choices.append((settings.tool_choice, settings.extra.get("tool_choice")))
+        async for event in super().stream(messages, tools, settings):
+            yield event
+
+
+def test_structured_output_forces_the_tool_in_agentkit_terms() -> None:
+    """Strands' {"tool": {"name": N}} must not reach an OpenAI server as is (llama-cpp-python: HTTP 500)."""
+    backend = _Recorder([ToolCall(name="Person", arguments={"name": "Ada", "age": 36})])
+    anyio.run(_structured, AgentkitModelProvider(backend))
+    assert backend.choices == [("Person", None)]
+
+
+@pytest.mark.parametrize(
+    ("strands", "ours"),
+    [(None, None), ({"auto": {}}, "auto"), ({"any": {}}, "required"), ({"tool": {"name": "f"}}, "f")],
+)
+def test_strands_tool_choice_shapes(strands: Any, ours: Any) -> None:
+    assert AgentkitModelProvider(ScriptedModel(["x"]))._settings(strands).tool_choice == ours
+
+
+def test_unknown_strands_tool_choice_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown Strands tool_choice"):
+        AgentkitModelProvider(ScriptedModel(["x"]))._settings({"some": 1})

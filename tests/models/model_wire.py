@@ -18,7 +18,7 @@ from typing import Any
 
 @dataclass
 class Reply:
-    status: int = 200
+    status: int = 200  # 0: close the connection without answering
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     delay: float = 0.0  # seconds to wait before answering (to provoke client timeouts)
@@ -59,6 +59,9 @@ class ScriptedServer:
                 except queue.Empty:
                     reply = Reply(599, {"Content-Type": "text/plain"}, b"no reply scripted")
                 time.sleep(reply.delay)
+                if reply.status == 0:
+                    self.close_connection = True
+                    return
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

@@ -375,3 +375,15 @@ def test_text_format_follows_the_family(model_id: str, text_format: str) -> None
 def test_short_names_expand() -> None:
     assert BedrockModel("gpt-oss-20b").model_id == "openai.gpt-oss-20b-1:0"
     assert BedrockModel("qwen3-coder-480b").name == "bedrock:qwen.qwen3-coder-480b-a35b-v1:0"
+
+
+@pytest.mark.parametrize(
+    ("choice", "wire"),
+    [(None, None), ("auto", None), ("none", None), ("required", {"any": {}}), ("add", {"tool": {"name": "add"}})],
+)
+def test_tool_choice_becomes_converse_tool_choice(collect: Any, choice: Any, wire: Any) -> None:
+    model, stubber = stubbed()
+    request = model.build_request([Message.user("q")], [ADD], ModelSettings(tool_choice=choice))
+    assert request["toolConfig"].get("toolChoice") == wire
+    stubber.add_response("converse", converse_response({"text": "ok"}))  # the Stubber checks the shape is valid
+    collect(model, [Message.user("q")], [ADD], ModelSettings(tool_choice=choice))

@@ -18,6 +18,7 @@ from agentkit.messages import (
     ToolCallEvent,
     ToolResult,
     TurnEnd,
+    Usage,
 )
 from agentkit.models.base import ModelSettings
 from agentkit.models.openai import OpenAIModel, to_openai_messages
@@ -26,9 +27,9 @@ from agentkit.tooling import ToolDefinition
 ADD = ToolDefinition("add", "Add.", {"type": "object", "properties": {"a": {"type": "integer"}}})
 
 
-def model_for(server: Any, **kwargs: Any) -> OpenAIModel:
+def model_for(srv: Any, **kwargs: Any) -> OpenAIModel:
     kwargs.setdefault("model", "qwen3-coder")
-    return OpenAIModel(base_url=server.url + "/v1", api_key="sk-test", **kwargs)
+    return OpenAIModel(base_url=srv.url + "/v1", api_key="sk-test", **kwargs)
 
 
 def calls_in(events: list[Any]) -> list[ToolCall]:
@@ -65,6 +66,7 @@ def test_text_stream_with_usage_and_request_shape(server: Any, collect: Any) -> 
     assert body["stream_options"] == {"include_usage": True}
     assert body["messages"] == [{"role": "system", "content": "sys"}, {"role": "user", "content": "hi"}]
     assert body["tools"] == [ADD.to_openai()]
+    assert body["tool_choice"] == "auto"  # a missing tool_choice reads as "none" on some servers
     assert (body["max_tokens"], body["temperature"], body["stop"]) == (50, 0.1, ["END"])
 
 
@@ -134,7 +136,7 @@ def test_history_translation_and_reasoning_replay_for_gpt_oss() -> None:
     wire = to_openai_messages(history, replay_reasoning=True)
     assert wire[1] == {
         "role": "assistant",
-        "content": None,
+        "content": "",  # never null: llama-cpp-python's server answers HTTP 500 to a null content
         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 1}'}}],
         "reasoning_content": "need a tool",
     }
@@ -244,7 +246,168 @@ def test_environment_and_bedrock_endpoint(monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.mark.parametrize(
     ("name", "text_format"),
-    [("Qwen/Qwen3-Coder-30B-A3B-Instruct", "qwen3_coder"), ("qwen3:32b", "hermes"), ("llama3", "auto")],
+    [
+        ("Qwen/Qwen3-Coder-30B-A3B-Instruct", "qwen3_coder"),
+        ("qwen3:32b", "hermes"),
+        ("SmolLM2-135M", "hermes"),
+        ("llama3", "auto"),
+    ],
 )
 def test_text_format_from_the_model_name(name: str, text_format: str) -> None:
     assert OpenAIModel(name, base_url="http://127.0.0.1:1/v1").text_format == text_format
+
+
+# ---- real servers' ways (shared/reference/real-servers.md), replayed on the scripted server ----------------
+
+MUL = ToolDefinition("mul", "Multiply.", {"type": "object", "properties": {"a": {"type": "integer"}}})
+
+
+def completion(*, content: str | None = None, calls: list[dict] | None = None, usage: tuple[int, int] | None = None):
+    """One non-streamed chat.completion, as llama-cpp-python's server sends it."""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if calls:
+        message["tool_calls"] = calls
+    body: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+    }
+    if usage:
+        body["usage"] = {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}
+    return body
+
+
+WHOLE_CALL = {"id": "call_0", "type": "function", "function": {"name": "add", "arguments": '{"a": 6}'}}
+
+
+@pytest.mark.parametrize(
+    ("choice", "wire"),
+    [
+        (None, "auto"),
+        ("auto", "auto"),
+        ("none", "none"),
+        ("required", "required"),
+        ("mul", {"type": "function", "function": {"name": "mul"}}),
+    ],
+)
+def test_tool_choice_is_always_sent_with_tools(server: Any, collect: Any, choice: Any, wire: Any) -> None:
+    server.sse([chunk(content="x", finish="stop")])
+    collect(model_for(server), [Message.user("hi")], [ADD, MUL], ModelSettings(tool_choice=choice))
+    assert server.requests[0].json()["tool_choice"] == wire
+
+
+def test_no_tool_choice_without_tools(server: Any, collect: Any) -> None:
+    server.sse([chunk(content="x", finish="stop")])
+    collect(model_for(server), [Message.user("hi")], [], ModelSettings(tool_choice="required"))
+    assert "tool_choice" not in server.requests[0].json()
+
+
+def test_tool_choice_naming_no_offered_tool_is_a_config_error(server: Any, collect: Any) -> None:
+    with pytest.raises(ConfigError, match=r"'sub' is not one of the offered tools \(add\)"):
+        collect(model_for(server), [Message.user("hi")], [ADD], ModelSettings(tool_choice="sub"))
+    assert server.requests == []
+
+
+def test_required_on_a_server_that_refuses_it(server: Any, collect: Any) -> None:
+    """llama-cpp-python answers 500 to "required": one tool -> that tool by name; several -> "auto"."""
+    model = model_for(server, server="llama-cpp-python")
+    server.sse([chunk(tool_calls=[fragment(0, id="c", name="add", args="{}")], finish="tool_calls")])
+    collect(model, [Message.user("hi")], [ADD], ModelSettings(tool_choice="required"))
+    assert server.requests[0].json()["tool_choice"] == {"type": "function", "function": {"name": "add"}}
+    assert server.requests[0].json()["stream"] is True  # a named choice streams there
+    server.json(200, completion(calls=[WHOLE_CALL]))
+    collect(model, [Message.user("hi")], [ADD, MUL], ModelSettings(tool_choice="required"))
+    assert server.requests[1].json()["tool_choice"] == "auto"
+
+
+def test_unknown_server_name_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"unknown OpenAI-compatible server 'llamacpp'.*llama-cpp-python"):
+        OpenAIModel("m", base_url="http://127.0.0.1:1/v1", server="llamacpp")
+
+
+def test_known_auto_streaming_quirk_asks_without_streaming(server: Any, collect: Any) -> None:
+    server.json(200, completion(calls=[WHOLE_CALL], usage=(26, 14)))
+    events = collect(model_for(server, server="llama-cpp-python"), [Message.user("hi")], [ADD])
+    body = server.requests[0].json()
+    assert body["stream"] is False and "stream_options" not in body and body["tool_choice"] == "auto"
+    (call,) = calls_in(events)
+    assert (call.id, call.name, call.arguments) == ("call_0", "add", {"a": 6})
+    end = events[-1]
+    assert end.stop_reason == "tool_use" and (end.usage.input_tokens, end.usage.output_tokens) == (26, 14)
+    assert end.usage.estimated is False
+
+
+def test_empty_stream_for_an_auto_tool_turn_is_asked_again_without_streaming(server: Any, collect: Any) -> None:
+    """llama-cpp-python: `Automatic streaming tool choice is not supported` after the headers: 200, no data."""
+    server.sse([], done=False)
+    server.json(200, completion(calls=[WHOLE_CALL]))
+    server.json(200, completion(content="42"))
+    model = model_for(server)
+    events = collect(model, [Message.user("hi")], [ADD])
+    assert [c.name for c in calls_in(events)] == ["add"]
+    assert [r.json()["stream"] for r in server.requests] == [True, False]
+    assert model.quirks.streams_auto_tool_choice is False  # learned: the next turn asks without streaming at once
+    events = collect(model, [Message.user("hi")], [ADD])
+    assert [r.json()["stream"] for r in server.requests] == [True, False, False]
+    assert events[0] == TextDelta(text="42")
+
+
+def test_empty_stream_elsewhere_is_reported_as_what_it_is(server: Any, collect: Any) -> None:
+    server.sse([], done=False)
+    with pytest.raises(ModelUnavailable, match=r"HTTP 200 with an empty stream.*will not help.*its log") as caught:
+        collect(model_for(server), [Message.user("hi")])
+    assert "retry," not in str(caught.value)
+
+
+def test_stream_false_never_streams(server: Any, collect: Any) -> None:
+    server.json(200, completion(content="plain", usage=(3, 1)))
+    events = collect(model_for(server, stream=False), [Message.user("hi")])
+    assert server.requests[0].json()["stream"] is False
+    assert events[0] == TextDelta(text="plain") and events[-1].stop_reason == "end_turn"
+
+
+def test_missing_usage_is_estimated_and_marked(server: Any, collect: Any) -> None:
+    server.sse([chunk(content="x" * 40), chunk(finish="stop")])  # no usage chunk: stream_options ignored
+    events = collect(model_for(server), [Message.user("y" * 400)])
+    usage = events[-1].usage
+    assert usage.estimated is True
+    assert usage.output_tokens == 10 and 100 <= usage.input_tokens <= 130
+    total = Usage()
+    total.add(usage)
+    assert total.estimated is True
+
+
+def test_a_whole_answer_without_finish_reason_is_unavailable(server: Any, collect: Any) -> None:
+    body = completion(content="x")
+    body["choices"][0]["finish_reason"] = None
+    server.json(200, body)
+    with pytest.raises(ModelUnavailable, match="answered without a finish_reason"):
+        collect(model_for(server, stream=False), [Message.user("hi")])
+
+
+def test_streaming_switch_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTKIT_OPENAI_STREAM", "0")
+    assert OpenAIModel("m", base_url="http://127.0.0.1:1/v1").streaming is False
+    assert OpenAIModel("m", base_url="http://127.0.0.1:1/v1", stream=True).streaming is True
+    monkeypatch.setenv("AGENTKIT_OPENAI_STREAM", "maybe")
+    with pytest.raises(ConfigError, match="AGENTKIT_OPENAI_STREAM='maybe' is not a switch"):
+        OpenAIModel("m", base_url="http://127.0.0.1:1/v1")
+
+
+def test_a_connection_dropped_after_the_empty_stream_is_tried_once_more(server: Any, collect: Any) -> None:
+    """llama-cpp-python closes the connection its failed stream left: the non-streamed retry must not fail on it."""
+    server.sse([], done=False)
+    server.replies.put(Reply(0))  # the server hangs up without an answer
+    server.json(200, completion(calls=[WHOLE_CALL]))
+    events = collect(model_for(server, max_retries=0), [Message.user("hi")], [ADD])
+    assert [c.name for c in calls_in(events)] == ["add"]
+    assert [r.json()["stream"] for r in server.requests] == [True, False, False]
+
+
+def test_a_dropped_connection_elsewhere_is_not_retried_by_agentkit(server: Any, collect: Any) -> None:
+    server.replies.put(Reply(0))
+    with pytest.raises(ModelUnavailable, match="cannot connect"):
+        collect(model_for(server, max_retries=0, stream=False), [Message.user("hi")])
+    assert len(server.requests) == 1

@@ -85,6 +85,8 @@ def test_hf_ids_and_local_paths_load_the_transformers_backend(fake_local: None, 
     assert isinstance(model, FakeLocal) and model.path_or_id == "Qwen/Qwen3-0.6B"
     local = resolve_model(str(tmp_path))
     assert isinstance(local, FakeLocal) and local.path_or_id == str(tmp_path)
+    gguf = resolve_model("SmolLM2-135M-Instruct.Q4_1.gguf")  # a .gguf file in the current folder
+    assert isinstance(gguf, FakeLocal) and gguf.path_or_id == "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def test_unknown_names_list_the_accepted_forms() -> None:

@@ -281,3 +281,71 @@ def test_stop_string_split_across_tokens_is_held_back_then_cut() -> None:
     other = StopStrings(["</answer>"])
     assert other.feed("a </") == ("a ", False)  # "</" could start the stop string: held back
     assert other.feed("b> c") == ("</b> c", False)  # it did not: released with the rest
+
+
+CHATML_WITHOUT_TOOLS = (  # like SmolLM2's template: tools are accepted and never rendered
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def test_a_template_that_drops_tools_gets_agentkit_prompts_with_one_warning(
+    tiny_models: dict[str, Path], tmp_path: Path
+) -> None:
+    import shutil
+    import warnings
+
+    from agentkit import prompts
+
+    folder = tmp_path / "drops_tools"
+    shutil.copytree(tiny_models["qwen3"], folder)
+    (folder / "chat_template.jinja").write_text(CHATML_WITHOUT_TOOLS)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = TransformersModel(folder)
+        messages = after_call(first_turn())
+        ids = model.prompt_ids(messages, TOOLS)
+        model.prompt_ids(messages, TOOLS)
+    assert [str(w.message) for w in caught if "ignores tools" in str(w.message)] == [
+        f"the chat template of {str(folder)!r} ignores tools; agentkit renders this model's prompts with its own "
+        "'hermes' template instead, so the model sees its tools"
+    ]
+    assert model.own_prompt and model.tokenizer.decode(ids) == prompts.render(messages, TOOLS, family="hermes")
+    assert "get_weather" in model.tokenizer.decode(ids)
+
+
+def test_a_template_that_renders_tools_is_kept(tiny_models: dict[str, Path]) -> None:
+    assert load(tiny_models["qwen3"]).own_prompt is False
+
+
+def test_family_from_the_environment(tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTKIT_MODEL_FAMILY", "harmony")
+    assert TransformersModel(tiny_models["qwen3"]).family == "harmony"
+    assert TransformersModel(tiny_models["qwen3"], family="hermes").family == "hermes"  # the argument wins
+
+
+def test_unknown_family_error_names_template_config_and_both_overrides() -> None:
+    from types import SimpleNamespace
+
+    from agentkit.models.transformers import _detect_family
+
+    tokenizer: Any = SimpleNamespace(chat_template=CHATML_WITHOUT_TOOLS)
+    with pytest.raises(ConfigError) as caught:
+        _detect_family(tokenizer, "llama", "/models/some-llama")
+    message = str(caught.value)
+    assert "chat template shows no tool-call markup" in message and "model_type 'llama'" in message
+    assert "family='hermes'" in message and "--family hermes" in message
+    assert _detect_family(tokenizer, "llama", "/models/SmolLM2-135M-Instruct.Q4_1.gguf") == "hermes"
+
+
+def test_the_cache_goes_in_by_its_current_name_without_a_deprecation_warning(tiny_models: dict[str, Path]) -> None:
+    import warnings
+
+    from agentkit.models._local_decode import cache_kwarg
+
+    model = load(tiny_models["qwen3"])
+    assert cache_kwarg(model.model) == "cache"  # transformers 5.25: past_key_values goes away in 5.40
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text, _ = turn(model, first_turn(), max_tokens=3)
+    assert text

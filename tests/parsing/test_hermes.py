@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentkit.parsing import ParseResult
+from agentkit.parsing import ParseResult, parse
 
 from ._helpers import assert_same_any_chunking
 
@@ -110,3 +110,31 @@ def test_truncated_thinking_is_all_reasoning() -> None:
 def test_phantom_template_name_is_invalid_json() -> None:
     result = hermes(block('{"name": <function-name>, "arguments": <args-json-object>}'))
     assert result.calls == [] and len(result.invalid_calls) == 1
+
+
+def test_list_form_is_one_call_per_item() -> None:
+    """SmolLM2's trained form (and some Hermes fine-tunes'): a JSON list of calls in one block."""
+    text = (
+        'Sure.<tool_call>[{"name": "mul", "arguments": {"a": 6, "b": 7}}, {"name": "add", "arguments": {}}]</tool_call>'
+    )
+    result = hermes(text)
+    assert result.content == "Sure."
+    assert [(c.name, c.arguments) for c in result.calls] == [("mul", {"a": 6, "b": 7}), ("add", {})]
+    assert result.invalid_calls == []
+    assert parse(text, format="auto").calls == result.calls  # detection reads `<tool_call>[` as hermes
+
+
+def test_list_form_bad_items_and_empty_list_are_invalid_calls() -> None:
+    result = hermes(block('[{"name": "a", "arguments": {}}, {"arguments": {}}, 3]'))
+    assert [c.name for c in result.calls] == ["a"]
+    assert [i.reason for i in result.invalid_calls] == [
+        'tool call has no "name" string',
+        'tool call must be a JSON object like {"name": ..., "arguments": {...}}',
+    ]
+    assert "list is empty" in hermes(block("[]")).invalid_calls[0].reason
+    assert "not valid JSON" in hermes(block('[{"name": "a",]')).invalid_calls[0].reason
+
+
+def test_output_cut_off_inside_the_closing_tag_leaves_no_text() -> None:
+    result = hermes('<tool_call>[{"name": "mul", "arguments": {"a": 6}}]</tool')  # max_tokens hit in the tag
+    assert [c.arguments for c in result.calls] == [{"a": 6}] and not result.content
