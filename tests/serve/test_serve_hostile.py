@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.serve.conftest import HERE, Server, start_server
+from .conftest import HERE, Server, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -313,7 +313,8 @@ def bare_url(request: pytest.FixtureRequest) -> Iterator[str]:
     import uvicorn
 
     from agentkit.serve_http import protocol_class
-    from tests.serve.conftest import free_port
+
+    from .conftest import free_port
 
     module, name = {
         "httptools": ("uvicorn.protocols.http.httptools_impl", "HttpToolsProtocol"),

@@ -278,7 +278,8 @@ def test_a_disconnect_during_a_tool_call_still_records_its_result_so_resume_neve
 ) -> None:
     from agentkit import Agent
     from agentkit.sessions import Session
-    from tests.serve.agent_fixture import PausingModel, transfer
+
+    from .agent_fixture import PausingModel, transfer
 
     session = new_session()
     headers = {SESSION: session, "Accept": "text/event-stream"}
