@@ -355,6 +355,11 @@ class ToolRegistry:
         self._tools[t.name] = t
         return t
 
+    def add_source(self, source: ToolSource) -> None:
+        """Add a tool source (listed, like the others, on the next lookup)."""
+        self.sources.append(source)
+        self._pending.append(source)
+
     @property
     def pending(self) -> bool:
         """Whether some tool source has not been listed yet (listing may start a server: seconds)."""
