@@ -1,0 +1,109 @@
+"""`agentkit mcp serve`, driven by the official MCP Python SDK's client over stdio and streamable HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integrations.mcp_support import require_sdk
+
+pytestmark = pytest.mark.integration
+
+
+def stdio_params(*args: str) -> Any:
+    require_sdk()
+    import mcp
+
+    return mcp.StdioServerParameters(command=sys.executable, args=["-m", "agentkit", "mcp", "serve", *args])
+
+
+async def session_calls(target: Any) -> dict[str, Any]:
+    import mcp
+
+    async with mcp.Client(target) as client:
+        tools = (await client.list_tools()).tools
+        ok = await client.call_tool("calculator", {"expression": "6*7"})
+        bad = await client.call_tool("calculator", {"expression": 42})
+        unknown = await client.call_tool("nope", {})
+        return {"tools": tools, "ok": ok, "bad": bad, "unknown": unknown}
+
+
+def check(answers: dict[str, Any]) -> None:
+    tools = {t.name: t for t in answers["tools"]}
+    assert set(tools) == {"calculator", "read_file"}
+    assert tools["calculator"].input_schema["required"] == ["expression"]
+    ok = answers["ok"]
+    assert not ok.is_error and json.loads(ok.content[0].text)["result"] == "42"
+    bad = answers["bad"]
+    assert bad.is_error and "$.expression: expected string, got integer" in bad.content[0].text
+    assert answers["unknown"].is_error and "unknown tool 'nope'" in answers["unknown"].content[0].text
+
+
+def test_serve_over_stdio_validates_and_runs_calls() -> None:
+    check(asyncio.run(session_calls(stdio_params("calculator", "read_file"))))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_over_streamable_http(tmp_path: Path) -> None:
+    require_sdk()
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentkit", "mcp", "serve", "calculator", "read_file", "--http", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.1)
+        check(asyncio.run(session_calls(f"http://127.0.0.1:{port}/mcp")))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_agentkit_client_against_agentkit_server() -> None:
+    require_sdk()
+    from agentkit.integrations.mcp import MCPServer
+
+    server = MCPServer.stdio(sys.executable, ["-m", "agentkit", "mcp", "serve", "calculator"], name="self")
+    try:
+        (calculator,) = server.tools()
+        assert json.loads(asyncio.run(calculator.invoke({"expression": "2**10"})))["result"] == "1024"
+    finally:
+        server.close()
+
+
+def test_unknown_tool_names_and_a_bad_address_are_clear_errors() -> None:
+    require_sdk()
+    run = subprocess.run(
+        [sys.executable, "-m", "agentkit", "mcp", "serve", "nope"], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1 and "unknown tool(s) nope; registered: calculator" in run.stderr
+    run = subprocess.run(
+        [sys.executable, "-m", "agentkit", "mcp", "serve", "--http", "localhost"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and "expected HOST:PORT" in run.stderr
