@@ -23,7 +23,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -104,12 +104,17 @@ class MCPServer:
             raise ConfigError(f"MCPServer.http needs an http:// or https:// URL, got {url!r}")
         fixed = dict(headers or {})
 
-        def target() -> Any:
+        @contextlib.asynccontextmanager
+        async def target() -> AsyncIterator[Any]:  # the SDK leaves a client it was given open: close ours
             import httpx2
             from mcp.client.streamable_http import streamable_http_client
 
-            http_client = httpx2.AsyncClient(headers=fixed, timeout=httpx2.Timeout(30.0, read=300.0))
-            return streamable_http_client(url, http_client=http_client)
+            timeout = httpx2.Timeout(30.0, read=300.0)
+            async with (
+                httpx2.AsyncClient(headers=fixed, timeout=timeout, follow_redirects=True) as http_client,
+                streamable_http_client(url, http_client=http_client) as streams,
+            ):
+                yield streams
 
         return cls(name or _name_from_url(url), target, **options)
 

@@ -1,6 +1,7 @@
-"""A small MCP server written with the official Python SDK (stdio), for tests: `python py_server.py [MODE]`.
+"""A small MCP server written with the official Python SDK, for tests and benchmarks: `python py_server.py [MODE]`.
 
-MODE `crash` exits on the first `divide` by zero; `hang` never answers `divide`; otherwise it behaves."""
+MODE `crash` exits on the first `divide` by zero; `hang` never answers `divide`; otherwise it behaves (over stdio;
+`http PORT` serves streamable HTTP on 127.0.0.1:PORT/mcp)."""
 
 from __future__ import annotations
 
@@ -43,4 +44,7 @@ def pixel() -> Image:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    if MODE == "http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")
