@@ -96,9 +96,16 @@ class MCPServer:
 
     @classmethod
     def http(
-        cls, url: str, *, headers: Mapping[str, str] | None = None, name: str | None = None, **options: Any
+        cls,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+        name: str | None = None,
+        **options: Any,
     ) -> MCPServer:
-        """A server at a streamable HTTP URL (`headers` for a bearer token or API key)."""
+        """A server at a streamable HTTP URL: `headers` for a bearer token or API key, `auth` for an
+        `httpx2.Auth` (request signing, OAuth flows)."""
         _require_sdk()
         if not re.match(r"^https?://", url):
             raise ConfigError(f"MCPServer.http needs an http:// or https:// URL, got {url!r}")
@@ -111,7 +118,7 @@ class MCPServer:
 
             timeout = httpx2.Timeout(30.0, read=300.0)
             async with (
-                httpx2.AsyncClient(headers=fixed, timeout=timeout, follow_redirects=True) as http_client,
+                httpx2.AsyncClient(headers=fixed, auth=auth, timeout=timeout, follow_redirects=True) as http_client,
                 streamable_http_client(url, http_client=http_client) as streams,
             ):
                 yield streams

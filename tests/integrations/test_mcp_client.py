@@ -209,3 +209,37 @@ def test_filesystem_server_reads_a_file_in_its_root(tmp_path: Path) -> None:
             call(tools["read_text_file"], {"path": "/etc/hostname"})
     finally:
         server.close()
+
+
+def test_http_headers_and_auth_are_sent() -> None:
+    """A plain HTTP server that records the first request's headers (and refuses it): the listing fails with
+    the server's name, and the headers we asked for were on the wire."""
+    import http.server
+    import threading
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(dict(self.headers))
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    module = mcp()
+    import httpx2
+
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/mcp"
+    server = module.MCPServer.http(url, headers={"X-Api-Key": "k1"}, auth=httpx2.BasicAuth("u", "p"), name="gw")
+    try:
+        with pytest.raises(module.MCPServerError, match="MCP server 'gw'"):
+            server.tools()
+        assert seen and seen[0]["X-Api-Key"] == "k1" and seen[0]["Authorization"].startswith("Basic ")
+    finally:
+        server.close()
+        httpd.shutdown()

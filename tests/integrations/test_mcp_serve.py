@@ -107,3 +107,32 @@ def test_unknown_tool_names_and_a_bad_address_are_clear_errors() -> None:
         timeout=60,
     )
     assert run.returncode == 2 and "expected HOST:PORT" in run.stderr
+
+
+def test_the_http_server_accepts_agentcore_session_headers_from_agentkits_client() -> None:
+    """AgentCore forwards a platform-made Mcp-Session-Id and its runtime session id; a stateless server takes both."""
+    require_sdk()
+    from agentkit.integrations.mcp import MCPServer
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentkit", "mcp", "serve", "calculator", "--http", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    headers = {"Mcp-Session-Id": "platform-made-0001", "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": "s" * 33}
+    server = MCPServer.http(f"http://127.0.0.1:{port}/mcp", headers=headers, startup_timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        (calculator,) = server.tools()
+        assert json.loads(asyncio.run(calculator.invoke({"expression": "1+1"})))["result"] == "2"
+    finally:
+        server.close()
+        proc.terminate()
+        proc.wait(10)
