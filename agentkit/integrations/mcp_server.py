@@ -3,19 +3,46 @@
 The protocol is the official `mcp` SDK's low-level `Server`; agentkit answers `tools/list` from its registry and
 runs `tools/call` the way the agent loop does: the arguments are validated against the tool's schema (every
 violation listed), the call runs on the sandbox's executor (`Tool.needs` honoured) under a per-call timeout, and
-a bad call, a failure or a timeout comes back as an `isError` result the client's model can read.
+a bad call, a failure or a timeout comes back as an `isError` result the client's model can read. An agent can
+be served as one tool too (`agent_tool`: prompt in, answer out).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import Any
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from agentkit.errors import MissingExtra, RetryTool, ToolArgumentsError, clip
 from agentkit.tooling import Tool, ToolExecutor, ToolRegistry, tool_result_text
 
-__all__ = ["create_server", "serve_http", "serve_stdio"]
+if TYPE_CHECKING:
+    from agentkit.agent import Agent
+
+__all__ = ["agent_tool", "create_server", "serve_http", "serve_stdio"]
+
+
+def agent_tool(name: str, description: str, build: Callable[[], Agent]) -> Tool:
+    """An agent as one tool, prompt in and answer out: each call runs a fresh agent from `build()`."""
+
+    async def run(prompt: str) -> str:
+        agent = build()
+        try:
+            result = await agent.invoke_async(prompt)
+        finally:
+            await asyncio.to_thread(agent.close)
+        if result.stop_reason == "error":
+            raise RetryTool(f"agent {name!r} failed: {result.detail or 'no detail'}")
+        return result.text
+
+    schema = {
+        "type": "object",
+        "properties": {"prompt": {"type": "string", "description": "the task or question for the agent"}},
+        "required": ["prompt"],
+        "additionalProperties": False,
+    }
+    return Tool(re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64], description, schema, run)
 
 
 def create_server(

@@ -136,3 +136,24 @@ def test_the_http_server_accepts_agentcore_session_headers_from_agentkits_client
         server.close()
         proc.terminate()
         proc.wait(10)
+
+
+def test_an_agent_served_as_one_tool(tmp_path: Path) -> None:
+    transcript = tmp_path / "answer.jsonl"
+    transcript.write_text(json.dumps({"text": "forty-two"}) + "\n")
+    params = stdio_params("--agent", "assistant", "-m", f"replay:{transcript}")
+    params.env = {**os.environ, "AGENTKIT_HOME": str(tmp_path)}
+
+    async def main() -> tuple[list[str], Any, Any]:
+        import mcp
+
+        async with mcp.Client(params) as client:
+            names = [t.name for t in (await client.list_tools()).tools]
+            answer = await client.call_tool("assistant", {"prompt": "the answer?"})
+            bad = await client.call_tool("assistant", {})
+            return names, answer, bad
+
+    names, answer, bad = asyncio.run(main())
+    assert names == ["assistant"]
+    assert not answer.is_error and answer.content[0].text == "forty-two"
+    assert bad.is_error and "'prompt' is a required property" in bad.content[0].text
