@@ -72,6 +72,9 @@ class MCPServer:
         self._client: Any = None
         self._stop: asyncio.Event | None = None
         self._session_task: asyncio.Task[None] | None = None
+        self._connecting: asyncio.Lock | None = (
+            None  # made on the server's loop: calls arriving together share one start
+        )
         self._lock = threading.Lock()
 
     # ---- construction --------------------------------------------------------------------------
@@ -226,8 +229,14 @@ class MCPServer:
     # ---- the connection, on the server's own loop ------------------------------------------------
 
     async def _connect(self) -> Any:
-        if self._client is not None and self._session_task is not None and not self._session_task.done():
-            return self._client
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._client is not None and self._session_task is not None and not self._session_task.done():
+                return self._client
+            return await self._start()
+
+    async def _start(self) -> Any:
         ready: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._stop = asyncio.Event()
         self._session_task = asyncio.create_task(self._hold_session(ready, self._stop))
@@ -267,7 +276,7 @@ class MCPServer:
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=loop.run_forever, name=f"agentkit-mcp-{self.name}", daemon=True)
                 thread.start()
-                self._loop, self._thread = loop, thread
+                self._loop, self._thread, self._connecting = loop, thread, None
             return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def _run(self, coro: Any, timeout: float, what: str) -> Any:

@@ -149,6 +149,19 @@ def test_an_agent_lists_lazily_calls_the_server_and_closes_it(py_server: Any) ->
     assert results[0].content == "3.0" and not results[0].is_error
     agent.close()
     assert py_server._loop is None
+    model.turns += model.turns  # the same two turns again: after close, the next call starts the server anew
+    assert agent("again").text == "three"
+    assert py_server._loop is not None
+
+
+def test_calls_arriving_together_share_one_server_start(py_server: Any) -> None:
+    pid = by_name(py_server)["pid"]
+    py_server.close()
+
+    async def together() -> set[str]:
+        return set(await asyncio.gather(*(pid.invoke({}) for _ in range(8))))
+
+    assert len(asyncio.run(together())) == 1
 
 
 def test_everything_server_over_stdio() -> None:
