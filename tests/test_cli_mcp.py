@@ -86,3 +86,26 @@ def test_a_server_that_cannot_start_is_one_clear_line(tmp_path: Path) -> None:
     run = agentkit("tools", "list", "--mcp", "/nonexistent/server --flag", home=tmp_path)
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert "MCP server 'server' could not start: FileNotFoundError" in run.stderr
+
+
+def test_config_entries_pick_their_transport() -> None:
+    py_server_args()  # needs the SDK
+    from agentkit.cli.mcp_options import mcp_servers
+
+    config = {
+        "mcpServers": {
+            "local": {"command": "npx", "args": ["-y", "x"], "env": {"A": "1"}},
+            "remote": {"url": "http://127.0.0.1:1/mcp", "headers": {"Authorization": "Bearer t"}},
+            "old": {"type": "sse", "url": "http://127.0.0.1:1/sse"},
+        }
+    }
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(config, f)
+    try:
+        servers = mcp_servers(("python3 s.py",), f.name)
+    finally:
+        os.unlink(f.name)
+    assert [s.name for s in servers] == ["s", "local", "remote", "old"]
+    assert [s.transport for s in servers] == ["stdio", "stdio", "http", "sse"]

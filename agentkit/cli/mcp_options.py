@@ -1,7 +1,8 @@
 """`--mcp 'CMD ARGS'` (repeatable) and `--mcp-config FILE` for commands that give an agent MCP servers' tools.
 
 The config file is the common `{"mcpServers": {"name": {"command": ..., "args": [...], "env": {...}, "cwd": ...}}}`
-shape (Claude Desktop, Cursor, VS Code); an entry with `"url"` (and optional `"headers"`) is a streamable HTTP server.
+shape (Claude Desktop, Cursor, VS Code); an entry with `"url"` (and optional `"headers"`) is a streamable HTTP server,
+or a legacy HTTP+SSE one with `"type": "sse"`.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def _from_entry(factory: Any, name: str, entry: Any, path: str) -> Any:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected an object with a command or a url")
     if isinstance(entry.get("url"), str):
-        return factory.http(entry["url"], headers=_strings(entry.get("headers"), where, "headers"), name=name)
+        make = factory.sse if entry.get("type") == "sse" else factory.http
+        return make(entry["url"], headers=_strings(entry.get("headers"), where, "headers"), name=name)
     command = entry.get("command")
     args = entry.get("args", [])
     if not isinstance(command, str) or not command:

@@ -59,9 +59,12 @@ class MCPServer:
         startup_timeout: float = 30.0,
         list_timeout: float = 30.0,
         prefix: bool = False,
+        transport: str = "stdio",
     ) -> None:
-        """`target()` returns what `mcp.client.Client` connects to (a StdioServerParameters, a Transport)."""
+        """`target()` returns what `mcp.client.Client` connects to (a StdioServerParameters, a Transport);
+        `transport` says which kind, for display."""
         self.name = name
+        self.transport = transport
         self.timeout = timeout
         self.startup_timeout = startup_timeout
         self.list_timeout = list_timeout
@@ -126,7 +129,30 @@ class MCPServer:
             ):
                 yield streams
 
-        return cls(name or _name_from_url(url), target, **options)
+        return cls(name or _name_from_url(url), target, transport="http", **options)
+
+    @classmethod
+    def sse(
+        cls,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> MCPServer:
+        """A server on the legacy HTTP+SSE transport (GET the SSE `url`, POST to the endpoint it names)."""
+        _require_sdk()
+        if not re.match(r"^https?://", url):
+            raise ConfigError(f"MCPServer.sse needs an http:// or https:// URL, got {url!r}")
+        fixed = dict(headers or {})
+
+        def target() -> Any:
+            from mcp.client.sse import sse_client
+
+            return sse_client(url, headers=fixed, auth=auth)
+
+        return cls(name or _name_from_url(url), target, transport="sse", **options)
 
     def __repr__(self) -> str:
         return f"MCPServer({self.name!r})"

@@ -184,11 +184,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_everything_server_over_streamable_http() -> None:
+@pytest.mark.parametrize(("transport", "path"), [("streamableHttp", "/mcp"), ("sse", "/sse")])
+def test_everything_server_over_http(transport: str, path: str) -> None:
     launcher = npm_bin("mcp-server-everything")
     port = _free_port()
     proc = subprocess.Popen(
-        [launcher, "streamableHttp"],
+        [launcher, transport],
         env={**os.environ, "PORT": str(port)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -201,7 +202,9 @@ def test_everything_server_over_streamable_http() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        server = mcp().MCPServer.http(f"http://127.0.0.1:{port}/mcp", headers={"X-Test": "1"})
+        module = mcp()
+        make = module.MCPServer.http if transport == "streamableHttp" else module.MCPServer.sse
+        server = make(f"http://127.0.0.1:{port}{path}", headers={"X-Test": "1"})
         assert server.name == "127_0_0_1"
         tools = by_name(server)
         assert call(tools["echo"], {"message": "over http"}) == "Echo: over http"
