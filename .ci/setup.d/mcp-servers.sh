@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The MCP servers the tests drive (tests/integrations/test_mcp_*.py): npm's @modelcontextprotocol/server-everything
-# and server-filesystem, installed into a cache folder (never into the repo); the tests find them under
+# What the MCP tests drive (tests/integrations/test_mcp_*.py, tests/test_cli_mcp.py): npm's
+# @modelcontextprotocol/server-everything and server-filesystem, and the MCP Inspector (its CLI mode drives
+# `agentkit mcp serve`), installed into a cache folder, never into the repo. The tests find them under
 # $AGENTKIT_TEST_NPM (default ~/.cache/agentkit-test-npm). Needs node and npm (apt-get install nodejs npm).
 set -euo pipefail
 PREFIX="${AGENTKIT_TEST_NPM:-$HOME/.cache/agentkit-test-npm}"
@@ -9,4 +10,4 @@ if ! command -v npm >/dev/null; then
 fi
 mkdir -p "$PREFIX"
 npm install --no-audit --no-fund --prefix "$PREFIX" \
-  @modelcontextprotocol/server-everything @modelcontextprotocol/server-filesystem
+  @modelcontextprotocol/server-everything @modelcontextprotocol/server-filesystem @modelcontextprotocol/inspector

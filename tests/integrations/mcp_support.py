@@ -1,4 +1,4 @@
-"""Where the tests find MCP servers we did not write: the npm packages `.ci/setup.d/mcp-servers.sh` installs
+"""Where the tests find MCP servers and clients we did not write: the npm packages `.ci/setup.d/mcp-servers.sh` installs
 under $AGENTKIT_TEST_NPM (default ~/.cache/agentkit-test-npm)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def require_sdk() -> None:
 
 
 def npm_bin(name: str) -> str:
-    """The path of an npm server's launcher (mcp-server-everything, mcp-server-filesystem), or a skip."""
+    """The path of an npm launcher (mcp-server-everything, mcp-server-filesystem, mcp-inspector), or a skip."""
     require_sdk()
     path = NPM_PREFIX / "node_modules" / ".bin" / name
     require(path.exists() and shutil.which("node") is not None, f"the npm MCP server {name}", HOW_NPM)

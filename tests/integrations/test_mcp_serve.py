@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integrations.mcp_support import require_sdk
+from tests.integrations.mcp_support import npm_bin, require_sdk
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +157,20 @@ def test_an_agent_served_as_one_tool(tmp_path: Path) -> None:
     assert names == ["assistant"]
     assert not answer.is_error and answer.content[0].text == "forty-two"
     assert bad.is_error and "'prompt' is a required property" in bad.content[0].text
+
+
+def inspector(*args: str) -> Any:
+    launcher = npm_bin("mcp-inspector")
+    command = [launcher, "--cli", sys.executable, "-m", "agentkit", "mcp", "serve", "calculator", *args]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_the_mcp_inspector_cli_lists_and_calls_our_tools() -> None:
+    listed = inspector("--method", "tools/list")
+    assert [t["name"] for t in listed["tools"]] == ["calculator"]
+    answer = inspector("--method", "tools/call", "--tool-name", "calculator", "--tool-arg", "expression=6*7")
+    assert answer["isError"] is False and json.loads(answer["content"][0]["text"])["result"] == "42"
+    refused = inspector("--method", "tools/call", "--tool-name", "calculator", "--tool-arg", "nope=1")
+    assert refused["isError"] is True and "'expression' is a required property" in refused["content"][0]["text"]
