@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, str] = {
     "MCPServer": "agentkit.integrations.mcp",
     "MCPServerError": "agentkit.integrations.mcp",
+    "sigv4_auth": "agentkit.integrations.mcp",
     "AgentkitModelProvider": "agentkit.integrations.strands",
     "AgentkitStrandsTool": "agentkit.integrations.strands",
     "StrandsModel": "agentkit.integrations.strands",
@@ -24,6 +25,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from agentkit.integrations.mcp import MCPServer as MCPServer
     from agentkit.integrations.mcp import MCPServerError as MCPServerError
+    from agentkit.integrations.mcp import sigv4_auth as sigv4_auth
     from agentkit.integrations.strands import (
         AgentkitModelProvider as AgentkitModelProvider,
     )

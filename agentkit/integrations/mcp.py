@@ -30,7 +30,7 @@ from typing import Any
 from agentkit.errors import AgentkitError, ConfigError, MissingExtra, RetryTool
 from agentkit.tooling import TOOL_NAME, Tool
 
-__all__ = ["MCPServer", "MCPServerError"]
+__all__ = ["MCPServer", "MCPServerError", "sigv4_auth"]
 
 log = logging.getLogger(__name__)
 
@@ -318,6 +318,35 @@ class MCPServer:
             prefixed = f"{_safe(self.name)}_{_safe(remote)}"[:64]
             return prefixed
         return remote
+
+
+def sigv4_auth(region: str, *, service: str = "bedrock-agentcore", session: Any = None) -> Any:
+    """An `httpx2.Auth` that signs each request with AWS SigV4, for an AgentCore Gateway created with IAM
+    authorization: `MCPServer.http(gateway_url, auth=sigv4_auth("us-west-2"))`. Credentials come from `session`
+    (a boto3 Session), else boto3's default chain, and are read afresh per request (so refreshed ones are used)."""
+    try:
+        import boto3
+        import httpx2
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+    except ImportError:
+        raise MissingExtra("boto3", "bedrock") from None
+    credentials = (session or boto3.Session()).get_credentials()
+    if credentials is None:
+        raise ConfigError("no AWS credentials found for SigV4 signing: configure them (aws configure, AWS_PROFILE)")
+
+    class _SigV4(httpx2.Auth):
+        requires_request_body = True
+
+        def auth_flow(self, request: Any) -> Any:
+            signed = AWSRequest(
+                method=request.method, url=str(request.url), data=request.content, headers=dict(request.headers)
+            )
+            SigV4Auth(credentials.get_frozen_credentials(), service, region).add_auth(signed)
+            request.headers.update(dict(signed.headers))
+            yield request
+
+    return _SigV4()
 
 
 # ---- results -------------------------------------------------------------------------------------

@@ -227,9 +227,8 @@ def test_filesystem_server_reads_a_file_in_its_root(tmp_path: Path) -> None:
         server.close()
 
 
-def test_http_headers_and_auth_are_sent() -> None:
-    """A plain HTTP server that records the first request's headers (and refuses it): the listing fails with
-    the server's name, and the headers we asked for were on the wire."""
+def recording_server() -> tuple[Any, list[dict[str, str]], str]:
+    """A plain HTTP server that records each request's headers and refuses it (HTTP 500)."""
     import http.server
     import threading
 
@@ -247,15 +246,38 @@ def test_http_headers_and_auth_are_sent() -> None:
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    module = mcp()
+    return httpd, seen, f"http://127.0.0.1:{httpd.server_address[1]}/mcp"
+
+
+def test_http_headers_and_auth_are_sent() -> None:
+    """The listing fails with the server's name, and the headers we asked for were on the wire."""
     import httpx2
 
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/mcp"
+    httpd, seen, url = recording_server()
+    module = mcp()
     server = module.MCPServer.http(url, headers={"X-Api-Key": "k1"}, auth=httpx2.BasicAuth("u", "p"), name="gw")
     try:
         with pytest.raises(module.MCPServerError, match="MCP server 'gw'"):
             server.tools()
         assert seen and seen[0]["X-Api-Key"] == "k1" and seen[0]["Authorization"].startswith("Basic ")
+    finally:
+        server.close()
+        httpd.shutdown()
+
+
+def test_sigv4_signs_requests_for_an_agentcore_gateway() -> None:
+    boto3 = pytest.importorskip("boto3")
+    httpd, seen, url = recording_server()
+    module = mcp()
+    session = boto3.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret", region_name="us-west-2")
+    server = module.MCPServer.http(url, auth=module.sigv4_auth("us-west-2", session=session), name="gateway")
+    try:
+        with pytest.raises(module.MCPServerError, match="MCP server 'gateway'"):
+            server.tools()
+        authorization = seen[0]["Authorization"]
+        assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+        assert "/us-west-2/bedrock-agentcore/aws4_request" in authorization
+        assert "host" in authorization and "X-Amz-Date" in seen[0]
     finally:
         server.close()
         httpd.shutdown()
