@@ -59,16 +59,19 @@ class MCPServer:
         startup_timeout: float = 30.0,
         list_timeout: float = 30.0,
         prefix: bool = False,
+        max_result_chars: int | None = 100_000,
         transport: str = "stdio",
     ) -> None:
         """`target()` returns what `mcp.client.Client` connects to (a StdioServerParameters, a Transport);
-        `transport` says which kind, for display."""
+        `transport` says which kind, for display. A result longer than `max_result_chars` is cut there, with a
+        note saying how much was dropped (None keeps it whole)."""
         self.name = name
         self.transport = transport
         self.timeout = timeout
         self.startup_timeout = startup_timeout
         self.list_timeout = list_timeout
         self.prefix = prefix
+        self.max_result_chars = max_result_chars
         self._target = target
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -219,7 +222,7 @@ class MCPServer:
                 f"MCP server {self.name!r} failed on {remote!r} ({_describe(exc)}); "
                 "it will be restarted on the next call"
             ) from None
-        return _result_value(self.name, result)
+        return _capped(_result_value(self.name, result), self.max_result_chars)
 
     async def _list(self) -> list[Any]:
         try:
@@ -375,6 +378,12 @@ def _result_value(server: str, result: Any) -> Any:
     if result.is_error:
         raise RetryTool(f"MCP server {server!r} reported an error: {text or '(no message)'}")
     return text
+
+
+def _capped(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n[... {len(text) - limit:,} more characters cut: the result was {len(text):,} long]"
 
 
 def _describe(exc: BaseException) -> str:

@@ -47,10 +47,42 @@ def py_server() -> Any:
 
 def test_a_python_sdk_server_lists_typed_tools_and_answers(py_server: Any) -> None:
     tools = by_name(py_server)
-    assert {"divide", "pid", "pixel"} <= set(tools)
+    assert {"divide", "pid", "pixel", "repeat"} <= set(tools)
     assert tools["divide"].parameters["required"] == ["a", "b"]
     assert call(tools["divide"], {"a": 1, "b": 4}) == "0.25"
     assert call(tools["pixel"], {}) == "[image image/png, 70 bytes]"
+
+
+def test_long_results_are_cut_with_a_note() -> None:
+    command, args = py_server_args()
+    server = mcp().MCPServer.stdio(command, args, max_result_chars=1000)
+    try:
+        text = call(by_name(server)["repeat"], {"text": "ab", "times": 5000})
+        assert text.startswith("abab") and len(text) < 1100
+        assert text.endswith("[... 9,000 more characters cut: the result was 10,000 long]")
+    finally:
+        server.close()
+
+
+def test_result_parts_map_to_text() -> None:
+    import mcp_types as types
+
+    module = mcp()
+    resource = types.TextResourceContents(uri="file:///a.txt", text="inside")
+    result = types.CallToolResult(
+        content=[
+            types.TextContent(type="text", text="hello"),
+            types.AudioContent(type="audio", data="AAAA", mime_type="audio/wav"),
+            types.EmbeddedResource(type="resource", resource=resource),
+            types.ResourceLink(type="resource_link", name="b", uri="file:///b.txt"),
+        ]
+    )
+    assert module._result_value("s", result) == "hello\n[audio audio/wav, 3 bytes]\ninside\n[resource file:///b.txt]"
+    structured = types.CallToolResult(content=[], structured_content={"sum": 3})
+    assert module._result_value("s", structured) == '{"sum": 3}'
+    failed = types.CallToolResult(content=[], is_error=True)
+    with pytest.raises(RetryTool, match=r"MCP server 's' reported an error: \(no message\)"):
+        module._result_value("s", failed)
 
 
 def test_arguments_are_validated_by_agentkit_before_they_are_sent(py_server: Any) -> None:

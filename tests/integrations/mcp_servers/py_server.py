@@ -35,6 +35,12 @@ def pid() -> str:
 
 
 @server.tool()
+def repeat(text: str, times: int) -> str:
+    """`text` repeated `times` times."""
+    return text * times
+
+
+@server.tool()
 def pixel() -> Image:
     """A one-pixel PNG."""
     png = base64.b64decode(
