@@ -12,6 +12,11 @@ from any loop (sync `agent(...)` calls, several `asyncio.run`s). Calls hop to th
   gives an error result naming the server; the connection is dropped and made again on the next call.
 - Names: a server's tools keep their names unless the name is taken (by an agent tool or an earlier server);
   then the tool is offered as `<server name>_<tool name>`. `prefix=True` prefixes every tool of a server.
+- Results: text parts as they are, images and audio as a one-line note (type and size), embedded text resources
+  as their text, structured content as JSON when there is no text; `isError` becomes an error result; past
+  `max_result_chars` a result is cut, with a note.
+- Transports: stdio, streamable HTTP (`headers=`, `auth=` an httpx2.Auth; `sigv4_auth` for an AgentCore Gateway
+  with IAM authorization) and the legacy HTTP+SSE one.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ def _require_sdk() -> Any:
 
 
 class MCPServer:
-    """One MCP server the agent may call. Build it with `MCPServer.stdio(...)` or `MCPServer.http(...)`."""
+    """One MCP server the agent may call. Build it with `MCPServer.stdio(...)`, `.http(...)` or `.sse(...)`."""
 
     def __init__(
         self,
