@@ -109,3 +109,20 @@ def test_config_entries_pick_their_transport() -> None:
         os.unlink(f.name)
     assert [s.name for s in servers] == ["s", "local", "remote", "old"]
     assert [s.transport for s in servers] == ["stdio", "stdio", "http", "sse"]
+
+
+def test_a_resumed_session_starts_the_same_mcp_servers(tmp_path: Path) -> None:
+    server = npm_bin("mcp-server-everything")
+    call = {"text": '<tool_call>\n{"name": "echo", "arguments": {"message": "again"}}\n</tool_call>'}
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps(call) + "\n")  # no answer turn: the run stops with an error after the call
+    args = ["run", "assistant", "go", "-m", f"replay:{first}", "--json", "--session", "mcp-resume"]
+    run = agentkit(*args, "--mcp", f"{server} stdio", home=tmp_path)
+    assert tool_results(run.stdout)[0]["content"] == "Echo: again"
+    second = tmp_path / "second.jsonl"
+    second.write_text(json.dumps(call) + "\n" + json.dumps({"text": "done"}) + "\n")
+    resumed = agentkit(
+        "sessions", "resume", "mcp-resume", "once more", "-m", f"replay:{second}", "--json", home=tmp_path
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert tool_results(resumed.stdout)[0]["content"] == "Echo: again"

@@ -180,7 +180,10 @@ def run_command(
     for server in servers:
         agent.tools.add_source(server)
     session = _open_session(session_id)
-    session.append({"type": "meta", "agent": agent_spec, "options": options, "model": model})
+    meta = {"type": "meta", "agent": agent_spec, "options": options, "model": model}
+    if servers:  # a resumed run starts the same servers
+        meta |= {"mcp": list(mcp_commands), "mcp_config": os.path.abspath(mcp_config) if mcp_config else None}
+    session.append(meta)
     agent.attach_session(session)
     display = JsonDisplay() if as_json else LiveDisplay(show_reasoning=not hide_reasoning)
     try:
@@ -323,9 +326,14 @@ def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_j
     definition = load_definition(meta["agent"])
     started = time.monotonic()
     agent = _build(definition, model or meta.get("model"), session, dict(meta.get("options") or {}))
+    for server in mcp_servers(tuple(meta.get("mcp") or ()), meta.get("mcp_config")):
+        agent.tools.add_source(server)
     last = agent.messages[-1] if agent.messages else None
     if prompt is None and last is not None and last.role == "assistant" and not last.tool_calls:
         raise click.ClickException(f"session {session_id!r} finished its run; give a new prompt to continue it")
     display = JsonDisplay() if as_json else LiveDisplay()
-    result = _drive(agent, prompt, display)
+    try:
+        result = _drive(agent, prompt, display)
+    finally:
+        agent.tools.close()
     _finish(definition, agent, result, session, started, as_json)
