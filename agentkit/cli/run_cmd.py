@@ -180,7 +180,7 @@ def run_command(
     for server in servers:
         agent.tools.add_source(server)
     session = _open_session(session_id)
-    meta = {"type": "meta", "agent": agent_spec, "options": options, "model": model}
+    meta: dict[str, Any] = {"type": "meta", "agent": agent_spec, "options": options, "model": model}
     if servers:  # a resumed run starts the same servers
         meta |= {"mcp": list(mcp_commands), "mcp_config": os.path.abspath(mcp_config) if mcp_config else None}
     session.append(meta)
