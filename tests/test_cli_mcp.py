@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.integrations.mcp_support import npm_bin, py_server_args
+from mcp_support import npm_bin, py_server_args
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ import yaml
 
 from agentkit import deploy
 from agentkit.errors import ConfigError
-from tests.integrations.mcp_support import require_sdk
+from mcp_support import require_sdk
 
 
 @pytest.fixture(scope="module")

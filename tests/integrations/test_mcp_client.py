@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp_support import npm_bin, py_server_args, require_sdk
 
 from agentkit import Agent
 from agentkit.errors import RetryTool, ToolArgumentsError
 from agentkit.messages import ToolCall
 from agentkit.models.testing import ScriptedModel
-from tests.integrations.mcp_support import npm_bin, py_server_args, require_sdk
 
 pytestmark = pytest.mark.integration
 

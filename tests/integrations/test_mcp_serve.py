@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.integrations.mcp_support import npm_bin, require_sdk
+from mcp_support import npm_bin, require_sdk
 
 pytestmark = pytest.mark.integration
 

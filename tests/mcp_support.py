@@ -9,10 +9,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from tests._requires import require
+from _requires import require
 
 NPM_PREFIX = Path(os.environ.get("AGENTKIT_TEST_NPM", Path.home() / ".cache" / "agentkit-test-npm"))
-PY_SERVER = Path(__file__).parent / "mcp_servers" / "py_server.py"
+PY_SERVER = Path(__file__).parent / "integrations" / "mcp_servers" / "py_server.py"
 HOW_NPM = "run .ci/setup.d/mcp-servers.sh (node, npm and the @modelcontextprotocol servers)"
 
 
