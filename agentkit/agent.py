@@ -40,7 +40,7 @@ from agentkit.models import resolve_model
 from agentkit.models.base import Model, ModelSettings, ToolChoice
 from agentkit.sessions import Session
 from agentkit.sync_runner import run_sync
-from agentkit.tooling import Tool, ToolExecutor, ToolRegistry
+from agentkit.tooling import Tool, ToolExecutor, ToolRegistry, ToolSource
 
 __all__ = ["Agent"]
 
@@ -51,7 +51,7 @@ class Agent:
     def __init__(
         self,
         model: Model | str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool | Callable[..., Any] | ToolSource] = (),
         *,
         system_prompt: str | None = None,
         name: str = "agent",
@@ -132,6 +132,8 @@ class Agent:
                 completed = dict(self._completed)
             elif not self.messages or self.messages[-1].role == "assistant":
                 raise ConfigError("nothing to run: pass a prompt (the conversation has no unanswered turn)")
+            if self.tools.pending:  # an MCP server starts and lists its tools: off the event loop
+                await anyio.to_thread.run_sync(self.tools.expand)
             loop = self._new_loop()
             self._loop = loop
             run = loop.run(self.messages, completed=completed, tool_choice=tool_choice)
@@ -156,7 +158,9 @@ class Agent:
         return await self.invoke_async(None)
 
     def close(self) -> None:
-        """Close the session transcript (the agent can still run; the next record reopens it)."""
+        """Close the session transcript and stop the tool sources (MCP servers); the agent can still run:
+        the next record reopens the transcript and the next call starts a server again."""
+        self.tools.close()
         if self.session is not None:
             self.session.close()
 
@@ -165,6 +169,12 @@ class Agent:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> Agent:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await anyio.to_thread.run_sync(self.close)
 
     def cancel(self, *, now: bool = False) -> None:
         """Stop the current run at its next step (stop reason "cancelled").

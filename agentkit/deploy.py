@@ -6,8 +6,10 @@
 
 `render` is pure and deterministic (no timestamps, sorted keys), so the output can be checked in and a test
 can regenerate it and compare. The image serves the agent with `agentkit serve` on 0.0.0.0:8080 for
-linux/arm64, as a non-root user, with every third-party dependency pinned to the version installed where the
-manifests were generated (requirements.txt is the dependency closure of agentkit's runtime needs).
+linux/arm64 (with `protocol="MCP"`: `agentkit mcp serve --agent` on 0.0.0.0:8000/mcp, stateless streamable HTTP,
+the agent as one tool, as AgentCore's MCP protocol contract asks), as a non-root user, with every third-party
+dependency pinned to the version installed where the manifests were generated (requirements.txt is the
+dependency closure of agentkit's runtime needs).
 
 Account ids are the placeholder 000000000000 in runtime.json and the IAM files (the CloudFormation template
 uses ${AWS::AccountId}); `apply` swaps in the caller's account before it calls the API.
@@ -46,6 +48,8 @@ RUNTIME_NAME_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
 _IAM_ROLE_NAME_MAX = 64
 PLACEHOLDER_ACCOUNT = "000000000000"
 _PORT = 8080
+_MCP_PORT = 8000
+_PROTOCOLS = ("HTTP", "MCP")
 _PYTHON = "3.11"
 _BASE_IMAGE = "python:3.11-slim-bookworm"
 # What the image needs from PyPI: agentkit's own dependencies with the server and Bedrock extras (read from
@@ -74,6 +78,22 @@ class DeployConfig:
     idle_timeout: int = 900
     max_lifetime: int = 28800
     environment: dict[str, str] = field(default_factory=dict)
+    protocol: str = "HTTP"  # or "MCP": the agent as one MCP tool on 0.0.0.0:8000/mcp
+
+    @property
+    def port(self) -> int:
+        return _MCP_PORT if self.protocol == "MCP" else _PORT
+
+    @property
+    def extras(self) -> tuple[str, ...]:
+        return (*_EXTRAS, "mcp") if self.protocol == "MCP" else _EXTRAS
+
+    @property
+    def command(self) -> list[str]:
+        """What the image runs."""
+        if self.protocol == "MCP":
+            return ["agentkit", "mcp", "serve", "--agent", self.served_spec, "--http", f"0.0.0.0:{self.port}"]
+        return ["agentkit", "serve", self.served_spec, "--host", "0.0.0.0", "--port", str(self.port)]
 
     @property
     def partition(self) -> str:
@@ -116,12 +136,14 @@ def default_runtime_name(agent: str) -> str:
 def render(config: DeployConfig) -> dict[str, str]:
     """Every manifest, as relative path -> text. Raises ConfigError on a bad name or region."""
     _check_name(config.name)
+    if config.protocol not in _PROTOCOLS:
+        raise ConfigError(f"protocol {config.protocol!r} is not one of {', '.join(_PROTOCOLS)}")
     if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", config.region):
         raise ConfigError(f"region {config.region!r} is not an AWS region name like us-west-2")
     files = {
         "Dockerfile": _dockerfile(config),
         ".dockerignore": _DOCKERIGNORE,
-        "requirements.txt": _requirements(),
+        "requirements.txt": _requirements(config.extras),
         ".bedrock_agentcore.yaml": _toolkit_yaml(config),
         "template.yaml": _template(config),
         "iam/trust-policy.json": _json(trust_policy(config, config.partition, config.region, PLACEHOLDER_ACCOUNT)),
@@ -162,7 +184,7 @@ def runtime_request(config: DeployConfig, account: str = PLACEHOLDER_ACCOUNT) ->
         "agentRuntimeArtifact": {"containerConfiguration": {"containerUri": image_uri(config, account)}},
         "roleArn": f"arn:{config.partition}:iam::{account}:role/{config.role_name}",
         "networkConfiguration": {"networkMode": "PUBLIC"},
-        "protocolConfiguration": {"serverProtocol": "HTTP"},
+        "protocolConfiguration": {"serverProtocol": config.protocol},
         "lifecycleConfiguration": {
             "idleRuntimeSessionTimeout": config.idle_timeout,
             "maxLifetime": config.max_lifetime,
@@ -276,7 +298,7 @@ def _template(config: DeployConfig) -> str:
             },
             "RoleArn": {"Fn::GetAtt": ["ExecutionRole", "Arn"]},
             "NetworkConfiguration": {"NetworkMode": "PUBLIC"},
-            "ProtocolConfiguration": "HTTP",
+            "ProtocolConfiguration": config.protocol,
             "LifecycleConfiguration": {
                 "IdleRuntimeSessionTimeout": config.idle_timeout,
                 "MaxLifetime": config.max_lifetime,
@@ -318,7 +340,7 @@ def _toolkit_yaml(config: DeployConfig) -> str:
     agent = {
         "name": config.name,
         "language": "python",
-        "entrypoint": "agent.py" if config.agent_file is not None else f"agentkit serve {config.agent}",
+        "entrypoint": _entrypoint(config),
         "deployment_type": "container",
         "platform": "linux/arm64",
         "source_path": ".",
@@ -330,7 +352,7 @@ def _toolkit_yaml(config: DeployConfig) -> str:
             "ecr_repository": image_uri(config).rpartition(":")[0],
             "ecr_auto_create": False,
             "network_configuration": {"network_mode": "PUBLIC"},
-            "protocol_configuration": {"server_protocol": "HTTP"},
+            "protocol_configuration": {"server_protocol": config.protocol},
             "observability": {"enabled": False},
             "lifecycle_configuration": {
                 "idle_runtime_session_timeout": config.idle_timeout,
@@ -344,9 +366,15 @@ def _toolkit_yaml(config: DeployConfig) -> str:
     return yaml.safe_dump(data, sort_keys=False, width=120)
 
 
+def _entrypoint(config: DeployConfig) -> str:
+    if config.agent_file is not None:
+        return "agent.py"
+    return " ".join(config.command) if config.protocol == "MCP" else f"agentkit serve {config.agent}"
+
+
 def _dockerfile(config: DeployConfig) -> str:
     copy_agent = "COPY --chown=1000:1000 agent.py /app/agent.py\n" if config.agent_file is not None else ""
-    cmd = json.dumps(["agentkit", "serve", config.served_spec, "--host", "0.0.0.0", "--port", str(_PORT)])
+    cmd = json.dumps(config.command)
     return f"""# Generated by `agentkit deploy agentcore`; regenerate instead of editing.
 # Build with ./build.sh: it passes the agentkit wheel in as the "wheels" build context.
 FROM --platform=linux/arm64 {_BASE_IMAGE}
@@ -359,7 +387,7 @@ COPY --from=wheels / /tmp/wheels/
 RUN pip install --no-cache-dir --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
 {copy_agent}RUN useradd --create-home --uid 1000 agentkit
 USER 1000
-EXPOSE {_PORT}
+EXPOSE {config.port}
 CMD {cmd}
 """
 
@@ -388,19 +416,19 @@ README.md
 """
 
 
-def _requirements() -> str:
-    """Pins for the dependency closure of agentkit[bedrock,serve], as installed here, for linux/aarch64."""
-    pins = dict(_closure(_agentkit_requirements()))
+def _requirements(extras: tuple[str, ...] = _EXTRAS) -> str:
+    """Pins for the dependency closure of agentkit[bedrock,serve(,mcp)], as installed here, for linux/aarch64."""
+    pins = dict(_closure(_agentkit_requirements(extras), extras))
     lines = [f"{name}=={version}" for name, version in sorted(pins.items())]
     return (
         f"# Generated by `agentkit deploy agentcore` (agentkit {__version__}): the dependency closure of\n"
-        f"# agentkit[{','.join(_EXTRAS)}], pinned to the versions installed where it ran; target linux/aarch64.\n"
+        f"# agentkit[{','.join(extras)}], pinned to the versions installed where it ran; target linux/aarch64.\n"
         + "\n".join(lines)
         + "\n"
     )
 
 
-def _agentkit_requirements() -> list[str]:
+def _agentkit_requirements(wanted: tuple[str, ...] = _EXTRAS) -> list[str]:
     """agentkit's own requirements: from pyproject.toml in a checkout (the truth while editing), else metadata."""
     import tomllib
 
@@ -409,15 +437,15 @@ def _agentkit_requirements() -> list[str]:
         project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
         if project.get("name") == "agentkit":
             extras = project.get("optional-dependencies", {})
-            return [*project.get("dependencies", []), *(r for e in _EXTRAS for r in extras.get(e, []))]
+            return [*project.get("dependencies", []), *(r for e in wanted for r in extras.get(e, []))]
     return list(importlib.metadata.requires("agentkit") or [])  # extras marked `extra == "..."`
 
 
-def _closure(requirements: list[str]) -> Iterator[tuple[str, str]]:
+def _closure(requirements: list[str], extras: tuple[str, ...] = _EXTRAS) -> Iterator[tuple[str, str]]:
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    pending: list[tuple[Requirement, tuple[str, ...]]] = [(Requirement(r), ("", *_EXTRAS)) for r in requirements]
+    pending: list[tuple[Requirement, tuple[str, ...]]] = [(Requirement(r), ("", *extras)) for r in requirements]
     seen: dict[str, set[str]] = {}
     while pending:
         req, scope = pending.pop()
@@ -467,10 +495,20 @@ echo "pushed $registry/$repository:$tag"
 
 def _readme(config: DeployConfig) -> str:
     stack = "agentkit-" + config.name.replace("_", "-")  # stack names allow letters, digits and hyphens only
+    mcp = config.protocol == "MCP"
+    flag = " --protocol MCP" if mcp else ""
+    served = " ".join(config.command[:5]) if mcp else f"agentkit serve {config.served_spec}"
+    invoke = (
+        "3. Connect an MCP client to the runtime's streamable HTTP endpoint (POST /mcp; stateless, so any\n"
+        "   Mcp-Session-Id the platform adds is accepted): `tools/list` shows the agent as one tool taking `prompt`."
+        if mcp
+        else "3. Invoke: `aws bedrock-agentcore invoke-agent-runtime --agent-runtime-arn <ARN> --runtime-session-id "
+        '<33+ chars>\n   --payload \'{"prompt": "hello"}\' --cli-binary-format raw-in-base64-out response.json`'
+    )
     return f"""# {config.name} on Amazon Bedrock AgentCore Runtime
 
-Generated by `agentkit deploy agentcore {config.agent} --name {config.name} --region {config.region}`;
-regenerate rather than edit. The image runs `agentkit serve {config.served_spec}` on 0.0.0.0:{_PORT}
+Generated by `agentkit deploy agentcore {config.agent} --name {config.name} --region {config.region}{flag}`;
+regenerate rather than edit. The image runs `{served}` on 0.0.0.0:{config.port}
 (linux/arm64, user 1000). Account ids here are the placeholder {PLACEHOLDER_ACCOUNT}.
 
 1. Build and push the image: `./build.sh` (docker buildx, AWS CLI; see the variables at its top).
@@ -478,10 +516,9 @@ regenerate rather than edit. The image runs `agentkit serve {config.served_spec}
    - CloudFormation: `aws cloudformation deploy --template-file template.yaml --stack-name {stack}
      --capabilities CAPABILITY_NAMED_IAM --region {config.region}` (creates the execution role and the runtime), or
    - the API: create the role from `iam/trust-policy.json` and `iam/execution-policy.json`, then
-     `agentkit deploy agentcore {config.agent} --name {config.name} --region {config.region} --apply`
+     `agentkit deploy agentcore {config.agent} --name {config.name} --region {config.region}{flag} --apply`
      (creates or updates the runtime from `runtime.json` and waits until it is READY).
-3. Invoke: `aws bedrock-agentcore invoke-agent-runtime --agent-runtime-arn <ARN> --runtime-session-id <33+ chars>
-   --payload '{{"prompt": "hello"}}' --cli-binary-format raw-in-base64-out response.json`
+{invoke}
 
 Files: Dockerfile, .dockerignore, requirements.txt (pinned), runtime.json (the CreateAgentRuntime request),
 template.yaml (CloudFormation), iam/ (trust and execution policies), .bedrock_agentcore.yaml (starter toolkit).

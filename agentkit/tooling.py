@@ -22,7 +22,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, get_type_hints
 
@@ -40,6 +40,7 @@ __all__ = [
     "ToolDefinition",
     "ToolExecutor",
     "ToolRegistry",
+    "ToolSource",
     "coerce_arguments",
     "registered_tools",
     "tool",
@@ -317,13 +318,34 @@ class InProcessExecutor:
 # ---- the registry --------------------------------------------------------------------------------
 
 
-class ToolRegistry:
-    """Tools by name, in the order given; the loop's lookup table."""
+class ToolSource(Protocol):
+    """Something that supplies tools when a run first needs them (an MCP server): `Agent(tools=[source])`.
 
-    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
+    `tools(taken)` gets the names already in use, so a source can rename its own to avoid them; `close()`
+    releases what it holds (the agent's `close()` calls it)."""
+
+    def tools(self, taken: Collection[str]) -> list[Tool]: ...
+
+    def close(self) -> None: ...
+
+
+def _is_source(item: object) -> bool:
+    return not isinstance(item, Tool) and callable(getattr(item, "tools", None)) and hasattr(item, "close")
+
+
+class ToolRegistry:
+    """Tools by name, in the order given; the loop's lookup table. Tool sources expand on first lookup."""
+
+    def __init__(self, tools: Iterable[Tool | Callable[..., Any] | ToolSource] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        self.sources: list[ToolSource] = []
+        self._pending: list[ToolSource] = []
         for item in tools:
-            self.add(item)
+            if _is_source(item):
+                self.sources.append(item)  # type: ignore[arg-type]
+            else:
+                self.add(item)  # type: ignore[arg-type]
+        self._pending = list(self.sources)
 
     def add(self, item: Tool | Callable[..., Any]) -> Tool:
         t = item if isinstance(item, Tool) else Tool.from_function(item)
@@ -333,23 +355,50 @@ class ToolRegistry:
         self._tools[t.name] = t
         return t
 
+    def add_source(self, source: ToolSource) -> None:
+        """Add a tool source (listed, like the others, on the next lookup)."""
+        self.sources.append(source)
+        self._pending.append(source)
+
+    @property
+    def pending(self) -> bool:
+        """Whether some tool source has not been listed yet (listing may start a server: seconds)."""
+        return bool(self._pending)
+
+    def expand(self) -> None:
+        """List every tool source now (lookups do it on first use)."""
+        self._expanded()
+
+    def _expanded(self) -> dict[str, Tool]:
+        while self._pending:
+            source = self._pending[0]
+            for t in source.tools(set(self._tools)):
+                self.add(t)
+            self._pending.pop(0)
+        return self._tools
+
+    def close(self) -> None:
+        """Close every tool source (its tools stay listed; a source starts again on its next call)."""
+        for source in self.sources:
+            source.close()
+
     def get(self, name: str) -> Tool | None:
-        return self._tools.get(name)
+        return self._expanded().get(name)
 
     def names(self) -> list[str]:
-        return list(self._tools)
+        return list(self._expanded())
 
     def definitions(self) -> list[ToolDefinition]:
-        return [t.definition for t in self._tools.values()]
+        return [t.definition for t in self._expanded().values()]
 
     def __iter__(self) -> Iterator[Tool]:
-        return iter(self._tools.values())
+        return iter(self._expanded().values())
 
     def __len__(self) -> int:
-        return len(self._tools)
+        return len(self._expanded())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._tools
+        return name in self._expanded()
 
 
 def registered_tools() -> dict[str, Tool]:

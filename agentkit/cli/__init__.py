@@ -23,6 +23,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "agents": ("agentkit.cli.run_cmd", "agents_group", "List the ready-made agents."),
     "chat": ("agentkit.cli.run_cmd", "chat_command", "Chat with an agent interactively."),
     "deploy": ("agentkit.cli.deploy_cmd", "deploy_group", "Generate and apply deployment manifests."),
+    "mcp": ("agentkit.cli.mcp_cmd", "mcp_group", "Serve agentkit tools over the Model Context Protocol."),
     "parse": ("agentkit.cli.parse_cmd", "parse_command", "Parse raw model output into tool calls."),
     "run": ("agentkit.cli.run_cmd", "run_command", "Run an agent on a prompt."),
     "sandbox": ("agentkit.cli.sandbox_cmd", "sandbox_group", "Inspect the sandbox and run commands in it."),

@@ -25,6 +25,13 @@ def deploy_group() -> None:
 @click.option("--apply", "do_apply", is_flag=True, help="Create or update the runtime with boto3 and wait for READY.")
 @click.option("--account", help="AWS account id for --apply (default: from STS).")
 @click.option("--image-uri", help="Container image for --apply (default: the ECR image build.sh pushes).")
+@click.option(
+    "--protocol",
+    type=click.Choice(["HTTP", "MCP"], case_sensitive=False),
+    default="HTTP",
+    show_default=True,
+    help="HTTP: `agentkit serve` on :8080; MCP: the agent as one MCP tool (`agentkit mcp serve`) on :8000/mcp.",
+)
 def agentcore_command(
     agent: str,
     name: str | None,
@@ -33,6 +40,7 @@ def agentcore_command(
     do_apply: bool,
     account: str | None,
     image_uri: str | None,
+    protocol: str,
 ) -> None:
     """Write Dockerfile, requirements, IAM, CloudFormation and runtime.json for AGENT.
 
@@ -46,7 +54,9 @@ def agentcore_command(
     load_agent_factory(agent)  # fails early, with one line, on an agent that does not load
     agent_file = Path(agent) if agent.endswith(".py") else None
     runtime_name = name if name is not None else deploy.default_runtime_name(agent)
-    config = deploy.DeployConfig(agent=agent, name=runtime_name, region=region, agent_file=agent_file)
+    config = deploy.DeployConfig(
+        agent=agent, name=runtime_name, region=region, agent_file=agent_file, protocol=protocol.upper()
+    )
     files = deploy.render(config)
     deploy.validate(files)
     target = Path(out) if out else Path("deploy") / runtime_name

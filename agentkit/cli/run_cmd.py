@@ -21,6 +21,7 @@ import click
 from agentkit.agent import Agent
 from agentkit.agents import AgentDefinition, available_agents, load_definition
 from agentkit.cli.display import JsonDisplay, LiveDisplay, summarize
+from agentkit.cli.mcp_options import mcp_options, mcp_servers
 from agentkit.errors import ConfigError
 from agentkit.loop import AgentResult, RunEnd
 from agentkit.sessions import Session, list_sessions, new_session_id
@@ -151,6 +152,7 @@ def _finish(
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
+@mcp_options
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -160,8 +162,11 @@ def run_command(
     as_json: bool,
     hide_reasoning: bool,
     family: str | None,
+    mcp_commands: tuple[str, ...],
+    mcp_config: str | None,
 ) -> None:
     _use_family(family)
+    servers = mcp_servers(mcp_commands, mcp_config)
     definition = load_definition(agent_spec)
     options, words = _parse_agent_options(definition, ctx.args)
     prompt = " ".join(words) or None
@@ -172,11 +177,19 @@ def run_command(
             raise click.UsageError(f'give {definition.name} a prompt: agentkit run {agent_spec} "..."')
     started = time.monotonic()
     agent = definition.create(model, **options)
+    for server in servers:
+        agent.tools.add_source(server)
     session = _open_session(session_id)
-    session.append({"type": "meta", "agent": agent_spec, "options": options, "model": model})
+    meta: dict[str, Any] = {"type": "meta", "agent": agent_spec, "options": options, "model": model}
+    if servers:  # a resumed run starts the same servers
+        meta |= {"mcp": list(mcp_commands), "mcp_config": os.path.abspath(mcp_config) if mcp_config else None}
+    session.append(meta)
     agent.attach_session(session)
     display = JsonDisplay() if as_json else LiveDisplay(show_reasoning=not hide_reasoning)
-    result = _drive(agent, prompt if definition.takes_prompt else _default_prompt(agent), display)
+    try:
+        result = _drive(agent, prompt if definition.takes_prompt else _default_prompt(agent), display)
+    finally:
+        agent.tools.close()  # stops the MCP servers
     _finish(definition, agent, result, session, started, as_json)
     if result.stop_reason in ("error",):
         sys.exit(1)
@@ -313,9 +326,14 @@ def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_j
     definition = load_definition(meta["agent"])
     started = time.monotonic()
     agent = _build(definition, model or meta.get("model"), session, dict(meta.get("options") or {}))
+    for server in mcp_servers(tuple(meta.get("mcp") or ()), meta.get("mcp_config")):
+        agent.tools.add_source(server)
     last = agent.messages[-1] if agent.messages else None
     if prompt is None and last is not None and last.role == "assistant" and not last.tool_calls:
         raise click.ClickException(f"session {session_id!r} finished its run; give a new prompt to continue it")
     display = JsonDisplay() if as_json else LiveDisplay()
-    result = _drive(agent, prompt, display)
+    try:
+        result = _drive(agent, prompt, display)
+    finally:
+        agent.tools.close()
     _finish(definition, agent, result, session, started, as_json)

@@ -9,8 +9,9 @@ from typing import Any, NoReturn
 import anyio
 import click
 
+from agentkit.cli.mcp_options import mcp_options, mcp_servers
 from agentkit.errors import AgentkitError, ToolArgumentsError
-from agentkit.tooling import Tool, ToolExecutor, registered_tools, tool_result_text
+from agentkit.tooling import Tool, ToolExecutor, ToolRegistry, registered_tools, tool_result_text
 
 __all__ = ["tools_group"]
 
@@ -22,9 +23,11 @@ def tools_group() -> None:
 
 @tools_group.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print the full definitions (name, description, schema).")
-def list_command(as_json: bool) -> None:
-    """Print every registered tool: its name and the first line of its description."""
-    tools = _load()
+@mcp_options
+def list_command(as_json: bool, mcp_commands: tuple[str, ...], mcp_config: str | None) -> None:
+    """Print every registered tool (or, with --mcp / --mcp-config, the MCP servers' tools): its name and the
+    first line of its description."""
+    tools = _load_mcp(mcp_commands, mcp_config) if mcp_commands or mcp_config else _load()
     if as_json:
         click.echo(json.dumps([t.definition.to_json_schema() for t in tools.values()], indent=2, ensure_ascii=False))
         return
@@ -69,6 +72,16 @@ def _executor() -> ToolExecutor:
 
     executor: ToolExecutor = default_executor()
     return executor
+
+
+def _load_mcp(commands: tuple[str, ...], config: str | None) -> dict[str, Tool]:
+    registry = ToolRegistry()
+    for server in mcp_servers(commands, config):
+        registry.add_source(server)
+    try:
+        return {t.name: t for t in registry}
+    finally:
+        registry.close()
 
 
 def _load() -> dict[str, Tool]:

@@ -1,6 +1,7 @@
 """Bridges to other agent frameworks. Each bridge loads on first use, so its SDK is imported only then.
 
-`from agentkit.integrations import StrandsModel` (or `agentkit.integrations.strands`) needs the `strands` extra.
+`from agentkit.integrations import StrandsModel` (or `agentkit.integrations.strands`) needs the `strands` extra;
+`MCPServer` (`agentkit.integrations.mcp`) needs the `mcp` extra.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
+    "MCPServer": "agentkit.integrations.mcp",
+    "MCPServerError": "agentkit.integrations.mcp",
+    "sigv4_auth": "agentkit.integrations.mcp",
     "AgentkitModelProvider": "agentkit.integrations.strands",
     "AgentkitStrandsTool": "agentkit.integrations.strands",
     "StrandsModel": "agentkit.integrations.strands",
@@ -19,6 +23,9 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from agentkit.integrations.mcp import MCPServer as MCPServer
+    from agentkit.integrations.mcp import MCPServerError as MCPServerError
+    from agentkit.integrations.mcp import sigv4_auth as sigv4_auth
     from agentkit.integrations.strands import (
         AgentkitModelProvider as AgentkitModelProvider,
     )

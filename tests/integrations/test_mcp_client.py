@@ -1,0 +1,315 @@
+"""agentkit's MCP client against servers we did not write (npm's server-everything and server-filesystem), a
+server written with the official Python SDK, and a crashed and a hung server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp_support import npm_bin, py_server_args, require_sdk
+
+from agentkit import Agent
+from agentkit.errors import RetryTool, ToolArgumentsError
+from agentkit.messages import ToolCall
+from agentkit.models.testing import ScriptedModel
+
+pytestmark = pytest.mark.integration
+
+
+def mcp() -> Any:
+    require_sdk()
+    from agentkit.integrations import mcp as module
+
+    return module
+
+
+def by_name(server: Any) -> dict[str, Any]:
+    return {t.name: t for t in server.tools()}
+
+
+def call(tool: Any, arguments: dict[str, Any]) -> Any:
+    return asyncio.run(tool.invoke(tool.validate(arguments)))
+
+
+@pytest.fixture
+def py_server() -> Any:
+    command, args = py_server_args()
+    server = mcp().MCPServer.stdio(command, args, name="calc")
+    yield server
+    server.close()
+
+
+def test_a_python_sdk_server_lists_typed_tools_and_answers(py_server: Any) -> None:
+    tools = by_name(py_server)
+    assert {"divide", "pid", "pixel", "repeat"} <= set(tools)
+    assert tools["divide"].parameters["required"] == ["a", "b"]
+    assert call(tools["divide"], {"a": 1, "b": 4}) == "0.25"
+    assert call(tools["pixel"], {}) == "[image image/png, 70 bytes]"
+
+
+def test_long_results_are_cut_with_a_note() -> None:
+    command, args = py_server_args()
+    server = mcp().MCPServer.stdio(command, args, max_result_chars=1000)
+    try:
+        text = call(by_name(server)["repeat"], {"text": "ab", "times": 5000})
+        assert text.startswith("abab") and len(text) < 1100
+        assert text.endswith("[... 9,000 more characters cut: the result was 10,000 long]")
+    finally:
+        server.close()
+
+
+def test_result_parts_map_to_text() -> None:
+    import mcp_types as types
+
+    module = mcp()
+    resource = types.TextResourceContents(uri="file:///a.txt", text="inside")
+    result = types.CallToolResult(
+        content=[
+            types.TextContent(type="text", text="hello"),
+            types.AudioContent(type="audio", data="AAAA", mime_type="audio/wav"),
+            types.EmbeddedResource(type="resource", resource=resource),
+            types.ResourceLink(type="resource_link", name="b", uri="file:///b.txt"),
+        ]
+    )
+    assert module._result_value("s", result) == "hello\n[audio audio/wav, 3 bytes]\ninside\n[resource file:///b.txt]"
+    structured = types.CallToolResult(content=[], structured_content={"sum": 3})
+    assert module._result_value("s", structured) == '{"sum": 3}'
+    failed = types.CallToolResult(content=[], is_error=True)
+    with pytest.raises(RetryTool, match=r"MCP server 's' reported an error: \(no message\)"):
+        module._result_value("s", failed)
+
+
+def test_arguments_are_validated_by_agentkit_before_they_are_sent(py_server: Any) -> None:
+    divide = by_name(py_server)["divide"]
+    with pytest.raises(ToolArgumentsError, match=r"\$\.a: expected number, got string"):
+        divide.validate({"a": "x", "b": 2})
+
+
+def test_an_is_error_result_becomes_an_error_naming_the_server(py_server: Any) -> None:
+    with pytest.raises(RetryTool, match="MCP server 'calc' reported an error"):
+        call(by_name(py_server)["divide"], {"a": 1, "b": 0})
+
+
+def test_a_crashed_server_gives_an_error_result_and_is_restarted_on_the_next_call() -> None:
+    command, args = py_server_args("crash")
+    server = mcp().MCPServer.stdio(command, args, name="crashy", timeout=20)
+    try:
+        tools = by_name(server)
+        first = call(tools["pid"], {})
+        with pytest.raises(RetryTool, match=r"MCP server 'crashy' failed on 'divide'.*restarted on the next call"):
+            call(tools["divide"], {"a": 1, "b": 0})
+        second = call(tools["pid"], {})
+        assert second != first  # a new process
+    finally:
+        server.close()
+
+
+def test_a_hung_call_times_out_with_an_error_and_the_server_is_restarted() -> None:
+    command, args = py_server_args("hang")
+    server = mcp().MCPServer.stdio(command, args, name="slow", timeout=1.0)
+    try:
+        tools = by_name(server)
+        first = call(tools["pid"], {})
+        started = time.monotonic()
+        with pytest.raises(RetryTool, match=r"MCP server 'slow' did not answer 'divide' within 1 s"):
+            call(tools["divide"], {"a": 1, "b": 0})
+        assert time.monotonic() - started < 10
+        assert call(tools["pid"], {}) != first
+    finally:
+        server.close()
+
+
+def test_a_server_that_never_starts_fails_listing_with_its_name(tmp_path: Path) -> None:
+    script = tmp_path / "silent.py"
+    script.write_text("import time\ntime.sleep(60)\n")
+    module = mcp()
+    server = module.MCPServer.stdio(
+        py_server_args()[0], [str(script)], name="silent", startup_timeout=1.0, list_timeout=1.0
+    )
+    try:
+        started = time.monotonic()
+        with pytest.raises(module.MCPServerError, match="MCP server 'silent' did not start within 1 s"):
+            server.tools()
+        assert time.monotonic() - started < 15
+    finally:
+        server.close()
+
+
+def test_a_missing_program_is_a_clear_error() -> None:
+    module = mcp()
+    server = module.MCPServer.stdio("/nonexistent/mcp-server", name="ghost")
+    with pytest.raises(module.MCPServerError, match="MCP server 'ghost' could not start: FileNotFoundError"):
+        server.tools()
+    server.close()
+
+
+def test_colliding_names_get_the_server_name_as_prefix(py_server: Any) -> None:
+    command, args = py_server_args()
+    other = mcp().MCPServer.stdio(command, args, name="calc2")
+    try:
+        from agentkit import tool
+
+        @tool
+        def pid() -> str:
+            """Ours."""
+            return "mine"
+
+        agent = Agent(model=ScriptedModel(["done"]), tools=[pid, py_server, other])
+        names = agent.tools.names()
+        assert names[0] == "pid"
+        assert {"calc_pid", "divide", "calc2_divide", "calc2_pid", "pixel", "calc2_pixel"} <= set(names)
+        prefixed = mcp().MCPServer.stdio(command, args, name="p", prefix=True)
+        assert all(t.name.startswith("p_") for t in prefixed.tools())
+        prefixed.close()
+    finally:
+        other.close()
+
+
+def test_an_agent_lists_lazily_calls_the_server_and_closes_it(py_server: Any) -> None:
+    model = ScriptedModel([[ToolCall(id="c1", name="divide", arguments={"a": 9, "b": 3})], "three"])
+    agent = Agent(model=model, tools=[py_server])
+    assert py_server._loop is None  # nothing started yet
+    result = agent("9/3?")
+    assert result.text == "three"
+    results = [r for m in agent.messages for r in m.tool_results]
+    assert results[0].content == "3.0" and not results[0].is_error
+    agent.close()
+    assert py_server._loop is None
+    model.turns += model.turns  # the same two turns again: after close, the next call starts the server anew
+    assert agent("again").text == "three"
+    assert py_server._loop is not None
+
+
+def test_calls_arriving_together_share_one_server_start(py_server: Any) -> None:
+    pid = by_name(py_server)["pid"]
+    py_server.close()
+
+    async def together() -> set[str]:
+        return set(await asyncio.gather(*(pid.invoke({}) for _ in range(8))))
+
+    assert len(asyncio.run(together())) == 1
+
+
+def test_everything_server_over_stdio() -> None:
+    server = mcp().MCPServer.stdio(npm_bin("mcp-server-everything"), ["stdio"])
+    try:
+        tools = by_name(server)
+        assert server.name == "mcp-server-everything"
+        assert call(tools["echo"], {"message": "hi"}) == "Echo: hi"
+        assert "3" in call(tools["get-sum"], {"a": 1, "b": 2})
+        assert "[image image/png" in call(tools["get-tiny-image"], {})
+        with pytest.raises(ToolArgumentsError, match="'message' is a required property"):
+            tools["echo"].validate({})
+    finally:
+        server.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(("transport", "path"), [("streamableHttp", "/mcp"), ("sse", "/sse")])
+def test_everything_server_over_http(transport: str, path: str) -> None:
+    launcher = npm_bin("mcp-server-everything")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [launcher, transport],
+        env={**os.environ, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        module = mcp()
+        make = module.MCPServer.http if transport == "streamableHttp" else module.MCPServer.sse
+        server = make(f"http://127.0.0.1:{port}{path}", headers={"X-Test": "1"})
+        assert server.name == "127_0_0_1"
+        tools = by_name(server)
+        assert call(tools["echo"], {"message": "over http"}) == "Echo: over http"
+        server.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_filesystem_server_reads_a_file_in_its_root(tmp_path: Path) -> None:
+    (tmp_path / "note.txt").write_text("hello from a file\n")
+    server = mcp().MCPServer.stdio(npm_bin("mcp-server-filesystem"), [str(tmp_path)])
+    try:
+        tools = by_name(server)
+        assert server.name == "mcp-server-filesystem"
+        assert "hello from a file" in call(tools["read_text_file"], {"path": str(tmp_path / "note.txt")})
+        with pytest.raises(RetryTool, match=r"reported an error.*(denied|outside)"):
+            call(tools["read_text_file"], {"path": "/etc/hostname"})
+    finally:
+        server.close()
+
+
+def recording_server() -> tuple[Any, list[dict[str, str]], str]:
+    """A plain HTTP server that records each request's headers and refuses it (HTTP 500)."""
+    import http.server
+    import threading
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(dict(self.headers))
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, seen, f"http://127.0.0.1:{httpd.server_address[1]}/mcp"
+
+
+def test_http_headers_and_auth_are_sent() -> None:
+    """The listing fails with the server's name, and the headers we asked for were on the wire."""
+    import httpx2
+
+    httpd, seen, url = recording_server()
+    module = mcp()
+    server = module.MCPServer.http(url, headers={"X-Api-Key": "k1"}, auth=httpx2.BasicAuth("u", "p"), name="gw")
+    try:
+        with pytest.raises(module.MCPServerError, match="MCP server 'gw'"):
+            server.tools()
+        assert seen and seen[0]["X-Api-Key"] == "k1" and seen[0]["Authorization"].startswith("Basic ")
+    finally:
+        server.close()
+        httpd.shutdown()
+
+
+def test_sigv4_signs_requests_for_an_agentcore_gateway() -> None:
+    boto3 = pytest.importorskip("boto3")
+    httpd, seen, url = recording_server()
+    module = mcp()
+    session = boto3.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret", region_name="us-west-2")
+    server = module.MCPServer.http(url, auth=module.sigv4_auth("us-west-2", session=session), name="gateway")
+    try:
+        with pytest.raises(module.MCPServerError, match="MCP server 'gateway'"):
+            server.tools()
+        authorization = seen[0]["Authorization"]
+        assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+        assert "/us-west-2/bedrock-agentcore/aws4_request" in authorization
+        assert "host" in authorization and "X-Amz-Date" in seen[0]
+    finally:
+        server.close()
+        httpd.shutdown()

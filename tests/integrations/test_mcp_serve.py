@@ -1,0 +1,175 @@
+"""`agentkit mcp serve`, driven by the official MCP Python SDK's client over stdio and streamable HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp_support import npm_bin, require_sdk
+
+pytestmark = pytest.mark.integration
+
+
+def stdio_params(*args: str) -> Any:
+    require_sdk()
+    import mcp
+
+    return mcp.StdioServerParameters(command=sys.executable, args=["-m", "agentkit", "mcp", "serve", *args])
+
+
+async def session_calls(target: Any) -> dict[str, Any]:
+    import mcp
+
+    async with mcp.Client(target) as client:
+        tools = (await client.list_tools()).tools
+        ok = await client.call_tool("calculator", {"expression": "6*7"})
+        bad = await client.call_tool("calculator", {"expression": 42})
+        unknown = await client.call_tool("nope", {})
+        return {"tools": tools, "ok": ok, "bad": bad, "unknown": unknown}
+
+
+def check(answers: dict[str, Any]) -> None:
+    tools = {t.name: t for t in answers["tools"]}
+    assert set(tools) == {"calculator", "read_file"}
+    assert tools["calculator"].input_schema["required"] == ["expression"]
+    ok = answers["ok"]
+    assert not ok.is_error and json.loads(ok.content[0].text)["result"] == "42"
+    bad = answers["bad"]
+    assert bad.is_error and "$.expression: expected string, got integer" in bad.content[0].text
+    assert answers["unknown"].is_error and "unknown tool 'nope'" in answers["unknown"].content[0].text
+
+
+def test_serve_over_stdio_validates_and_runs_calls() -> None:
+    check(asyncio.run(session_calls(stdio_params("calculator", "read_file"))))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_over_streamable_http(tmp_path: Path) -> None:
+    require_sdk()
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentkit", "mcp", "serve", "calculator", "read_file", "--http", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.1)
+        check(asyncio.run(session_calls(f"http://127.0.0.1:{port}/mcp")))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_agentkit_client_against_agentkit_server() -> None:
+    require_sdk()
+    from agentkit.integrations.mcp import MCPServer
+
+    server = MCPServer.stdio(sys.executable, ["-m", "agentkit", "mcp", "serve", "calculator"], name="self")
+    try:
+        (calculator,) = server.tools()
+        assert json.loads(asyncio.run(calculator.invoke({"expression": "2**10"})))["result"] == "1024"
+    finally:
+        server.close()
+
+
+def test_unknown_tool_names_and_a_bad_address_are_clear_errors() -> None:
+    require_sdk()
+    run = subprocess.run(
+        [sys.executable, "-m", "agentkit", "mcp", "serve", "nope"], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1 and "unknown tool(s) nope; registered: calculator" in run.stderr
+    run = subprocess.run(
+        [sys.executable, "-m", "agentkit", "mcp", "serve", "--http", "localhost"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and "expected HOST:PORT" in run.stderr
+
+
+def test_the_http_server_accepts_agentcore_session_headers_from_agentkits_client() -> None:
+    """AgentCore forwards a platform-made Mcp-Session-Id and its runtime session id; a stateless server takes both."""
+    require_sdk()
+    from agentkit.integrations.mcp import MCPServer
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentkit", "mcp", "serve", "calculator", "--http", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    headers = {"Mcp-Session-Id": "platform-made-0001", "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": "s" * 33}
+    server = MCPServer.http(f"http://127.0.0.1:{port}/mcp", headers=headers, startup_timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        (calculator,) = server.tools()
+        assert json.loads(asyncio.run(calculator.invoke({"expression": "1+1"})))["result"] == "2"
+    finally:
+        server.close()
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_an_agent_served_as_one_tool(tmp_path: Path) -> None:
+    transcript = tmp_path / "answer.jsonl"
+    transcript.write_text(json.dumps({"text": "forty-two"}) + "\n")
+    params = stdio_params("--agent", "assistant", "-m", f"replay:{transcript}")
+    params.env = {**os.environ, "AGENTKIT_HOME": str(tmp_path)}
+
+    async def main() -> tuple[list[str], Any, Any]:
+        import mcp
+
+        async with mcp.Client(params) as client:
+            names = [t.name for t in (await client.list_tools()).tools]
+            answer = await client.call_tool("assistant", {"prompt": "the answer?"})
+            bad = await client.call_tool("assistant", {})
+            return names, answer, bad
+
+    names, answer, bad = asyncio.run(main())
+    assert names == ["assistant"]
+    assert not answer.is_error and answer.content[0].text == "forty-two"
+    assert bad.is_error and "'prompt' is a required property" in bad.content[0].text
+
+
+def inspector(*args: str) -> Any:
+    launcher = npm_bin("mcp-inspector")
+    command = [launcher, "--cli", sys.executable, "-m", "agentkit", "mcp", "serve", "calculator", *args]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_the_mcp_inspector_cli_lists_and_calls_our_tools() -> None:
+    listed = inspector("--method", "tools/list")
+    assert [t["name"] for t in listed["tools"]] == ["calculator"]
+    answer = inspector("--method", "tools/call", "--tool-name", "calculator", "--tool-arg", "expression=6*7")
+    assert answer["isError"] is False and json.loads(answer["content"][0]["text"])["result"] == "42"
+    refused = inspector("--method", "tools/call", "--tool-name", "calculator", "--tool-arg", "nope=1")
+    assert refused["isError"] is True and "'expression' is a required property" in refused["content"][0]["text"]
