@@ -9,5 +9,7 @@ if ! command -v npm >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 mkdir -p "$PREFIX"
+# pinned: the versions the tests were written against (a new release is taken on purpose, not by chance)
 npm install --no-audit --no-fund --prefix "$PREFIX" \
-  @modelcontextprotocol/server-everything @modelcontextprotocol/server-filesystem @modelcontextprotocol/inspector
+  @modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/server-filesystem@2026.8.31 \
+  @modelcontextprotocol/inspector@0.15.0
