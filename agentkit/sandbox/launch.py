@@ -299,6 +299,9 @@ def _build_launch(
     seccomp = seccomp_bpf(policy.network) if caps.seccomp.ok else None
     launcher_env = {"PATH": MINIMAL_PATH}  # bubblewrap's own environment is readable through /proc/1/environ
     if backend == "bwrap":
+        inner_nproc = _inner_nproc(policy, group, root)
+        if inner_nproc is not None:
+            argv = [*inner_nproc, *argv]
         full, fds = bwrap_argv(
             policy,
             argv,
@@ -309,7 +312,7 @@ def _build_launch(
             seccomp=seccomp,
         )
         mapped = root and (caps.setpriv is None or needs_root_mapping(policy))
-        limits = _rlimits(policy, group=group, per_uid_nproc=not mapped)
+        limits = _rlimits(policy, group=group, per_uid_nproc=not mapped and inner_nproc is None)
         pre = child_setup(rlimits=limits, cgroup_procs=group.procs_files if group is not None else ())
         return Launch(backend, full, launcher_env, pre, fds, list(fds), None, group)
     if backend in ("landlock", "rlimits"):
@@ -323,6 +326,18 @@ def _build_launch(
         pre = child_setup(rlimits=_rlimits(policy, group=None))
         return Launch(backend, ["/usr/bin/sandbox-exec", "-p", profile, *argv], env, pre, cwd=cwd)
     raise ValueError(f"unknown sandbox backend {backend!r}")
+
+
+def _inner_nproc(policy: Policy, group: SandboxCgroup | None, root: bool) -> list[str] | None:
+    """For an ordinary user without a pids cgroup: set RLIMIT_NPROC inside bubblewrap's user namespace (with
+    util-linux prlimit), where the kernel counts the sandbox's own processes only. Set on the launcher outside,
+    it would count every process of the user, the agent's threads included, so a tool could starve the agent."""
+    if root or (group is not None and "pids" in group.limits):
+        return None
+    prlimit = shutil.which("prlimit", path=MINIMAL_PATH)
+    if prlimit is None:
+        return None
+    return [prlimit, f"--nproc={policy.max_processes}:{policy.max_processes}", "--"]
 
 
 def _host_launch(

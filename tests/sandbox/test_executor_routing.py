@@ -165,3 +165,18 @@ def test_a_cancelled_run_records_an_isolated_call_that_finished(tmp_path: Path) 
     asyncio.run(cancel_mid_call())
     assert (done / "once.txt").read_text() == "x"
     assert len(Session(session).load().completed) == 1
+
+
+def test_an_ordinary_users_bwrap_counts_processes_inside_its_own_namespace() -> None:
+    """Without a pids cgroup, RLIMIT_NPROC set outside bubblewrap would count all of the user's processes (the
+    agent's threads too); set inside its user namespace by prlimit, it counts the sandbox's own processes."""
+    import resource
+
+    from agentkit.sandbox import Policy
+    from agentkit.sandbox import launch as launch_module
+
+    policy = Policy(max_processes=64)
+    inner = launch_module._inner_nproc(policy, None, root=False)
+    assert inner is not None and inner[0].endswith("prlimit") and "--nproc=64:64" in inner
+    assert launch_module._inner_nproc(policy, None, root=True) is None  # root: the cgroup or setpriv path
+    assert resource.RLIMIT_NPROC not in launch_module._rlimits(policy, group=None, per_uid_nproc=False)
