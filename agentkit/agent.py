@@ -33,7 +33,7 @@ from typing import Any
 
 import anyio
 
-from agentkit.errors import ConfigError, SessionBusy, SessionError
+from agentkit.errors import AgentkitError, ConfigError, SessionBusy, SessionError
 from agentkit.loop import AgentEvent, AgentLoop, AgentResult, Limits, MessageEvent, RunEnd, ToolCallStarted
 from agentkit.messages import Message, ToolResult
 from agentkit.models import resolve_model
@@ -60,7 +60,9 @@ class Agent:
         session: str | os.PathLike[str] | Session | None = None,
         executor: ToolExecutor | None = None,
     ) -> None:
-        self.model: Model = resolve_model(model)
+        # None is resolved when first needed (from the environment), so a caller such as `agentkit run
+        # FILE --model X` can still set the model of an agent file that names none.
+        self._model: Model | None = None if model is None else resolve_model(model)
         self.tools = ToolRegistry(tools)
         self.system_prompt = system_prompt
         self.name = name
@@ -76,6 +78,17 @@ class Agent:
             self.messages.append(Message.system(system_prompt))
         if session is not None:
             self.attach_session(session if isinstance(session, Session) else Session.open(session))
+
+    @property
+    def model(self) -> Model:
+        """The backend; an agent made without one resolves it from the environment on first use."""
+        if self._model is None:
+            self._model = resolve_model(None)
+        return self._model
+
+    @model.setter
+    def model(self, model: Model) -> None:
+        self._model = model
 
     # ---- the public call shapes ----------------------------------------------------------------------
 
@@ -142,6 +155,10 @@ class Agent:
                         end = event
                     else:
                         yield event
+        except AgentkitError as exc:
+            if self.session is not None:  # so `sessions list` says why the run stopped
+                self.session.add_error(" ".join(str(exc).split()))
+            raise
         finally:
             self._end_run()
         # Last, once the run is wound up: a caller that stops at RunEnd, as
@@ -178,12 +195,12 @@ class Agent:
     @contextmanager
     def override(self, *, model: Model | str | None = None) -> Iterator[Agent]:
         """Swap the model for the duration of a `with` block (for tests)."""
-        previous = self.model
-        self.model = resolve_model(model)
+        previous = self._model
+        self._model = resolve_model(model)
         try:
             yield self
         finally:
-            self.model = previous
+            self._model = previous
 
     def clone(self, *, session: str | os.PathLike[str] | Session | None = None) -> Agent:
         """The same configuration (model, tools, limits, and whatever a subclass adds) with a conversation of

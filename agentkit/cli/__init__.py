@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -70,7 +71,12 @@ def cli() -> None:
     """agentkit: tool-calling agents on Qwen3-Coder, Qwen3 and gpt-oss."""
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> Any:
+    warnings.showwarning = _show_warning  # one `warning:` line, not Python's file:line form
     try:
         return cli.main(args=argv, prog_name="agentkit", standalone_mode=False)
     except click.exceptions.Abort:
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> Any:
         exc.show()
         sys.exit(exc.exit_code)
     except AgentkitError as exc:
-        message = " ".join(str(exc).split("\n")[0:1]) or type(exc).__name__
+        message = " ".join(str(exc).split()) or type(exc).__name__
         click.echo(f"error: {message}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

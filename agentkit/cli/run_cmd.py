@@ -43,8 +43,8 @@ def _use_family(family: str | None) -> None:
         os.environ["AGENTKIT_MODEL_FAMILY"] = family  # read by the local backend when the agent loads its model
 
 
-def _parse_agent_options(definition: AgentDefinition, args: list[str]) -> tuple[dict[str, Any], list[str]]:
-    """Parse the agent's own options (declared in its definition) from the leftover command line."""
+def _agent_command(definition: AgentDefinition) -> click.Command:
+    """The agent's own options (declared in its definition) as a click command."""
     params: list[click.Parameter] = []
     for option in definition.options:
         if option.positional:
@@ -62,8 +62,13 @@ def _parse_agent_options(definition: AgentDefinition, args: list[str]) -> tuple[
                 )
             )
     if definition.takes_prompt:
-        params.append(click.Argument(["prompt_words"], nargs=-1))
-    command = click.Command(definition.name, params=params)
+        params.append(click.Argument(["prompt_words"], nargs=-1, metavar="PROMPT"))
+    return click.Command(definition.name, params=params)
+
+
+def _parse_agent_options(definition: AgentDefinition, args: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """Parse the agent's own options from the leftover command line."""
+    command = _agent_command(definition)
     try:
         ctx = command.make_context(f"agentkit run {definition.name}", list(args), resilient_parsing=False)
     except click.UsageError as exc:
@@ -115,6 +120,35 @@ def _open_session(session_id: str | None) -> Session:
     return session
 
 
+# Exit statuses of `run` and `sessions resume` (in the README and `agentkit run --help`).
+EXIT_FAILED, EXIT_LIMIT, EXIT_CANCELLED = 1, 3, 130
+_LIMIT_STOPS = frozenset({"max_turns", "max_tool_calls", "deadline", "max_tokens", "repeated_tool_error"})
+EXIT_HELP = (
+    "Exit status: 0 when the model finished, 1 on an error, 3 when a limit stopped the run (turns, tool calls, "
+    "time, tokens, repeated tool errors), 130 when it was cancelled (Ctrl-C)."
+)
+
+
+def _exit_status(result: AgentResult) -> int:
+    if result.stop_reason == "cancelled":
+        return EXIT_CANCELLED
+    if result.stop_reason in _LIMIT_STOPS:
+        return EXIT_LIMIT
+    if result.stop_reason in ("error", "content_filtered"):
+        return EXIT_FAILED
+    return 0
+
+
+def _exit(result: AgentResult) -> None:
+    """Exit non-zero, saying why, unless the model finished."""
+    status = _exit_status(result)
+    if status == 0:
+        return
+    why = {EXIT_CANCELLED: "cancelled", EXIT_LIMIT: "stopped by a limit"}.get(status, "failed")
+    click.echo(f"agentkit: run {why} ({result.stop_reason}); exit status {status}", err=True)
+    sys.exit(status)
+
+
 def _finish(
     definition: AgentDefinition, agent: Agent, result: AgentResult, session: Session, started: float, as_json: bool
 ) -> None:
@@ -136,8 +170,33 @@ def _finish(
 # ---- agentkit run ----------------------------------------------------------------------------------
 
 
+class _RunCommand(click.Command):
+    """`agentkit run AGENT --help` also lists AGENT's own options."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        before = args[: args.index("--")] if "--" in args else args
+        if any(a in ("-h", "--help") for a in before):
+            spec = next((a for a in before if not a.startswith("-")), None)
+            if spec is not None:
+                ctx.meta["agentkit.agent_spec"] = spec
+        return super().parse_args(ctx, args)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        spec = ctx.meta.get("agentkit.agent_spec")
+        if spec is not None:
+            definition = load_definition(spec)
+            agent_ctx = click.Context(_agent_command(definition), info_name=definition.name)
+            rows = [p.get_help_record(agent_ctx) for p in agent_ctx.command.params]
+            with formatter.section(f"Arguments and options of {definition.name}"):
+                formatter.write_text(definition.description)
+                formatter.write_dl([row for row in rows if row is not None])
+        super().format_epilog(ctx, formatter)
+
+
 @click.command(
     "run",
+    cls=_RunCommand,
+    epilog=EXIT_HELP,
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     help="Run AGENT on a prompt. AGENT is a shipped agent (see `agentkit agents list`), a .py file, or "
     "module:attribute; options after AGENT that agentkit does not know go to the agent "
@@ -178,8 +237,7 @@ def run_command(
     display = JsonDisplay() if as_json else LiveDisplay(show_reasoning=not hide_reasoning)
     result = _drive(agent, prompt if definition.takes_prompt else _default_prompt(agent), display)
     _finish(definition, agent, result, session, started, as_json)
-    if result.stop_reason in ("error",):
-        sys.exit(1)
+    _exit(result)
 
 
 def _default_prompt(agent: Agent) -> str:
@@ -243,8 +301,8 @@ def sessions_group() -> None:
     pass
 
 
-@sessions_group.command("list", help="List sessions, newest first.")
-@click.option("--json", "as_json", is_flag=True)
+@sessions_group.command("list", help="List sessions, newest first (a failed run's error is shown).")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON array of sessions")
 def sessions_list(as_json: bool) -> None:
     infos = list_sessions()
     if as_json:
@@ -255,6 +313,7 @@ def sessions_list(as_json: bool) -> None:
                 "updated": i.updated,
                 "messages": i.messages,
                 "first_prompt": i.first_prompt,
+                "error": i.error,
                 "problem": i.problem,
             }
             for i in infos
@@ -268,7 +327,8 @@ def sessions_list(as_json: bool) -> None:
         if info.problem is not None:
             click.echo(f"{info.id:<28} {when}  DAMAGED   {info.problem}")
             continue
-        click.echo(f"{info.id:<28} {when}  {info.messages:>4} msgs  {info.first_prompt}")
+        line = f"{info.id:<28} {when}  {info.messages:>4} msgs  {info.first_prompt}"
+        click.echo(line + (f"  FAILED: {info.error}" if info.error else ""))
 
 
 def _existing(session_id: str) -> Session:
@@ -319,3 +379,4 @@ def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_j
     display = JsonDisplay() if as_json else LiveDisplay()
     result = _drive(agent, prompt, display)
     _finish(definition, agent, result, session, started, as_json)
+    _exit(result)
