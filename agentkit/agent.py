@@ -34,6 +34,7 @@ from typing import Any
 import anyio
 
 from agentkit.errors import AgentkitError, ConfigError, SessionBusy, SessionError
+from agentkit.hooks import Hooks
 from agentkit.loop import AgentEvent, AgentLoop, AgentResult, Limits, MessageEvent, RunEnd, ToolCallStarted
 from agentkit.messages import Message, ToolResult
 from agentkit.models import resolve_model
@@ -59,6 +60,7 @@ class Agent:
         settings: ModelSettings | None = None,
         session: str | os.PathLike[str] | Session | None = None,
         executor: ToolExecutor | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         # None is resolved when first needed (from the environment), so a caller such as `agentkit run
         # FILE --model X` can still set the model of an agent file that names none.
@@ -69,6 +71,7 @@ class Agent:
         self.limits = limits or Limits()
         self.settings = settings or ModelSettings()
         self.executor = executor
+        self.hooks = hooks or Hooks()  # before/after each model call and tool call (see agentkit.hooks)
         self.messages: list[Message] = []
         self._completed: dict[str, ToolResult] = {}
         self._loop: AgentLoop | None = None
@@ -224,9 +227,10 @@ class Agent:
                 session.add_message(message)
 
     def on_tool_result(self, result: ToolResult) -> None:
-        """Called on the event loop as each tool result is ready, before its batch ends; records it in the
-        session. A subclass that keeps state beside the conversation (files a tool edited) extends this to
-        put that state on disk, before calling super(), so a result is never recorded without it."""
+        """Called on the event loop as each tool result is ready (after the `after_tool_call` hooks), before
+        its batch ends; records it in the session. A subclass that keeps state beside the conversation (files
+        a tool edited) extends this to put that state on disk, before calling super(), so a result is never
+        recorded without it."""
         self._completed[result.call_id] = result  # until its batch is in the conversation (see _record)
         if self.session is not None:
             self.session.add_result(result)
@@ -263,6 +267,7 @@ class Agent:
             limits=self.limits,
             executor=self.executor or _default_executor(),
             on_tool_result=self.on_tool_result,
+            hooks=self.hooks,
         )
 
     def _has_pending_calls(self) -> bool:

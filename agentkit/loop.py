@@ -28,6 +28,7 @@ from typing import Any, Literal
 import anyio
 
 from agentkit.errors import RetryTool, ToolArgumentsError, clip
+from agentkit.hooks import Hooks, ModelRequest
 from agentkit.messages import (
     Message,
     ReasoningDelta,
@@ -195,6 +196,7 @@ class AgentLoop:
         limits: Limits | None = None,
         executor: ToolExecutor | None = None,
         on_tool_result: Callable[[ToolResult], None] | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.model = model
         self.tools = tools
@@ -202,6 +204,7 @@ class AgentLoop:
         self.limits = limits or Limits()
         self.executor = executor or InProcessExecutor()
         self.on_tool_result = on_tool_result  # called as each result is ready (durable sessions)
+        self.hooks = hooks if hooks else None  # None when empty: no per-call hook work at all
         self._cancelled = False
         self._abandoned = False
         self._definitions = tools.definitions()
@@ -263,8 +266,14 @@ class AgentLoop:
         calls: list[ToolCall] = []
         end = TurnEnd()
         settings = state.first_settings if state.first_settings and state.turns == 1 else self.settings
-        raw = self.model.stream(messages, self._definitions, settings)
-        stream = aiter(with_text_calls(raw, self.model, self._definitions))
+        sent, definitions = messages, self._definitions
+        if self.hooks is not None:
+            request = await self.hooks.before_model_call(
+                ModelRequest(messages=messages, tools=definitions, settings=settings)
+            )
+            sent, definitions, settings = request.messages, request.tools, request.settings
+        raw = self.model.stream(sent, definitions, settings)
+        stream = aiter(with_text_calls(raw, self.model, definitions))
         try:
             while (event := await self._next_event(stream, state)) is not None:
                 if isinstance(event, TextDelta):
@@ -290,6 +299,9 @@ class AgentLoop:
             tool_calls=calls,
             meta=end.meta,
         )
+        if self.hooks is not None:
+            message = await self.hooks.after_model_call(message)
+            calls = message.tool_calls
         messages.append(message)
         state.usage.add(end.usage)
         yield MessageEvent(message=message, turn=state.turns, usage=end.usage)
@@ -362,24 +374,39 @@ class AgentLoop:
         return [r for r in results if r is not None]
 
     async def _execute(self, call: ToolCall, time_left: float | None = None) -> ToolResult:
-        """Validate and run one call; every failure becomes an error result the model can act on."""
+        """Validate and run one call (through the tool-call hooks); every failure becomes an error result."""
+        if self.hooks is None:
+            result, outlasted = await self._run_call(call, time_left)
+        else:
+            amended = await self.hooks.before_tool_call(call)
+            if isinstance(amended, ToolResult):
+                result, outlasted = dataclasses.replace(amended, call_id=call.id, name=call.name), False
+            else:
+                result, outlasted = await self._run_call(dataclasses.replace(amended, id=call.id), time_left)
+            result = await self.hooks.after_tool_call(call, result)
+        self._finished(result)
+        if outlasted:  # recorded above; now honour the cancellation that came while it ran
+            raise asyncio.CancelledError
+        return result
+
+    async def _run_call(self, call: ToolCall, time_left: float | None) -> tuple[ToolResult, bool]:
+        """The call's result, and whether a cancellation came while it ran (tool_threads.patience)."""
 
         def error(text: str) -> ToolResult:
             content = clip(text, _MAX_ERROR_CHARS)
-            return self._finished(ToolResult(call_id=call.id, name=call.name, content=content, is_error=True))
+            return ToolResult(call_id=call.id, name=call.name, content=content, is_error=True)
 
         if call.invalid_reason:
-            return error(
-                f"could not read this tool call: {call.invalid_reason}. Send it again in the documented format."
-            )
+            reason = f"could not read this tool call: {call.invalid_reason}. Send it again in the documented format."
+            return error(reason), False
         tool = self.tools.get(call.name)
         if tool is None:
             available = ", ".join(self.tools.names()) or "(none)"
-            return error(f"unknown tool {clip(repr(call.name), 100)}; available tools: {available}")
+            return error(f"unknown tool {clip(repr(call.name), 100)}; available tools: {available}"), False
         try:
             arguments = tool.validate(call.arguments, coerce=call.strings_only)
         except ToolArgumentsError as exc:
-            return error(f"{exc}\nFix the arguments and call {call.name!r} again.")
+            return error(f"{exc}\nFix the arguments and call {call.name!r} again."), False
         own = tool.timeout if tool.timeout is not None else self.limits.tool_timeout
         timeout = own if time_left is None else (time_left if own is None else min(own, time_left))
         # asyncio.timeout rather than anyio.move_on_after: same effect, at a third of the cost per call
@@ -402,12 +429,10 @@ class AgentLoop:
             else:
                 result = error(f"tool {call.name!r} timed out after {own:g} s")
         else:
-            result = self._finished(ToolResult(call_id=call.id, name=call.name, content=tool_result_text(value)))
+            result = ToolResult(call_id=call.id, name=call.name, content=tool_result_text(value))
         finally:
             patience.reset(token)
-        if care.outlasted:  # recorded above; now honour the cancellation that came while it ran
-            raise asyncio.CancelledError
-        return result
+        return result, care.outlasted
 
     def _finished(self, result: ToolResult) -> ToolResult:
         if self.on_tool_result is not None:
