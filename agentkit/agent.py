@@ -35,8 +35,18 @@ import anyio
 
 from agentkit.errors import AgentkitError, ConfigError, SessionBusy, SessionError
 from agentkit.hooks import Hooks
-from agentkit.loop import AgentEvent, AgentLoop, AgentResult, Limits, MessageEvent, RunEnd, ToolCallStarted
-from agentkit.messages import Message, ToolResult
+from agentkit.loop import (
+    AgentEvent,
+    AgentLoop,
+    AgentResult,
+    ApprovalRequired,
+    Decision,
+    Limits,
+    MessageEvent,
+    RunEnd,
+    ToolCallStarted,
+)
+from agentkit.messages import Message, ToolCall, ToolResult
 from agentkit.models import resolve_model
 from agentkit.models.base import Model, ModelSettings, ToolChoice
 from agentkit.sessions import Session
@@ -72,6 +82,7 @@ class Agent:
         self.settings = settings or ModelSettings()
         self.executor = executor
         self.hooks = hooks or Hooks()  # before/after each model call and tool call (see agentkit.hooks)
+        self.approval_required: set[str] = set()  # tool names that wait for approval besides their own flag
         self.messages: list[Message] = []
         self._completed: dict[str, ToolResult] = {}
         self._loop: AgentLoop | None = None
@@ -133,10 +144,15 @@ class Agent:
         raise RuntimeError("the agent loop ended without a result")  # unreachable: RunEnd is always last
 
     async def stream(
-        self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None
+        self,
+        prompt: str | None = None,
+        *,
+        tool_choice: ToolChoice | None = None,
+        decisions: dict[str, Decision] | None = None,
     ) -> AsyncGenerator[AgentEvent, None]:
         """Run the agent on a new prompt (or continue the conversation when prompt is None); `tool_choice`
-        applies to the first model turn (the agent's `settings.tool_choice` to every turn)."""
+        applies to the first model turn (the agent's `settings.tool_choice` to every turn). `decisions`
+        answers pending approvals by call id (True runs the call, a string denies it with that reason)."""
         self._begin_run()
         end: RunEnd | None = None
         try:
@@ -150,7 +166,7 @@ class Agent:
                 raise ConfigError("nothing to run: pass a prompt (the conversation has no unanswered turn)")
             loop = self._new_loop()
             self._loop = loop
-            run = loop.run(self.messages, completed=completed, tool_choice=tool_choice)
+            run = loop.run(self.messages, completed=completed, tool_choice=tool_choice, decisions=decisions)
             async with contextlib.aclosing(run) as events:
                 async for event in events:
                     self._record(event)
@@ -169,11 +185,38 @@ class Agent:
         if end is not None:
             yield end
 
-    async def resume(self) -> AgentResult:
-        """Continue an interrupted run from where its transcript stops."""
+    async def resume(self, *, approve: Decision | dict[str, Decision] | None = None) -> AgentResult:
+        """Continue an interrupted or paused run from where its transcript stops.
+
+        A run paused for approval (stop reason "approval_required", `pending_approvals`) continues with
+        `approve=True` (run them all), a string (deny them all; the model reads the reason) or a dict of
+        decisions by call id."""
         if self.messages and self.messages[-1].role == "assistant" and not self.messages[-1].tool_calls:
             raise SessionError("the session's last run finished; pass a new prompt instead of resuming")
-        return await self.invoke_async(None)
+        waiting = self.pending_approvals
+        if waiting and approve is None:
+            names = ", ".join(c.name for c in waiting)
+            raise ConfigError(f"calls wait for approval ({names}); resume with approve=True or a deny reason")
+        decisions = approve if isinstance(approve, dict) else {c.id: approve for c in waiting if approve is not None}
+        async with contextlib.aclosing(self.stream(None, decisions=decisions)) as events:
+            async for event in events:
+                if isinstance(event, RunEnd):
+                    return event.result
+        raise RuntimeError("the agent loop ended without a result")
+
+    @property
+    def pending_approvals(self) -> list[ToolCall]:
+        """The calls of the unanswered batch that wait for a person's approval (kept across restarts)."""
+        if not self._has_pending_calls():
+            return []
+        calls = self.messages[-1].tool_calls
+        return [c for c in calls if c.id not in self._completed and self._needs_approval(c)]
+
+    def _needs_approval(self, call: ToolCall) -> bool:
+        if call.name in self.approval_required:
+            return True
+        tool = self.tools.get(call.name)
+        return tool is not None and tool.requires_approval
 
     def close(self) -> None:
         """Close the session transcript (the agent can still run; the next record reopens it)."""
@@ -268,6 +311,7 @@ class Agent:
             executor=self.executor or _default_executor(),
             on_tool_result=self.on_tool_result,
             hooks=self.hooks,
+            needs_approval=self._needs_approval,
         )
 
     def _has_pending_calls(self) -> bool:
@@ -305,6 +349,8 @@ class Agent:
                 self._completed = {}  # the batch is answered in the conversation now
         elif isinstance(event, ToolCallStarted) and self.session is not None:
             self.session.call_started(event.call.id)
+        elif isinstance(event, ApprovalRequired) and self.session is not None:
+            self.session.append({"type": "approval_required", "call_ids": [c.id for c in event.calls]})
 
 
 def _default_executor() -> ToolExecutor:

@@ -50,6 +50,8 @@ __all__ = [
     "AgentEvent",
     "AgentLoop",
     "AgentResult",
+    "ApprovalRequired",
+    "Decision",
     "Limits",
     "MessageEvent",
     "ReasoningEvent",
@@ -157,6 +159,20 @@ class MessageEvent:
 
 
 @dataclass(slots=True, kw_only=True)
+class ApprovalRequired:
+    """The run paused: these calls run only once a person approves them (Agent.resume(approve=...))."""
+
+    calls: list[ToolCall]
+    kind: Literal["approval_required"] = "approval_required"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.calls],
+        }
+
+
+@dataclass(slots=True, kw_only=True)
 class RunEnd:
     result: AgentResult
     kind: Literal["done"] = "done"
@@ -165,7 +181,10 @@ class RunEnd:
         return {"kind": self.kind, **self.result.to_dict()}
 
 
-AgentEvent = TextEvent | ReasoningEvent | ToolCallStarted | ToolResultEvent | MessageEvent | RunEnd
+AgentEvent = TextEvent | ReasoningEvent | ToolCallStarted | ToolResultEvent | MessageEvent | ApprovalRequired | RunEnd
+
+# A decision on a call that needs approval: True runs it; a string denies it, and the model reads the reason.
+Decision = bool | str
 
 
 # ---- the loop --------------------------------------------------------------------------------------
@@ -197,6 +216,7 @@ class AgentLoop:
         executor: ToolExecutor | None = None,
         on_tool_result: Callable[[ToolResult], None] | None = None,
         hooks: Hooks | None = None,
+        needs_approval: Callable[[ToolCall], bool] | None = None,
     ) -> None:
         self.model = model
         self.tools = tools
@@ -205,6 +225,8 @@ class AgentLoop:
         self.executor = executor or InProcessExecutor()
         self.on_tool_result = on_tool_result  # called as each result is ready (durable sessions)
         self.hooks = hooks if hooks else None  # None when empty: no per-call hook work at all
+        self.needs_approval = needs_approval or self._tool_requires_approval
+        self._decisions: dict[str, Decision] = {}
         self._cancelled = False
         self._abandoned = False
         self._definitions = tools.definitions()
@@ -221,13 +243,17 @@ class AgentLoop:
         *,
         completed: dict[str, ToolResult] | None = None,
         tool_choice: ToolChoice | None = None,
+        decisions: dict[str, Decision] | None = None,
     ) -> AsyncGenerator[AgentEvent, None]:
         """Run until the model answers without calls or a limit stops it.
 
         If the last message is an assistant turn whose calls have no results yet (a resumed session),
         those calls run first; `completed` holds results already recorded for some of them. `tool_choice`
-        applies to this run's first model turn only; later turns use the settings'.
+        applies to this run's first model turn only; later turns use the settings'. A batch holding a call
+        that `needs_approval` and has no entry in `decisions` is not run: the run yields ApprovalRequired and
+        ends ("approval_required"), the batch left unanswered for a later run with the decisions.
         """
+        self._decisions = dict(decisions or {})
         state = _RunState(started=time.monotonic())
         if tool_choice is not None:
             state.first_settings = dataclasses.replace(self.settings, tool_choice=tool_choice)
@@ -237,6 +263,12 @@ class AgentLoop:
         while True:
             if calls:  # one batch of tool calls (the phases are inlined: one generator fewer per turn)
                 pending = self._admitted(calls, done, state)
+                waiting = [c for c in pending if c.id not in self._decisions and self.needs_approval(c)]
+                if waiting:
+                    names = ", ".join(c.name for c in waiting)
+                    state.stop, state.detail = "approval_required", f"waiting for approval of {names}"
+                    yield ApprovalRequired(calls=waiting)
+                    break
                 for call in pending:
                     yield ToolCallStarted(call=call)
                 message = await self._run_batch(calls, pending, done, state)
@@ -375,6 +407,11 @@ class AgentLoop:
 
     async def _execute(self, call: ToolCall, time_left: float | None = None) -> ToolResult:
         """Validate and run one call (through the tool-call hooks); every failure becomes an error result."""
+        decision = self._decisions.get(call.id, True)
+        if decision is not True:
+            reason = decision if isinstance(decision, str) and decision else "no reason given"
+            denied = f"the user denied this call: {reason}. Do not retry it as is."
+            return self._finished(ToolResult(call_id=call.id, name=call.name, content=denied, is_error=True))
         if self.hooks is None:
             result, outlasted = await self._run_call(call, time_left)
         else:
@@ -433,6 +470,10 @@ class AgentLoop:
         finally:
             patience.reset(token)
         return result, care.outlasted
+
+    def _tool_requires_approval(self, call: ToolCall) -> bool:
+        tool = self.tools.get(call.name)
+        return tool is not None and tool.requires_approval
 
     def _finished(self, result: ToolResult) -> ToolResult:
         if self.on_tool_result is not None:

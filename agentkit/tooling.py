@@ -148,6 +148,7 @@ class Tool:
         self.inline = inline
         self._quick = True  # the last call (if any) returned within QUICK_WAIT
         self._binder = binder
+        self.requires_approval = False  # the run pauses for a person's yes or no before each call (agent.resume)
 
     @property
     def name(self) -> str:
@@ -276,14 +277,18 @@ def tool(
     needs: Needs | None = None,
     timeout: float | None = None,
     inline: bool = False,
+    requires_approval: bool = False,
 ) -> Any:
     """Turn a typed function (sync or async) into a Tool: `@tool` or `@tool(name=..., timeout=...)`.
 
     `inline=True` runs a sync function on the event loop instead of a worker thread: for fast, pure
-    functions only (see `Tool.invoke`)."""
+    functions only (see `Tool.invoke`). `requires_approval=True` pauses the run before each call until
+    a person approves or denies it (an `ApprovalRequired` event; `Agent.resume(approve=...)`)."""
 
     def wrap(f: Callable[..., Any]) -> Tool:
-        return Tool.from_function(f, name=name, description=description, needs=needs, timeout=timeout, inline=inline)
+        made = Tool.from_function(f, name=name, description=description, needs=needs, timeout=timeout, inline=inline)
+        made.requires_approval = requires_approval
+        return made
 
     return wrap(fn) if fn is not None else wrap
 

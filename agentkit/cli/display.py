@@ -15,6 +15,7 @@ import click
 from agentkit.loop import (
     AgentEvent,
     AgentResult,
+    ApprovalRequired,
     MessageEvent,
     ReasoningEvent,
     RunEnd,
@@ -110,6 +111,9 @@ class LiveDisplay:
             self._in_reasoning = False
             if event.message.role == "tool":
                 self.waiting()
+        elif isinstance(event, ApprovalRequired):
+            self._newline()
+            self._echo(f"⏸ waiting for approval: {', '.join(c.name for c in event.calls)}", fg="yellow")
         elif isinstance(event, RunEnd):
             self._newline()
 

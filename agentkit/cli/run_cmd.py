@@ -22,7 +22,7 @@ from agentkit.agent import Agent
 from agentkit.agents import AgentDefinition, available_agents, load_definition
 from agentkit.cli.display import JsonDisplay, LiveDisplay, summarize
 from agentkit.errors import ConfigError
-from agentkit.loop import AgentResult, RunEnd
+from agentkit.loop import AgentResult, Decision, RunEnd
 from agentkit.sessions import Session, list_sessions, new_session_id
 
 __all__ = ["agents_group", "chat_command", "run_command", "sessions_group"]
@@ -84,7 +84,53 @@ def _build(definition: AgentDefinition, model: str | None, session: Session, opt
     return agent
 
 
-def _drive(agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay) -> AgentResult:
+# Tools that change things: a person approves each call when the CLI runs interactively (unless --yes).
+APPROVED_BY_DEFAULT = frozenset({"run", "write_file", "apply_patch", "edit_file"})
+
+_yes_option = click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="approve every tool call without asking (tools that need approval are "
+    f"{', '.join(sorted(APPROVED_BY_DEFAULT))} when interactive, and any marked requires_approval)",
+)
+
+
+def _drive(agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay, *, yes: bool = False) -> AgentResult:
+    """Run one prompt with the display, asking on the terminal for calls that need approval."""
+    if not yes and sys.stdin.isatty():
+        agent.approval_required |= APPROVED_BY_DEFAULT
+    result = _drive_once(agent, prompt, display, None)
+    while result.stop_reason == "approval_required":
+        decisions = _decide(agent, yes)
+        if decisions is None:
+            break
+        result = _drive_once(agent, None, display, decisions)
+    return result
+
+
+def _decide(agent: Agent, yes: bool) -> dict[str, Decision] | None:
+    """The decisions on the pending approvals: all yes with --yes, asked on a terminal, else None."""
+    waiting = agent.pending_approvals
+    if yes:
+        return {c.id: True for c in waiting}
+    if not sys.stdin.isatty():
+        return None
+    decisions: dict[str, Decision] = {}
+    for call in waiting:
+        arguments = json.dumps(call.arguments, ensure_ascii=False, default=str)
+        answer = click.prompt(
+            f"allow {call.name}({arguments})? y = yes, n = no, or type why not", default="n", err=True
+        ).strip()
+        decisions[call.id] = (
+            True if answer.lower() in ("y", "yes") else ("" if answer.lower() in ("n", "no") else answer)
+        )
+    return decisions
+
+
+def _drive_once(
+    agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay, decisions: dict[str, Decision] | None
+) -> AgentResult:
     """Run one prompt with the display; Ctrl-C once asks the agent to stop, twice stops at once."""
     interrupts = 0
 
@@ -100,7 +146,7 @@ def _drive(agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay)
 
     async def consume() -> AgentResult:
         display.waiting()
-        async for event in agent.stream(prompt):
+        async for event in agent.stream(prompt, decisions=decisions):
             display.handle(event)
             if isinstance(event, RunEnd):
                 return event.result
@@ -121,11 +167,12 @@ def _open_session(session_id: str | None) -> Session:
 
 
 # Exit statuses of `run` and `sessions resume` (in the README and `agentkit run --help`).
-EXIT_FAILED, EXIT_LIMIT, EXIT_CANCELLED = 1, 3, 130
+EXIT_FAILED, EXIT_LIMIT, EXIT_APPROVAL, EXIT_CANCELLED = 1, 3, 4, 130
 _LIMIT_STOPS = frozenset({"max_turns", "max_tool_calls", "deadline", "max_tokens", "repeated_tool_error"})
 EXIT_HELP = (
     "Exit status: 0 when the model finished, 1 on an error, 3 when a limit stopped the run (turns, tool calls, "
-    "time, tokens, repeated tool errors), 130 when it was cancelled (Ctrl-C)."
+    "time, tokens, repeated tool errors), 4 when a tool call waits for approval and nobody could be asked "
+    "(resume with `agentkit sessions resume ID --yes`), 130 when it was cancelled (Ctrl-C)."
 )
 
 
@@ -134,6 +181,8 @@ def _exit_status(result: AgentResult) -> int:
         return EXIT_CANCELLED
     if result.stop_reason in _LIMIT_STOPS:
         return EXIT_LIMIT
+    if result.stop_reason == "approval_required":
+        return EXIT_APPROVAL
     if result.stop_reason in ("error", "content_filtered"):
         return EXIT_FAILED
     return 0
@@ -144,7 +193,11 @@ def _exit(result: AgentResult) -> None:
     status = _exit_status(result)
     if status == 0:
         return
-    why = {EXIT_CANCELLED: "cancelled", EXIT_LIMIT: "stopped by a limit"}.get(status, "failed")
+    why = {
+        EXIT_CANCELLED: "cancelled",
+        EXIT_LIMIT: "stopped by a limit",
+        EXIT_APPROVAL: "paused for approval (resume it with `agentkit sessions resume ID --yes`)",
+    }.get(status, "failed")
     click.echo(f"agentkit: run {why} ({result.stop_reason}); exit status {status}", err=True)
     sys.exit(status)
 
@@ -210,6 +263,7 @@ class _RunCommand(click.Command):
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
+@_yes_option
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -219,6 +273,7 @@ def run_command(
     as_json: bool,
     hide_reasoning: bool,
     family: str | None,
+    yes: bool,
 ) -> None:
     _use_family(family)
     definition = load_definition(agent_spec)
@@ -235,7 +290,7 @@ def run_command(
     session.append({"type": "meta", "agent": agent_spec, "options": options, "model": model})
     agent.attach_session(session)
     display = JsonDisplay() if as_json else LiveDisplay(show_reasoning=not hide_reasoning)
-    result = _drive(agent, prompt if definition.takes_prompt else _default_prompt(agent), display)
+    result = _drive(agent, prompt if definition.takes_prompt else _default_prompt(agent), display, yes=yes)
     _finish(definition, agent, result, session, started, as_json)
     _exit(result)
 
@@ -254,10 +309,11 @@ def _default_prompt(agent: Agent) -> str:
 @click.argument("agent_spec", metavar="AGENT")
 @click.option("--model", "-m", help="model name (see `agentkit run --help`)")
 @click.option("--session", "session_id", help="session name to continue (under $AGENTKIT_HOME/sessions)")
-@click.option("--hide-reasoning", is_flag=True)
+@click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
+@_yes_option
 def chat_command(
-    agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool, family: str | None
+    agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool, family: str | None, yes: bool
 ) -> None:
     _use_family(family)
     definition = load_definition(agent_spec)
@@ -274,7 +330,7 @@ def chat_command(
         if not line.strip():
             break
         started = time.monotonic()
-        result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning))
+        result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning), yes=yes)
         click.echo(summarize(result, session=None, elapsed=time.monotonic() - started), err=True)
     click.echo(f"session kept: agentkit sessions resume {session.id}", err=True)
 
@@ -362,9 +418,12 @@ def sessions_show(session_id: str, as_json: bool) -> None:
 @click.argument("session_id")
 @click.argument("prompt", required=False)
 @click.option("--model", "-m", help="model to continue with (default: the one the session started with)")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @_family_option
-def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_json: bool, family: str | None) -> None:
+@_yes_option
+def sessions_resume(
+    session_id: str, prompt: str | None, model: str | None, as_json: bool, family: str | None, yes: bool
+) -> None:
     _use_family(family)
     session = _existing(session_id)
     meta = next((r for r in session.records() if r.get("type") == "meta"), None)
@@ -377,6 +436,6 @@ def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_j
     if prompt is None and last is not None and last.role == "assistant" and not last.tool_calls:
         raise click.ClickException(f"session {session_id!r} finished its run; give a new prompt to continue it")
     display = JsonDisplay() if as_json else LiveDisplay()
-    result = _drive(agent, prompt, display)
+    result = _drive(agent, prompt, display, yes=yes)
     _finish(definition, agent, result, session, started, as_json)
     _exit(result)
