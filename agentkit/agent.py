@@ -106,14 +106,18 @@ class Agent:
 
     # ---- the public call shapes ----------------------------------------------------------------------
 
-    def __call__(self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None) -> AgentResult:
+    def __call__(
+        self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None, output: Any = None
+    ) -> AgentResult:
         """Run synchronously. Inside a running event loop, the run happens in a helper thread.
 
-        `tool_choice` ("auto", "none", "required" or a tool's name) applies to this call's first model turn."""
+        `tool_choice` ("auto", "none", "required" or a tool's name) applies to this call's first model turn.
+        `output` (a pydantic model, dataclass or JSON schema) puts a validated answer in `result.output`
+        (see agentkit.output)."""
         box: dict[str, Any] = {}
 
         async def run() -> None:  # returns None: the event loop never holds (or reprs) the result
-            box["result"] = await self.invoke_async(prompt, tool_choice=tool_choice)
+            box["result"] = await self.invoke_async(prompt, tool_choice=tool_choice, output=output)
 
         try:  # a loop running in this thread (inside a task, or a callback of one) cannot run another
             asyncio.get_running_loop()
@@ -136,7 +140,13 @@ class Agent:
         threaded: AgentResult = box["result"]
         return threaded
 
-    async def invoke_async(self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None) -> AgentResult:
+    async def invoke_async(
+        self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None, output: Any = None
+    ) -> AgentResult:
+        if output is not None:
+            from agentkit.output import run_with_output
+
+            return await run_with_output(self, prompt, output)
         async with contextlib.aclosing(self.stream(prompt, tool_choice=tool_choice)) as events:
             async for event in events:
                 if isinstance(event, RunEnd):

@@ -91,6 +91,7 @@ class AgentResult:
     turns: int
     duration: float
     detail: str | None = None  # why a limit stopped the run, in words
+    output: Any = None  # the validated answer of a run asked for a type (agent(prompt, output=...))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -279,6 +280,8 @@ class AgentLoop:
                 messages.append(message)
                 yield MessageEvent(message=message, turn=state.turns)
                 done = {}
+                if state.stop is None and self._answered(calls, message.tool_results):
+                    state.stop = "end_turn"
             if state.stop is not None or self._limit_reached(state):
                 break
             async for event in self._model_phase(messages, state):
@@ -470,6 +473,14 @@ class AgentLoop:
         finally:
             patience.reset(token)
         return result, care.outlasted
+
+    def _answered(self, calls: list[ToolCall], results: list[ToolResult]) -> bool:
+        """Whether a call to a tool that ends the run (a final answer) succeeded."""
+        for call, result in zip(calls, results, strict=True):
+            tool = self.tools.get(call.name)
+            if tool is not None and tool.ends_run and not result.is_error:
+                return True
+        return False
 
     def _tool_requires_approval(self, call: ToolCall) -> bool:
         tool = self.tools.get(call.name)

@@ -149,6 +149,7 @@ class Tool:
         self._quick = True  # the last call (if any) returned within QUICK_WAIT
         self._binder = binder
         self.requires_approval = False  # the run pauses for a person's yes or no before each call (agent.resume)
+        self.ends_run = False  # a successful call ends the run (the final-answer tool of typed results)
 
     @property
     def name(self) -> str:

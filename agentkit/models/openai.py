@@ -82,6 +82,7 @@ class OpenAIModel:
     """A model served over the OpenAI chat-completions protocol."""
 
     text_thinking = False  # servers return reasoning in reasoning_content; a leading <think> still parses
+    supports_tool_choice = True  # a final answer can be a forced tool call (agentkit.output)
 
     def __init__(
         self,
@@ -109,6 +110,7 @@ class OpenAIModel:
             )
         self.include_usage = include_usage
         self.quirks = quirks_for(server)
+        self.supports_tool_choice = self.quirks.accepts_required  # else typed results ask for JSON text
         self.streaming = stream if stream is not None else _stream_from_env()
         self._explicit_format = text_format
         self._replay_reasoning = replay_reasoning
