@@ -214,6 +214,12 @@ class Agent:
                     return event.result
         raise RuntimeError("the agent loop ended without a result")
 
+    def as_tool(self, *, name: str | None = None, description: str | None = None) -> Tool:
+        """This agent as a tool another agent can call (see agentkit.agent_tool)."""
+        from agentkit.agent_tool import agent_as_tool
+
+        return agent_as_tool(self, name=name, description=description)
+
     @property
     def pending_approvals(self) -> list[ToolCall]:
         """The calls of the unanswered batch that wait for a person's approval (kept across restarts)."""

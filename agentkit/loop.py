@@ -17,6 +17,7 @@ a `<tool_call>` or Harmony call left in the text is still executed.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import json
 import math
@@ -54,6 +55,7 @@ __all__ = [
     "Decision",
     "Limits",
     "MessageEvent",
+    "NestedEvent",
     "ReasoningEvent",
     "RunEnd",
     "TextEvent",
@@ -174,6 +176,18 @@ class ApprovalRequired:
 
 
 @dataclass(slots=True, kw_only=True)
+class NestedEvent:
+    """An event of another agent that a tool call of this run ran (`Agent.as_tool`), yielded after its batch."""
+
+    agent: str
+    event: Any  # an AgentEvent of the inner run
+    kind: Literal["nested"] = "nested"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "agent": self.agent, "event": self.event.to_dict()}
+
+
+@dataclass(slots=True, kw_only=True)
 class RunEnd:
     result: AgentResult
     kind: Literal["done"] = "done"
@@ -182,7 +196,16 @@ class RunEnd:
         return {"kind": self.kind, **self.result.to_dict()}
 
 
-AgentEvent = TextEvent | ReasoningEvent | ToolCallStarted | ToolResultEvent | MessageEvent | ApprovalRequired | RunEnd
+AgentEvent = (
+    TextEvent
+    | ReasoningEvent
+    | ToolCallStarted
+    | ToolResultEvent
+    | MessageEvent
+    | ApprovalRequired
+    | NestedEvent
+    | RunEnd
+)
 
 # A decision on a call that needs approval: True runs it; a string denies it, and the model reads the reason.
 Decision = bool | str
@@ -202,6 +225,11 @@ class _RunState:
     stop: StopReason | None = None
     detail: str | None = None
     first_settings: ModelSettings | None = None  # the first model turn's, when the call overrides them
+    nested: list[NestedEvent] = field(default_factory=list)  # events of agents run as tools, this batch
+
+
+# The run whose tool calls are executing: an agent run as a tool adds its usage and events to it.
+current_run: contextvars.ContextVar[_RunState | None] = contextvars.ContextVar("agentkit_current_run", default=None)
 
 
 class AgentLoop:
@@ -273,6 +301,9 @@ class AgentLoop:
                 for call in pending:
                     yield ToolCallStarted(call=call)
                 message = await self._run_batch(calls, pending, done, state)
+                for nested in state.nested:
+                    yield nested
+                state.nested = []
                 for result in message.tool_results:
                     yield ToolResultEvent(result=result)
                 # appended only now, next to its MessageEvent (which the session records): a consumer that
@@ -372,7 +403,12 @@ class AgentLoop:
     ) -> Message:
         """Run `pending`, answer calls over the budget with an error, and return the results in call order."""
         results = dict(done)
-        for call, result in zip(pending, await self._execute_all(pending, self._time_left(state)), strict=True):
+        token = current_run.set(state)
+        try:
+            outcomes = await self._execute_all(pending, self._time_left(state))
+        finally:
+            current_run.reset(token)
+        for call, result in zip(pending, outcomes, strict=True):
             results[call.id] = result
         budget = self.limits.max_tool_calls
         for call in calls:
