@@ -180,3 +180,31 @@ def test_serve_says_serving_only_with_the_extra_installed() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "serving" not in run.stderr
     assert "pip install" in error_line(run)
+
+
+def test_usage_errors_are_one_error_line_like_every_other_error() -> None:
+    run = agentkit("run", "repo-optimizer")
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == ["error: repo-optimizer: Missing argument 'REPO'; see `agentkit run --help`"]
+    assert agentkit("frobnicate").stderr.splitlines() == ["error: No such command 'frobnicate'; see `agentkit --help`"]
+
+
+def test_options_have_help_and_one_tool_call_is_singular() -> None:
+    assert "isolation to use" in agentkit("sandbox", "run", "--help").stdout
+    assert "do not show the model's reasoning" in agentkit("chat", "--help").stdout
+    assert "one JSON array" in agentkit("sessions", "list", "--help").stdout
+    run = agentkit("run", "assistant", PROMPT, "--model", REPLAY)
+    assert "2 turns, 1 tool call," in run.stderr
+
+
+def test_function_model_gets_a_snapshot_of_the_history() -> None:
+    from agentkit import Agent, FunctionModel
+
+    seen: list[object] = []
+
+    def fn(messages: object, tools: object) -> str:
+        seen.append(messages)
+        return "ok"
+
+    Agent(model=FunctionModel(fn))("hi")
+    assert len(seen[0]) == 1  # type: ignore[arg-type]  # the answer appended later is not in what fn kept

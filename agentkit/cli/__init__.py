@@ -82,8 +82,12 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # one line, in the same `error:` form as every other error
+        command = exc.ctx.command_path if exc.ctx is not None else "agentkit"
+        click.echo(f"error: {exc.format_message().rstrip('.')}; see `{command} --help`", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except AgentkitError as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__

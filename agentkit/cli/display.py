@@ -160,7 +160,7 @@ def summarize(result: AgentResult, *, session: str | None, elapsed: float) -> st
     usage = result.usage
     parts = [
         f"{result.turns} turns",
-        f"{len(result.tool_calls)} tool calls",
+        f"{len(result.tool_calls)} tool call{'' if len(result.tool_calls) == 1 else 's'}",
         f"{usage.input_tokens} in / {usage.output_tokens} out tokens" + (" (estimated)" if usage.estimated else ""),
         f"{elapsed:.1f} s",
         f"stop: {result.stop_reason}" + (f" ({result.detail})" if result.detail else ""),

@@ -202,7 +202,8 @@ class FunctionModel:
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
     ) -> AsyncIterator[StreamEvent]:
-        async for event in _emit(as_turn(self.fn(messages, tools))):
+        # a snapshot: the loop appends to the live history after this turn, and fn may keep what it was given
+        async for event in _emit(as_turn(self.fn(list(messages), tools))):
             yield event
 
 
