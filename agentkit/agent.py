@@ -27,6 +27,7 @@ import copy
 import os
 import socket
 import threading
+import types
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -62,7 +63,7 @@ class Agent:
     def __init__(
         self,
         model: Model | str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool | Callable[..., Any] | str | types.ModuleType] = (),
         *,
         system_prompt: str | None = None,
         name: str = "agent",

@@ -22,6 +22,7 @@ import json
 import re
 import sys
 import time
+import types
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, get_type_hints
@@ -326,10 +327,13 @@ class InProcessExecutor:
 class ToolRegistry:
     """Tools by name, in the order given; the loop's lookup table."""
 
-    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
+    def __init__(self, tools: Iterable[Tool | Callable[..., Any] | str | types.ModuleType] = ()) -> None:
+        """Each item is a Tool, a typed function, the name of a built-in tool ("calculator"), or a module of
+        built-in tools (`agentkit.tools.calculator`, `agentkit.tools.repo`)."""
         self._tools: dict[str, Tool] = {}
         for item in tools:
-            self.add(item)
+            for one in _builtins(item) if isinstance(item, str | types.ModuleType) else [item]:
+                self.add(one)
 
     def add(self, item: Tool | Callable[..., Any]) -> Tool:
         t = item if isinstance(item, Tool) else Tool.from_function(item)
@@ -356,6 +360,22 @@ class ToolRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._tools
+
+
+def _builtins(item: str | types.ModuleType) -> list[Tool]:
+    """The registered tools a name or a module stands for."""
+    known = registered_tools()
+    if isinstance(item, str):
+        if item not in known:
+            raise ConfigError(f"no built-in tool named {item!r}; use one of {', '.join(known) or '(none)'}")
+        return [known[item]]
+    found = [t for t in known.values() if getattr(t.fn, "__module__", None) == item.__name__]
+    if not found:
+        raise ConfigError(
+            f"module {item.__name__} has no ready-made tools; pass its tools themselves (or a built-in's name: "
+            f"{', '.join(known) or '(none)'})"
+        )
+    return found
 
 
 def registered_tools() -> dict[str, Tool]:

@@ -208,3 +208,23 @@ def test_function_model_gets_a_snapshot_of_the_history() -> None:
 
     Agent(model=FunctionModel(fn))("hi")
     assert len(seen[0]) == 1  # type: ignore[arg-type]  # the answer appended later is not in what fn kept
+
+
+def test_agent_accepts_built_in_tool_names_and_modules() -> None:
+    from agentkit import Agent, ConfigError
+    from agentkit.tools import calculator, repo
+
+    agent = Agent(model="replay:" + str(TRANSCRIPT), tools=["weather", calculator, repo])
+    assert agent.tools.names() == ["weather", "calculator", "file_info", "list_files", "read_file", "search"]
+    with pytest.raises(ConfigError, match="no built-in tool named 'calculater'; use one of calculator"):
+        Agent(model="replay:" + str(TRANSCRIPT), tools=["calculater"])
+    with pytest.raises(ConfigError, match="module json has no ready-made tools"):
+        Agent(model="replay:" + str(TRANSCRIPT), tools=[json])
+
+
+def test_tools_list_shows_the_editing_tools_marked_as_needing_a_workspace() -> None:
+    run = agentkit("tools", "list")
+    assert run.returncode == 0, run.stderr
+    marked = {line.split()[0] for line in run.stdout.splitlines() if line.endswith("[needs a workspace]")}
+    assert marked == {"edit_file", "write_file", "apply_patch", "run", "diff"}
+    assert "edit_tools(Workspace(repo))" in run.stderr
