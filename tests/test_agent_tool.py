@@ -59,3 +59,16 @@ def test_an_agent_answers_as_a_tool_and_its_usage_and_events_join_the_callers() 
     assert [r.content for r in end.result.tool_results] == ["five"]
     assert (end.result.usage.input_tokens, end.result.usage.output_tokens) == (330, 20)
     assert inner.messages == []  # each call runs a clone: the agent itself keeps no conversation from it
+
+
+def test_the_live_display_shows_nested_calls() -> None:
+    import io
+
+    from agentkit.cli.display import LiveDisplay
+    from agentkit.loop import ToolCallStarted
+
+    out = io.StringIO()
+    display = LiveDisplay(out=out, show_reasoning=False)
+    display.handle(NestedEvent(agent="math", event=ToolCallStarted(call=ToolCall(name="add", arguments={"a": 1}))))
+    display.close()
+    assert "[math] → add(" in out.getvalue()

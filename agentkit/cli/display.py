@@ -17,6 +17,7 @@ from agentkit.loop import (
     AgentResult,
     ApprovalRequired,
     MessageEvent,
+    NestedEvent,
     ReasoningEvent,
     RunEnd,
     TextEvent,
@@ -111,6 +112,13 @@ class LiveDisplay:
             self._in_reasoning = False
             if event.message.role == "tool":
                 self.waiting()
+        elif isinstance(event, NestedEvent):
+            inner = event.event
+            if isinstance(inner, ToolCallStarted):
+                self._echo(f"  [{event.agent}] → {inner.call.name}({_short(inner.call.arguments)})", fg="cyan")
+            elif isinstance(inner, ToolResultEvent):
+                mark, colour = ("✗", "red") if inner.result.is_error else ("✓", "green")
+                self._echo(f"  [{event.agent}] {mark} {inner.result.name}: {_short(inner.result.content)}", fg=colour)
         elif isinstance(event, ApprovalRequired):
             self._newline()
             self._echo(f"⏸ waiting for approval: {', '.join(c.name for c in event.calls)}", fg="yellow")
