@@ -49,6 +49,7 @@ def test_an_agents_own_options_are_in_its_help() -> None:
     assert "--model" in run.stdout  # the generic options stay
     assert "--root" in agentkit("run", "assistant", "-h").stdout
     assert "Arguments and options" not in agentkit("run", "--help").stdout
+    assert "Arguments and options" not in agentkit("run", "--model", REPLAY, "--help").stdout
 
 
 def test_the_exit_statuses_are_in_the_help() -> None:

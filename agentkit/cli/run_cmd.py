@@ -228,10 +228,9 @@ class _RunCommand(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         before = args[: args.index("--")] if "--" in args else args
-        if any(a in ("-h", "--help") for a in before):
-            spec = next((a for a in before if not a.startswith("-")), None)
-            if spec is not None:
-                ctx.meta["agentkit.agent_spec"] = spec
+        # `run AGENT ... --help` only: in `run --model X --help`, X is no AGENT
+        if any(a in ("-h", "--help") for a in before) and not before[0].startswith("-"):
+            ctx.meta["agentkit.agent_spec"] = before[0]
         return super().parse_args(ctx, args)
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
