@@ -25,6 +25,8 @@ _EXPORTS: dict[str, str] = {
     "RetryTool": "agentkit.errors",
     "ScriptedModel": "agentkit.models.testing",
     "FunctionModel": "agentkit.models.testing",
+    "Hooks": "agentkit.hooks",
+    "ModelRequest": "agentkit.hooks",
     "Tool": "agentkit.tooling",
     "ToolCall": "agentkit.messages",
     "ToolResult": "agentkit.messages",
@@ -38,6 +40,7 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 if TYPE_CHECKING:
     from agentkit.agent import Agent  # noqa: F401
     from agentkit.errors import AgentkitError, ConfigError, ModelError, RetryTool  # noqa: F401
+    from agentkit.hooks import Hooks, ModelRequest  # noqa: F401
     from agentkit.loop import AgentEvent, AgentResult, Limits  # noqa: F401
     from agentkit.messages import Message, ToolCall, ToolResult, Usage  # noqa: F401
     from agentkit.models.base import ModelSettings  # noqa: F401

@@ -27,15 +27,27 @@ import copy
 import os
 import socket
 import threading
+import types
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import anyio
 
-from agentkit.errors import ConfigError, SessionBusy, SessionError
-from agentkit.loop import AgentEvent, AgentLoop, AgentResult, Limits, MessageEvent, RunEnd, ToolCallStarted
-from agentkit.messages import Message, ToolResult
+from agentkit.errors import AgentkitError, ConfigError, SessionBusy, SessionError
+from agentkit.hooks import Hooks
+from agentkit.loop import (
+    AgentEvent,
+    AgentLoop,
+    AgentResult,
+    ApprovalRequired,
+    Decision,
+    Limits,
+    MessageEvent,
+    RunEnd,
+    ToolCallStarted,
+)
+from agentkit.messages import Message, ToolCall, ToolResult
 from agentkit.models import resolve_model
 from agentkit.models.base import Model, ModelSettings, ToolChoice
 from agentkit.sessions import Session
@@ -51,7 +63,7 @@ class Agent:
     def __init__(
         self,
         model: Model | str | None = None,
-        tools: Iterable[Tool | Callable[..., Any] | ToolSource] = (),
+        tools: Iterable[Tool | Callable[..., Any] | str | types.ModuleType | ToolSource] = (),
         *,
         system_prompt: str | None = None,
         name: str = "agent",
@@ -59,14 +71,19 @@ class Agent:
         settings: ModelSettings | None = None,
         session: str | os.PathLike[str] | Session | None = None,
         executor: ToolExecutor | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
-        self.model: Model = resolve_model(model)
+        # None is resolved when first needed (from the environment), so a caller such as `agentkit run
+        # FILE --model X` can still set the model of an agent file that names none.
+        self._model: Model | None = None if model is None else resolve_model(model)
         self.tools = ToolRegistry(tools)
         self.system_prompt = system_prompt
         self.name = name
         self.limits = limits or Limits()
         self.settings = settings or ModelSettings()
         self.executor = executor
+        self.hooks = hooks or Hooks()  # before/after each model call and tool call (see agentkit.hooks)
+        self.approval_required: set[str] = set()  # tool names that wait for approval besides their own flag
         self.messages: list[Message] = []
         self._completed: dict[str, ToolResult] = {}
         self._loop: AgentLoop | None = None
@@ -77,16 +94,31 @@ class Agent:
         if session is not None:
             self.attach_session(session if isinstance(session, Session) else Session.open(session))
 
+    @property
+    def model(self) -> Model:
+        """The backend; an agent made without one resolves it from the environment on first use."""
+        if self._model is None:
+            self._model = resolve_model(None)
+        return self._model
+
+    @model.setter
+    def model(self, model: Model) -> None:
+        self._model = model
+
     # ---- the public call shapes ----------------------------------------------------------------------
 
-    def __call__(self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None) -> AgentResult:
+    def __call__(
+        self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None, output: Any = None
+    ) -> AgentResult:
         """Run synchronously. Inside a running event loop, the run happens in a helper thread.
 
-        `tool_choice` ("auto", "none", "required" or a tool's name) applies to this call's first model turn."""
+        `tool_choice` ("auto", "none", "required" or a tool's name) applies to this call's first model turn.
+        `output` (a pydantic model, dataclass or JSON schema) puts a validated answer in `result.output`
+        (see agentkit.output)."""
         box: dict[str, Any] = {}
 
         async def run() -> None:  # returns None: the event loop never holds (or reprs) the result
-            box["result"] = await self.invoke_async(prompt, tool_choice=tool_choice)
+            box["result"] = await self.invoke_async(prompt, tool_choice=tool_choice, output=output)
 
         try:  # a loop running in this thread (inside a task, or a callback of one) cannot run another
             asyncio.get_running_loop()
@@ -109,7 +141,13 @@ class Agent:
         threaded: AgentResult = box["result"]
         return threaded
 
-    async def invoke_async(self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None) -> AgentResult:
+    async def invoke_async(
+        self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None, output: Any = None
+    ) -> AgentResult:
+        if output is not None:
+            from agentkit.output import run_with_output
+
+            return await run_with_output(self, prompt, output)
         async with contextlib.aclosing(self.stream(prompt, tool_choice=tool_choice)) as events:
             async for event in events:
                 if isinstance(event, RunEnd):
@@ -117,10 +155,15 @@ class Agent:
         raise RuntimeError("the agent loop ended without a result")  # unreachable: RunEnd is always last
 
     async def stream(
-        self, prompt: str | None = None, *, tool_choice: ToolChoice | None = None
+        self,
+        prompt: str | None = None,
+        *,
+        tool_choice: ToolChoice | None = None,
+        decisions: dict[str, Decision] | None = None,
     ) -> AsyncGenerator[AgentEvent, None]:
         """Run the agent on a new prompt (or continue the conversation when prompt is None); `tool_choice`
-        applies to the first model turn (the agent's `settings.tool_choice` to every turn)."""
+        applies to the first model turn (the agent's `settings.tool_choice` to every turn). `decisions`
+        answers pending approvals by call id (True runs the call, a string denies it with that reason)."""
         self._begin_run()
         end: RunEnd | None = None
         try:
@@ -136,7 +179,7 @@ class Agent:
                 await anyio.to_thread.run_sync(self.tools.expand)
             loop = self._new_loop()
             self._loop = loop
-            run = loop.run(self.messages, completed=completed, tool_choice=tool_choice)
+            run = loop.run(self.messages, completed=completed, tool_choice=tool_choice, decisions=decisions)
             async with contextlib.aclosing(run) as events:
                 async for event in events:
                     self._record(event)
@@ -144,6 +187,10 @@ class Agent:
                         end = event
                     else:
                         yield event
+        except AgentkitError as exc:
+            if self.session is not None:  # so `sessions list` says why the run stopped
+                self.session.add_error(" ".join(str(exc).split()))
+            raise
         finally:
             self._end_run()
         # Last, once the run is wound up: a caller that stops at RunEnd, as
@@ -151,11 +198,44 @@ class Agent:
         if end is not None:
             yield end
 
-    async def resume(self) -> AgentResult:
-        """Continue an interrupted run from where its transcript stops."""
+    async def resume(self, *, approve: Decision | dict[str, Decision] | None = None) -> AgentResult:
+        """Continue an interrupted or paused run from where its transcript stops.
+
+        A run paused for approval (stop reason "approval_required", `pending_approvals`) continues with
+        `approve=True` (run them all), a string (deny them all; the model reads the reason) or a dict of
+        decisions by call id."""
         if self.messages and self.messages[-1].role == "assistant" and not self.messages[-1].tool_calls:
             raise SessionError("the session's last run finished; pass a new prompt instead of resuming")
-        return await self.invoke_async(None)
+        waiting = self.pending_approvals
+        if waiting and approve is None:
+            names = ", ".join(c.name for c in waiting)
+            raise ConfigError(f"calls wait for approval ({names}); resume with approve=True or a deny reason")
+        decisions = approve if isinstance(approve, dict) else {c.id: approve for c in waiting if approve is not None}
+        async with contextlib.aclosing(self.stream(None, decisions=decisions)) as events:
+            async for event in events:
+                if isinstance(event, RunEnd):
+                    return event.result
+        raise RuntimeError("the agent loop ended without a result")
+
+    def as_tool(self, *, name: str | None = None, description: str | None = None) -> Tool:
+        """This agent as a tool another agent can call (see agentkit.agent_tool)."""
+        from agentkit.agent_tool import agent_as_tool
+
+        return agent_as_tool(self, name=name, description=description)
+
+    @property
+    def pending_approvals(self) -> list[ToolCall]:
+        """The calls of the unanswered batch that wait for a person's approval (kept across restarts)."""
+        if not self._has_pending_calls():
+            return []
+        calls = self.messages[-1].tool_calls
+        return [c for c in calls if c.id not in self._completed and self._needs_approval(c)]
+
+    def _needs_approval(self, call: ToolCall) -> bool:
+        if call.name in self.approval_required:
+            return True
+        tool = self.tools.get(call.name)
+        return tool is not None and tool.requires_approval
 
     def close(self) -> None:
         """Close the session transcript and stop the tool sources (MCP servers); the agent can still run:
@@ -188,12 +268,12 @@ class Agent:
     @contextmanager
     def override(self, *, model: Model | str | None = None) -> Iterator[Agent]:
         """Swap the model for the duration of a `with` block (for tests)."""
-        previous = self.model
-        self.model = resolve_model(model)
+        previous = self._model
+        self._model = resolve_model(model)
         try:
             yield self
         finally:
-            self.model = previous
+            self._model = previous
 
     def clone(self, *, session: str | os.PathLike[str] | Session | None = None) -> Agent:
         """The same configuration (model, tools, limits, and whatever a subclass adds) with a conversation of
@@ -217,9 +297,10 @@ class Agent:
                 session.add_message(message)
 
     def on_tool_result(self, result: ToolResult) -> None:
-        """Called on the event loop as each tool result is ready, before its batch ends; records it in the
-        session. A subclass that keeps state beside the conversation (files a tool edited) extends this to
-        put that state on disk, before calling super(), so a result is never recorded without it."""
+        """Called on the event loop as each tool result is ready (after the `after_tool_call` hooks), before
+        its batch ends; records it in the session. A subclass that keeps state beside the conversation (files
+        a tool edited) extends this to put that state on disk, before calling super(), so a result is never
+        recorded without it."""
         self._completed[result.call_id] = result  # until its batch is in the conversation (see _record)
         if self.session is not None:
             self.session.add_result(result)
@@ -256,6 +337,8 @@ class Agent:
             limits=self.limits,
             executor=self.executor or _default_executor(),
             on_tool_result=self.on_tool_result,
+            hooks=self.hooks,
+            needs_approval=self._needs_approval,
         )
 
     def _has_pending_calls(self) -> bool:
@@ -293,6 +376,8 @@ class Agent:
                 self._completed = {}  # the batch is answered in the conversation now
         elif isinstance(event, ToolCallStarted) and self.session is not None:
             self.session.call_started(event.call.id)
+        elif isinstance(event, ApprovalRequired) and self.session is not None:
+            self.session.append({"type": "approval_required", "call_ids": [c.id for c in event.calls]})
 
 
 def _default_executor() -> ToolExecutor:

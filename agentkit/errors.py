@@ -9,7 +9,8 @@
     ├── ModelError           a backend failed (connection, credentials, throttling, bad response)
     │   ├── ModelHTTPError   an HTTP status from the backend
     │   ├── ModelTimeout
-    │   └── ModelUnavailable a failure that a fallback chain should route around
+    │   ├── ModelUnavailable a failure that a fallback chain should route around
+    │   └── OutputError      the model's answer never matched the requested output type (keeps `raw`)
     ├── SandboxError         no isolating layer, or the sandbox itself broke
     ├── SessionError         a transcript that cannot be read or resumed
     │   └── SessionBusy      another run (this process or another) is writing the session now
@@ -31,6 +32,7 @@ __all__ = [
     "ModelHTTPError",
     "ModelTimeout",
     "ModelUnavailable",
+    "OutputError",
     "RetryTool",
     "SandboxError",
     "SessionBusy",
@@ -107,6 +109,12 @@ class ModelTimeout(ModelError):
 
 class ModelUnavailable(ModelError):
     """A connection, credential or availability failure: a fallback chain moves on."""
+
+
+class OutputError(ModelError):
+    def __init__(self, message: str, raw: str) -> None:
+        super().__init__(message)
+        self.raw = raw  # the last answer the model gave, as it gave it
 
 
 class SandboxError(AgentkitError):

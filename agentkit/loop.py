@@ -17,6 +17,7 @@ a `<tool_call>` or Harmony call left in the text is still executed.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import json
 import math
@@ -28,6 +29,7 @@ from typing import Any, Literal
 import anyio
 
 from agentkit.errors import RetryTool, ToolArgumentsError, clip
+from agentkit.hooks import Hooks, ModelRequest
 from agentkit.messages import (
     Message,
     ReasoningDelta,
@@ -49,8 +51,11 @@ __all__ = [
     "AgentEvent",
     "AgentLoop",
     "AgentResult",
+    "ApprovalRequired",
+    "Decision",
     "Limits",
     "MessageEvent",
+    "NestedEvent",
     "ReasoningEvent",
     "RunEnd",
     "TextEvent",
@@ -88,6 +93,7 @@ class AgentResult:
     turns: int
     duration: float
     detail: str | None = None  # why a limit stopped the run, in words
+    output: Any = None  # the validated answer of a run asked for a type (agent(prompt, output=...))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,6 +162,32 @@ class MessageEvent:
 
 
 @dataclass(slots=True, kw_only=True)
+class ApprovalRequired:
+    """The run paused: these calls run only once a person approves them (Agent.resume(approve=...))."""
+
+    calls: list[ToolCall]
+    kind: Literal["approval_required"] = "approval_required"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.calls],
+        }
+
+
+@dataclass(slots=True, kw_only=True)
+class NestedEvent:
+    """An event of another agent that a tool call of this run ran (`Agent.as_tool`), yielded after its batch."""
+
+    agent: str
+    event: Any  # an AgentEvent of the inner run
+    kind: Literal["nested"] = "nested"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "agent": self.agent, "event": self.event.to_dict()}
+
+
+@dataclass(slots=True, kw_only=True)
 class RunEnd:
     result: AgentResult
     kind: Literal["done"] = "done"
@@ -164,7 +196,19 @@ class RunEnd:
         return {"kind": self.kind, **self.result.to_dict()}
 
 
-AgentEvent = TextEvent | ReasoningEvent | ToolCallStarted | ToolResultEvent | MessageEvent | RunEnd
+AgentEvent = (
+    TextEvent
+    | ReasoningEvent
+    | ToolCallStarted
+    | ToolResultEvent
+    | MessageEvent
+    | ApprovalRequired
+    | NestedEvent
+    | RunEnd
+)
+
+# A decision on a call that needs approval: True runs it; a string denies it, and the model reads the reason.
+Decision = bool | str
 
 
 # ---- the loop --------------------------------------------------------------------------------------
@@ -181,6 +225,11 @@ class _RunState:
     stop: StopReason | None = None
     detail: str | None = None
     first_settings: ModelSettings | None = None  # the first model turn's, when the call overrides them
+    nested: list[NestedEvent] = field(default_factory=list)  # events of agents run as tools, this batch
+
+
+# The run whose tool calls are executing: an agent run as a tool adds its usage and events to it.
+current_run: contextvars.ContextVar[_RunState | None] = contextvars.ContextVar("agentkit_current_run", default=None)
 
 
 class AgentLoop:
@@ -195,6 +244,8 @@ class AgentLoop:
         limits: Limits | None = None,
         executor: ToolExecutor | None = None,
         on_tool_result: Callable[[ToolResult], None] | None = None,
+        hooks: Hooks | None = None,
+        needs_approval: Callable[[ToolCall], bool] | None = None,
     ) -> None:
         self.model = model
         self.tools = tools
@@ -202,6 +253,9 @@ class AgentLoop:
         self.limits = limits or Limits()
         self.executor = executor or InProcessExecutor()
         self.on_tool_result = on_tool_result  # called as each result is ready (durable sessions)
+        self.hooks = hooks if hooks else None  # None when empty: no per-call hook work at all
+        self.needs_approval = needs_approval or self._tool_requires_approval
+        self._decisions: dict[str, Decision] = {}
         self._cancelled = False
         self._abandoned = False
         self._definitions = tools.definitions()
@@ -218,13 +272,17 @@ class AgentLoop:
         *,
         completed: dict[str, ToolResult] | None = None,
         tool_choice: ToolChoice | None = None,
+        decisions: dict[str, Decision] | None = None,
     ) -> AsyncGenerator[AgentEvent, None]:
         """Run until the model answers without calls or a limit stops it.
 
         If the last message is an assistant turn whose calls have no results yet (a resumed session),
         those calls run first; `completed` holds results already recorded for some of them. `tool_choice`
-        applies to this run's first model turn only; later turns use the settings'.
+        applies to this run's first model turn only; later turns use the settings'. A batch holding a call
+        that `needs_approval` and has no entry in `decisions` is not run: the run yields ApprovalRequired and
+        ends ("approval_required"), the batch left unanswered for a later run with the decisions.
         """
+        self._decisions = dict(decisions or {})
         state = _RunState(started=time.monotonic())
         if tool_choice is not None:
             state.first_settings = dataclasses.replace(self.settings, tool_choice=tool_choice)
@@ -234,9 +292,18 @@ class AgentLoop:
         while True:
             if calls:  # one batch of tool calls (the phases are inlined: one generator fewer per turn)
                 pending = self._admitted(calls, done, state)
+                waiting = [c for c in pending if c.id not in self._decisions and self.needs_approval(c)]
+                if waiting:
+                    names = ", ".join(c.name for c in waiting)
+                    state.stop, state.detail = "approval_required", f"waiting for approval of {names}"
+                    yield ApprovalRequired(calls=waiting)
+                    break
                 for call in pending:
                     yield ToolCallStarted(call=call)
                 message = await self._run_batch(calls, pending, done, state)
+                for nested in state.nested:
+                    yield nested
+                state.nested = []
                 for result in message.tool_results:
                     yield ToolResultEvent(result=result)
                 # appended only now, next to its MessageEvent (which the session records): a consumer that
@@ -244,6 +311,8 @@ class AgentLoop:
                 messages.append(message)
                 yield MessageEvent(message=message, turn=state.turns)
                 done = {}
+                if state.stop is None and self._answered(calls, message.tool_results):
+                    state.stop = "end_turn"
             if state.stop is not None or self._limit_reached(state):
                 break
             async for event in self._model_phase(messages, state):
@@ -263,8 +332,14 @@ class AgentLoop:
         calls: list[ToolCall] = []
         end = TurnEnd()
         settings = state.first_settings if state.first_settings and state.turns == 1 else self.settings
-        raw = self.model.stream(messages, self._definitions, settings)
-        stream = aiter(with_text_calls(raw, self.model, self._definitions))
+        sent, definitions = messages, self._definitions
+        if self.hooks is not None:
+            request = await self.hooks.before_model_call(
+                ModelRequest(messages=messages, tools=definitions, settings=settings)
+            )
+            sent, definitions, settings = request.messages, request.tools, request.settings
+        raw = self.model.stream(sent, definitions, settings)
+        stream = aiter(with_text_calls(raw, self.model, definitions))
         try:
             while (event := await self._next_event(stream, state)) is not None:
                 if isinstance(event, TextDelta):
@@ -290,6 +365,9 @@ class AgentLoop:
             tool_calls=calls,
             meta=end.meta,
         )
+        if self.hooks is not None:
+            message = await self.hooks.after_model_call(message)
+            calls = message.tool_calls
         messages.append(message)
         state.usage.add(end.usage)
         yield MessageEvent(message=message, turn=state.turns, usage=end.usage)
@@ -325,7 +403,12 @@ class AgentLoop:
     ) -> Message:
         """Run `pending`, answer calls over the budget with an error, and return the results in call order."""
         results = dict(done)
-        for call, result in zip(pending, await self._execute_all(pending, self._time_left(state)), strict=True):
+        token = current_run.set(state)
+        try:
+            outcomes = await self._execute_all(pending, self._time_left(state))
+        finally:
+            current_run.reset(token)
+        for call, result in zip(pending, outcomes, strict=True):
             results[call.id] = result
         budget = self.limits.max_tool_calls
         for call in calls:
@@ -362,24 +445,44 @@ class AgentLoop:
         return [r for r in results if r is not None]
 
     async def _execute(self, call: ToolCall, time_left: float | None = None) -> ToolResult:
-        """Validate and run one call; every failure becomes an error result the model can act on."""
+        """Validate and run one call (through the tool-call hooks); every failure becomes an error result."""
+        decision = self._decisions.get(call.id, True)
+        if decision is not True:
+            reason = decision if isinstance(decision, str) and decision else "no reason given"
+            denied = f"the user denied this call: {reason}. Do not retry it as is."
+            return self._finished(ToolResult(call_id=call.id, name=call.name, content=denied, is_error=True))
+        if self.hooks is None:
+            result, outlasted = await self._run_call(call, time_left)
+        else:
+            amended = await self.hooks.before_tool_call(call)
+            if isinstance(amended, ToolResult):
+                result, outlasted = dataclasses.replace(amended, call_id=call.id, name=call.name), False
+            else:
+                result, outlasted = await self._run_call(dataclasses.replace(amended, id=call.id), time_left)
+            result = await self.hooks.after_tool_call(call, result)
+        self._finished(result)
+        if outlasted:  # recorded above; now honour the cancellation that came while it ran
+            raise asyncio.CancelledError
+        return result
+
+    async def _run_call(self, call: ToolCall, time_left: float | None) -> tuple[ToolResult, bool]:
+        """The call's result, and whether a cancellation came while it ran (tool_threads.patience)."""
 
         def error(text: str) -> ToolResult:
             content = clip(text, _MAX_ERROR_CHARS)
-            return self._finished(ToolResult(call_id=call.id, name=call.name, content=content, is_error=True))
+            return ToolResult(call_id=call.id, name=call.name, content=content, is_error=True)
 
         if call.invalid_reason:
-            return error(
-                f"could not read this tool call: {call.invalid_reason}. Send it again in the documented format."
-            )
+            reason = f"could not read this tool call: {call.invalid_reason}. Send it again in the documented format."
+            return error(reason), False
         tool = self.tools.get(call.name)
         if tool is None:
             available = ", ".join(self.tools.names()) or "(none)"
-            return error(f"unknown tool {clip(repr(call.name), 100)}; available tools: {available}")
+            return error(f"unknown tool {clip(repr(call.name), 100)}; available tools: {available}"), False
         try:
             arguments = tool.validate(call.arguments, coerce=call.strings_only)
         except ToolArgumentsError as exc:
-            return error(f"{exc}\nFix the arguments and call {call.name!r} again.")
+            return error(f"{exc}\nFix the arguments and call {call.name!r} again."), False
         own = tool.timeout if tool.timeout is not None else self.limits.tool_timeout
         timeout = own if time_left is None else (time_left if own is None else min(own, time_left))
         # asyncio.timeout rather than anyio.move_on_after: same effect, at a third of the cost per call
@@ -402,12 +505,22 @@ class AgentLoop:
             else:
                 result = error(f"tool {call.name!r} timed out after {own:g} s")
         else:
-            result = self._finished(ToolResult(call_id=call.id, name=call.name, content=tool_result_text(value)))
+            result = ToolResult(call_id=call.id, name=call.name, content=tool_result_text(value))
         finally:
             patience.reset(token)
-        if care.outlasted:  # recorded above; now honour the cancellation that came while it ran
-            raise asyncio.CancelledError
-        return result
+        return result, care.outlasted
+
+    def _answered(self, calls: list[ToolCall], results: list[ToolResult]) -> bool:
+        """Whether a call to a tool that ends the run (a final answer) succeeded."""
+        for call, result in zip(calls, results, strict=True):
+            tool = self.tools.get(call.name)
+            if tool is not None and tool.ends_run and not result.is_error:
+                return True
+        return False
+
+    def _tool_requires_approval(self, call: ToolCall) -> bool:
+        tool = self.tools.get(call.name)
+        return tool is not None and tool.requires_approval
 
     def _finished(self, result: ToolResult) -> ToolResult:
         if self.on_tool_result is not None:

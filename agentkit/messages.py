@@ -39,6 +39,7 @@ StopReason = Literal[
     "max_tool_calls",
     "deadline",
     "cancelled",
+    "approval_required",  # a call waits for a person's decision (Agent.resume(approve=...))
     "repeated_tool_error",
     "content_filtered",
     "error",

@@ -53,6 +53,7 @@ import hashlib
 import json
 import logging
 import re
+import socket
 import sys
 import threading
 import time
@@ -644,8 +645,18 @@ def create_app(
     )
 
 
-def serve(app: AgentCoreApp, *, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning") -> None:
+def serve(
+    app: AgentCoreApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    log_level: str = "warning",
+    ready: Callable[[str, int], None] | None = None,
+) -> None:
     """Run `app` under uvicorn until interrupted (in a container, pass host="0.0.0.0").
+
+    The port is bound before `ready(host, port)` is called (port 0 gives the port the system picked), so a
+    busy port or a missing extra fails before anything says the server is up.
 
     uvicorn picks httptools and uvloop when installed (the `serve` extra installs them): in
     benchmarks/bench_serve.py they nearly double throughput over its pure-Python h11 parser. The HTTP
@@ -662,7 +673,7 @@ def serve(app: AgentCoreApp, *, host: str = "127.0.0.1", port: int = 8080, log_l
     # Agent runs hold the GIL on the worker thread; a shorter switch interval (default 5 ms) lets the
     # server's thread answer /ping and move stream bytes sooner (measured in benchmarks/bench_serve.py).
     sys.setswitchinterval(0.0005)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -671,3 +682,17 @@ def serve(app: AgentCoreApp, *, host: str = "127.0.0.1", port: int = 8080, log_l
         lifespan="on",
         http=protocol_class(app.header_timeout),
     )
+    listener = _listen(host, port)
+    if ready is not None:
+        ready(host, listener.getsockname()[1])
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port or stop what is using it"
+        ) from exc

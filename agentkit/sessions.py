@@ -5,6 +5,7 @@ A transcript holds one JSON object per line:
     {"type": "message", "message": {...}}           a user, assistant or tool message, once complete
     {"type": "call_started", "call_id": "..."}      a tool call is about to run
     {"type": "tool_result", "result": {...}}        one call finished (written as soon as it does)
+    {"type": "error", "error": "..."}               the run failed (a model it could not reach, ...)
 
 Each record is written and fsynced before the run takes its next step, so a crash (even SIGKILL) loses at
 most the step that was in flight. `Session.load()` rebuilds the conversation; results recorded for calls
@@ -76,6 +77,7 @@ class SessionState:
     messages: list[Message] = field(default_factory=list)
     completed: dict[str, ToolResult] = field(default_factory=dict)  # results of the unfinished batch
     interrupted: list[str] = field(default_factory=list)  # call ids started but never finished
+    error: str | None = None  # why the last run failed, until a later message
 
     @property
     def pending_calls(self) -> bool:
@@ -90,6 +92,7 @@ class SessionInfo:
     updated: float
     messages: int
     first_prompt: str
+    error: str | None = None  # why its last run failed (a model it could not reach, ...)
     problem: str | None = None  # why the transcript cannot be read (it is listed, marked, not skipped)
 
 
@@ -206,6 +209,9 @@ class Session:
             }
         )
 
+    def add_error(self, error: str) -> None:
+        self.append({"type": "error", "error": error})
+
     def close(self) -> None:
         """Close the transcript and give up the writer lock (the next record reopens both)."""
         if self._fd is not None:
@@ -286,6 +292,7 @@ class Session:
         if kind == "message":
             message = Message.from_dict(record["message"])
             state.messages.append(message)
+            state.error = None
             if message.role != "assistant" or not message.tool_calls:
                 state.completed.clear()
                 started.clear()
@@ -294,6 +301,8 @@ class Session:
         elif kind == "tool_result":
             result = ToolResult(**record["result"])
             state.completed[result.call_id] = result
+        elif kind == "error":
+            state.error = record["error"]
 
     def __del__(self) -> None:
         self.close()
@@ -367,6 +376,8 @@ def _record_problem(record: Any) -> str | None:
         )
     if kind == "tool_result":
         return _result_problem(record.get("result"), "tool_result")
+    if kind == "error":
+        return None if isinstance(record.get("error"), str) else 'has an "error" record without a string "error"'
     if isinstance(kind, str) and kind:
         return None  # an extension's record ("meta" from the CLI, an agent's own such as "workspace")
     return 'is a record without a "type" (message, call_started, tool_result or an extension\'s own)'
@@ -423,9 +434,10 @@ def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[Sessi
     infos = []
     for path in base.glob("*.jsonl"):
         session = Session(path)
-        problem = None
+        problem = error = None
         try:
-            messages = session.load().messages
+            state = session.load()
+            messages, error = state.messages, state.error
             updated = path.stat().st_mtime
         except SessionError as exc:
             messages, problem = [], str(exc)
@@ -440,6 +452,7 @@ def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[Sessi
                 updated=updated,
                 messages=len(messages),
                 first_prompt=first[:80],
+                error=error,
                 problem=problem,
             )
         )

@@ -22,6 +22,7 @@ import json
 import re
 import sys
 import time
+import types
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, get_type_hints
@@ -149,6 +150,8 @@ class Tool:
         self.inline = inline
         self._quick = True  # the last call (if any) returned within QUICK_WAIT
         self._binder = binder
+        self.requires_approval = False  # the run pauses for a person's yes or no before each call (agent.resume)
+        self.ends_run = False  # a successful call ends the run (the final-answer tool of typed results)
 
     @property
     def name(self) -> str:
@@ -277,14 +280,18 @@ def tool(
     needs: Needs | None = None,
     timeout: float | None = None,
     inline: bool = False,
+    requires_approval: bool = False,
 ) -> Any:
     """Turn a typed function (sync or async) into a Tool: `@tool` or `@tool(name=..., timeout=...)`.
 
     `inline=True` runs a sync function on the event loop instead of a worker thread: for fast, pure
-    functions only (see `Tool.invoke`)."""
+    functions only (see `Tool.invoke`). `requires_approval=True` pauses the run before each call until
+    a person approves or denies it (an `ApprovalRequired` event; `Agent.resume(approve=...)`)."""
 
     def wrap(f: Callable[..., Any]) -> Tool:
-        return Tool.from_function(f, name=name, description=description, needs=needs, timeout=timeout, inline=inline)
+        made = Tool.from_function(f, name=name, description=description, needs=needs, timeout=timeout, inline=inline)
+        made.requires_approval = requires_approval
+        return made
 
     return wrap(fn) if fn is not None else wrap
 
@@ -336,15 +343,18 @@ def _is_source(item: object) -> bool:
 class ToolRegistry:
     """Tools by name, in the order given; the loop's lookup table. Tool sources expand on first lookup."""
 
-    def __init__(self, tools: Iterable[Tool | Callable[..., Any] | ToolSource] = ()) -> None:
+    def __init__(self, tools: Iterable[Tool | Callable[..., Any] | str | types.ModuleType | ToolSource] = ()) -> None:
+        """Each item is a Tool, a typed function, the name of a built-in tool ("calculator"), a module of
+        built-in tools (`agentkit.tools.calculator`, `agentkit.tools.repo`) or a tool source (an MCP server)."""
         self._tools: dict[str, Tool] = {}
         self.sources: list[ToolSource] = []
         self._pending: list[ToolSource] = []
         for item in tools:
             if _is_source(item):
                 self.sources.append(item)  # type: ignore[arg-type]
-            else:
-                self.add(item)  # type: ignore[arg-type]
+                continue
+            for one in _builtins(item) if isinstance(item, str | types.ModuleType) else [item]:
+                self.add(one)  # type: ignore[arg-type]
         self._pending = list(self.sources)
 
     def add(self, item: Tool | Callable[..., Any]) -> Tool:
@@ -399,6 +409,22 @@ class ToolRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._expanded()
+
+
+def _builtins(item: str | types.ModuleType) -> list[Tool]:
+    """The registered tools a name or a module stands for."""
+    known = registered_tools()
+    if isinstance(item, str):
+        if item not in known:
+            raise ConfigError(f"no built-in tool named {item!r}; use one of {', '.join(known) or '(none)'}")
+        return [known[item]]
+    found = [t for t in known.values() if getattr(t.fn, "__module__", None) == item.__name__]
+    if not found:
+        raise ConfigError(
+            f"module {item.__name__} has no ready-made tools; pass its tools themselves (or a built-in's name: "
+            f"{', '.join(known) or '(none)'})"
+        )
+    return found
 
 
 def registered_tools() -> dict[str, Tool]:

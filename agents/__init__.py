@@ -132,6 +132,8 @@ def _as_definition(obj: Any, name: str) -> AgentDefinition:
             agent = obj(model) if takes_model else obj()
             if not isinstance(agent, Agent):
                 raise ConfigError(f"{name}() returned {type(agent).__name__}, not an agentkit Agent")
+            if model is not None and not takes_model:
+                agent.model = Agent(model=model).model
             return agent
 
         return AgentDefinition(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -71,17 +72,26 @@ def cli() -> None:
     """agentkit: tool-calling agents on Qwen3-Coder, Qwen3 and gpt-oss."""
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> Any:
+    warnings.showwarning = _show_warning  # one `warning:` line, not Python's file:line form
     try:
         return cli.main(args=argv, prog_name="agentkit", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # one line, in the same `error:` form as every other error
+        command = exc.ctx.command_path if exc.ctx is not None else "agentkit"
+        click.echo(f"error: {exc.format_message().rstrip('.')}; see `{command} --help`", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except AgentkitError as exc:
-        message = " ".join(str(exc).split("\n")[0:1]) or type(exc).__name__
+        message = " ".join(str(exc).split()) or type(exc).__name__
         click.echo(f"error: {message}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

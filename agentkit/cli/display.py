@@ -15,7 +15,9 @@ import click
 from agentkit.loop import (
     AgentEvent,
     AgentResult,
+    ApprovalRequired,
     MessageEvent,
+    NestedEvent,
     ReasoningEvent,
     RunEnd,
     TextEvent,
@@ -110,6 +112,16 @@ class LiveDisplay:
             self._in_reasoning = False
             if event.message.role == "tool":
                 self.waiting()
+        elif isinstance(event, NestedEvent):
+            inner = event.event
+            if isinstance(inner, ToolCallStarted):
+                self._echo(f"  [{event.agent}] → {inner.call.name}({_short(inner.call.arguments)})", fg="cyan")
+            elif isinstance(inner, ToolResultEvent):
+                mark, colour = ("✗", "red") if inner.result.is_error else ("✓", "green")
+                self._echo(f"  [{event.agent}] {mark} {inner.result.name}: {_short(inner.result.content)}", fg=colour)
+        elif isinstance(event, ApprovalRequired):
+            self._newline()
+            self._echo(f"⏸ waiting for approval: {', '.join(c.name for c in event.calls)}", fg="yellow")
         elif isinstance(event, RunEnd):
             self._newline()
 
@@ -156,7 +168,7 @@ def summarize(result: AgentResult, *, session: str | None, elapsed: float) -> st
     usage = result.usage
     parts = [
         f"{result.turns} turns",
-        f"{len(result.tool_calls)} tool calls",
+        f"{len(result.tool_calls)} tool call{'' if len(result.tool_calls) == 1 else 's'}",
         f"{usage.input_tokens} in / {usage.output_tokens} out tokens" + (" (estimated)" if usage.estimated else ""),
         f"{elapsed:.1f} s",
         f"stop: {result.stop_reason}" + (f" ({result.detail})" if result.detail else ""),

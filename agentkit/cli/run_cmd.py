@@ -23,7 +23,7 @@ from agentkit.agents import AgentDefinition, available_agents, load_definition
 from agentkit.cli.display import JsonDisplay, LiveDisplay, summarize
 from agentkit.cli.mcp_options import mcp_options, mcp_servers
 from agentkit.errors import ConfigError
-from agentkit.loop import AgentResult, RunEnd
+from agentkit.loop import AgentResult, Decision, RunEnd
 from agentkit.sessions import Session, list_sessions, new_session_id
 
 __all__ = ["agents_group", "chat_command", "run_command", "sessions_group"]
@@ -44,8 +44,8 @@ def _use_family(family: str | None) -> None:
         os.environ["AGENTKIT_MODEL_FAMILY"] = family  # read by the local backend when the agent loads its model
 
 
-def _parse_agent_options(definition: AgentDefinition, args: list[str]) -> tuple[dict[str, Any], list[str]]:
-    """Parse the agent's own options (declared in its definition) from the leftover command line."""
+def _agent_command(definition: AgentDefinition) -> click.Command:
+    """The agent's own options (declared in its definition) as a click command."""
     params: list[click.Parameter] = []
     for option in definition.options:
         if option.positional:
@@ -63,8 +63,13 @@ def _parse_agent_options(definition: AgentDefinition, args: list[str]) -> tuple[
                 )
             )
     if definition.takes_prompt:
-        params.append(click.Argument(["prompt_words"], nargs=-1))
-    command = click.Command(definition.name, params=params)
+        params.append(click.Argument(["prompt_words"], nargs=-1, metavar="PROMPT"))
+    return click.Command(definition.name, params=params)
+
+
+def _parse_agent_options(definition: AgentDefinition, args: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """Parse the agent's own options from the leftover command line."""
+    command = _agent_command(definition)
     try:
         ctx = command.make_context(f"agentkit run {definition.name}", list(args), resilient_parsing=False)
     except click.UsageError as exc:
@@ -80,7 +85,53 @@ def _build(definition: AgentDefinition, model: str | None, session: Session, opt
     return agent
 
 
-def _drive(agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay) -> AgentResult:
+# Tools that change things: a person approves each call when the CLI runs interactively (unless --yes).
+APPROVED_BY_DEFAULT = frozenset({"run", "write_file", "apply_patch", "edit_file"})
+
+_yes_option = click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="approve every tool call without asking (tools that need approval are "
+    f"{', '.join(sorted(APPROVED_BY_DEFAULT))} when interactive, and any marked requires_approval)",
+)
+
+
+def _drive(agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay, *, yes: bool = False) -> AgentResult:
+    """Run one prompt with the display, asking on the terminal for calls that need approval."""
+    if not yes and sys.stdin.isatty():
+        agent.approval_required |= APPROVED_BY_DEFAULT
+    result = _drive_once(agent, prompt, display, None)
+    while result.stop_reason == "approval_required":
+        decisions = _decide(agent, yes)
+        if decisions is None:
+            break
+        result = _drive_once(agent, None, display, decisions)
+    return result
+
+
+def _decide(agent: Agent, yes: bool) -> dict[str, Decision] | None:
+    """The decisions on the pending approvals: all yes with --yes, asked on a terminal, else None."""
+    waiting = agent.pending_approvals
+    if yes:
+        return {c.id: True for c in waiting}
+    if not sys.stdin.isatty():
+        return None
+    decisions: dict[str, Decision] = {}
+    for call in waiting:
+        arguments = json.dumps(call.arguments, ensure_ascii=False, default=str)
+        answer = click.prompt(
+            f"allow {call.name}({arguments})? y = yes, n = no, or type why not", default="n", err=True
+        ).strip()
+        decisions[call.id] = (
+            True if answer.lower() in ("y", "yes") else ("" if answer.lower() in ("n", "no") else answer)
+        )
+    return decisions
+
+
+def _drive_once(
+    agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay, decisions: dict[str, Decision] | None
+) -> AgentResult:
     """Run one prompt with the display; Ctrl-C once asks the agent to stop, twice stops at once."""
     interrupts = 0
 
@@ -96,7 +147,7 @@ def _drive(agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay)
 
     async def consume() -> AgentResult:
         display.waiting()
-        async for event in agent.stream(prompt):
+        async for event in agent.stream(prompt, decisions=decisions):
             display.handle(event)
             if isinstance(event, RunEnd):
                 return event.result
@@ -114,6 +165,42 @@ def _drive(agent: Agent, prompt: str | None, display: LiveDisplay | JsonDisplay)
 def _open_session(session_id: str | None) -> Session:
     session = Session.open(session_id or new_session_id())
     return session
+
+
+# Exit statuses of `run` and `sessions resume` (in the README and `agentkit run --help`).
+EXIT_FAILED, EXIT_LIMIT, EXIT_APPROVAL, EXIT_CANCELLED = 1, 3, 4, 130
+_LIMIT_STOPS = frozenset({"max_turns", "max_tool_calls", "deadline", "max_tokens", "repeated_tool_error"})
+EXIT_HELP = (
+    "Exit status: 0 when the model finished, 1 on an error, 3 when a limit stopped the run (turns, tool calls, "
+    "time, tokens, repeated tool errors), 4 when a tool call waits for approval and nobody could be asked "
+    "(resume with `agentkit sessions resume ID --yes`), 130 when it was cancelled (Ctrl-C)."
+)
+
+
+def _exit_status(result: AgentResult) -> int:
+    if result.stop_reason == "cancelled":
+        return EXIT_CANCELLED
+    if result.stop_reason in _LIMIT_STOPS:
+        return EXIT_LIMIT
+    if result.stop_reason == "approval_required":
+        return EXIT_APPROVAL
+    if result.stop_reason in ("error", "content_filtered"):
+        return EXIT_FAILED
+    return 0
+
+
+def _exit(result: AgentResult) -> None:
+    """Exit non-zero, saying why, unless the model finished."""
+    status = _exit_status(result)
+    if status == 0:
+        return
+    why = {
+        EXIT_CANCELLED: "cancelled",
+        EXIT_LIMIT: "stopped by a limit",
+        EXIT_APPROVAL: "paused for approval (resume it with `agentkit sessions resume ID --yes`)",
+    }.get(status, "failed")
+    click.echo(f"agentkit: run {why} ({result.stop_reason}); exit status {status}", err=True)
+    sys.exit(status)
 
 
 def _finish(
@@ -137,8 +224,32 @@ def _finish(
 # ---- agentkit run ----------------------------------------------------------------------------------
 
 
+class _RunCommand(click.Command):
+    """`agentkit run AGENT --help` also lists AGENT's own options."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        before = args[: args.index("--")] if "--" in args else args
+        # `run AGENT ... --help` only: in `run --model X --help`, X is no AGENT
+        if any(a in ("-h", "--help") for a in before) and not before[0].startswith("-"):
+            ctx.meta["agentkit.agent_spec"] = before[0]
+        return super().parse_args(ctx, args)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        spec = ctx.meta.get("agentkit.agent_spec")
+        if spec is not None:
+            definition = load_definition(spec)
+            agent_ctx = click.Context(_agent_command(definition), info_name=definition.name)
+            rows = [p.get_help_record(agent_ctx) for p in agent_ctx.command.params]
+            with formatter.section(f"Arguments and options of {definition.name}"):
+                formatter.write_text(definition.description)
+                formatter.write_dl([row for row in rows if row is not None])
+        super().format_epilog(ctx, formatter)
+
+
 @click.command(
     "run",
+    cls=_RunCommand,
+    epilog=EXIT_HELP,
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     help="Run AGENT on a prompt. AGENT is a shipped agent (see `agentkit agents list`), a .py file, or "
     "module:attribute; options after AGENT that agentkit does not know go to the agent "
@@ -153,6 +264,7 @@ def _finish(
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
 @mcp_options
+@_yes_option
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -164,6 +276,7 @@ def run_command(
     family: str | None,
     mcp_commands: tuple[str, ...],
     mcp_config: str | None,
+    yes: bool,
 ) -> None:
     _use_family(family)
     servers = mcp_servers(mcp_commands, mcp_config)
@@ -187,12 +300,11 @@ def run_command(
     agent.attach_session(session)
     display = JsonDisplay() if as_json else LiveDisplay(show_reasoning=not hide_reasoning)
     try:
-        result = _drive(agent, prompt if definition.takes_prompt else _default_prompt(agent), display)
+        result = _drive(agent, prompt if definition.takes_prompt else _default_prompt(agent), display, yes=yes)
     finally:
         agent.tools.close()  # stops the MCP servers
     _finish(definition, agent, result, session, started, as_json)
-    if result.stop_reason in ("error",):
-        sys.exit(1)
+    _exit(result)
 
 
 def _default_prompt(agent: Agent) -> str:
@@ -209,10 +321,11 @@ def _default_prompt(agent: Agent) -> str:
 @click.argument("agent_spec", metavar="AGENT")
 @click.option("--model", "-m", help="model name (see `agentkit run --help`)")
 @click.option("--session", "session_id", help="session name to continue (under $AGENTKIT_HOME/sessions)")
-@click.option("--hide-reasoning", is_flag=True)
+@click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
+@_yes_option
 def chat_command(
-    agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool, family: str | None
+    agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool, family: str | None, yes: bool
 ) -> None:
     _use_family(family)
     definition = load_definition(agent_spec)
@@ -229,7 +342,7 @@ def chat_command(
         if not line.strip():
             break
         started = time.monotonic()
-        result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning))
+        result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning), yes=yes)
         click.echo(summarize(result, session=None, elapsed=time.monotonic() - started), err=True)
     click.echo(f"session kept: agentkit sessions resume {session.id}", err=True)
 
@@ -256,8 +369,8 @@ def sessions_group() -> None:
     pass
 
 
-@sessions_group.command("list", help="List sessions, newest first.")
-@click.option("--json", "as_json", is_flag=True)
+@sessions_group.command("list", help="List sessions, newest first (a failed run's error is shown).")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON array of sessions")
 def sessions_list(as_json: bool) -> None:
     infos = list_sessions()
     if as_json:
@@ -268,6 +381,7 @@ def sessions_list(as_json: bool) -> None:
                 "updated": i.updated,
                 "messages": i.messages,
                 "first_prompt": i.first_prompt,
+                "error": i.error,
                 "problem": i.problem,
             }
             for i in infos
@@ -281,7 +395,8 @@ def sessions_list(as_json: bool) -> None:
         if info.problem is not None:
             click.echo(f"{info.id:<28} {when}  DAMAGED   {info.problem}")
             continue
-        click.echo(f"{info.id:<28} {when}  {info.messages:>4} msgs  {info.first_prompt}")
+        line = f"{info.id:<28} {when}  {info.messages:>4} msgs  {info.first_prompt}"
+        click.echo(line + (f"  FAILED: {info.error}" if info.error else ""))
 
 
 def _existing(session_id: str) -> Session:
@@ -315,9 +430,12 @@ def sessions_show(session_id: str, as_json: bool) -> None:
 @click.argument("session_id")
 @click.argument("prompt", required=False)
 @click.option("--model", "-m", help="model to continue with (default: the one the session started with)")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @_family_option
-def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_json: bool, family: str | None) -> None:
+@_yes_option
+def sessions_resume(
+    session_id: str, prompt: str | None, model: str | None, as_json: bool, family: str | None, yes: bool
+) -> None:
     _use_family(family)
     session = _existing(session_id)
     meta = next((r for r in session.records() if r.get("type") == "meta"), None)
@@ -333,7 +451,8 @@ def sessions_resume(session_id: str, prompt: str | None, model: str | None, as_j
         raise click.ClickException(f"session {session_id!r} finished its run; give a new prompt to continue it")
     display = JsonDisplay() if as_json else LiveDisplay()
     try:
-        result = _drive(agent, prompt, display)
+        result = _drive(agent, prompt, display, yes=yes)
     finally:
         agent.tools.close()
     _finish(definition, agent, result, session, started, as_json)
+    _exit(result)

@@ -71,7 +71,12 @@ def doctor_command() -> None:
 @click.option("--ro", "ro", multiple=True, type=click.Path(exists=True), help="Read-only path to show.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, help="Wall-clock seconds.")
 @click.option("--memory", default="1G", help="Memory limit of the whole sandbox, e.g. 512M.")
-@click.option("--backend", type=click.Choice(["bwrap", "landlock", "rlimits"]), default=None)
+@click.option(
+    "--backend",
+    type=click.Choice(["bwrap", "landlock", "rlimits"]),
+    default=None,
+    help="isolation to use (default: the strongest that works here; see `agentkit sandbox doctor`)",
+)
 @click.argument("command", nargs=-1, required=True)
 def run_command(
     network: bool, rw: tuple[str, ...], ro: tuple[str, ...], timeout: float, memory: str, backend: str | None,

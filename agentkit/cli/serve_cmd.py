@@ -77,5 +77,10 @@ def serve_command(
         body_timeout=body_timeout,
         header_timeout=header_timeout,
     )
-    click.echo(f"agentkit: serving {agent} on http://{host}:{port} (POST /invocations, GET /ping)", err=True)
-    serve(app, host=host, port=port, log_level=log_level)
+
+    def ready(bound_host: str, bound_port: int) -> None:
+        click.echo(
+            f"agentkit: serving {agent} on http://{bound_host}:{bound_port} (POST /invocations, GET /ping)", err=True
+        )
+
+    serve(app, host=host, port=port, log_level=log_level, ready=ready)

@@ -31,10 +31,29 @@ def list_command(as_json: bool, mcp_commands: tuple[str, ...], mcp_config: str |
     if as_json:
         click.echo(json.dumps([t.definition.to_json_schema() for t in tools.values()], indent=2, ensure_ascii=False))
         return
-    width = max((len(name) for name in tools), default=0)
+    workspace = _workspace_tools()
+    width = max((len(name) for name in [*tools, *workspace]), default=0)
     for name, t in tools.items():
         summary = _first_sentence(t.description)
         click.echo(f"{name.ljust(width)}  {summary}")
+    for name, description in workspace.items():
+        click.echo(f"{name.ljust(width)}  {_first_sentence(description)} [needs a workspace]")
+    if workspace:
+        click.echo(
+            "[needs a workspace]: built on a scratch copy with agentkit.tools.edit.edit_tools(Workspace(repo)) "
+            "(as repo-optimizer does); not callable with `tools call`",
+            err=True,
+        )
+
+
+def _workspace_tools() -> dict[str, str]:
+    """The editing tools: listed, though they exist only bound to a Workspace."""
+    try:
+        from agentkit.tools._edit_schemas import APPLY_PATCH, DIFF, EDIT_FILE, RUN, WRITE_FILE
+    except ImportError:
+        return {}
+    specs = {"edit_file": EDIT_FILE, "write_file": WRITE_FILE, "apply_patch": APPLY_PATCH, "run": RUN, "diff": DIFF}
+    return {name: spec[0] for name, spec in specs.items()}
 
 
 @tools_group.command(name="call")

@@ -139,6 +139,7 @@ class BedrockModel:
     """A Bedrock model behind the agentkit Model protocol."""
 
     text_thinking = False  # reasoning arrives as reasoningContent, never as </think> in the text
+    supports_tool_choice = True  # a final answer can be a forced tool call (agentkit.output)
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import warnings
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +82,7 @@ class OpenAIModel:
     """A model served over the OpenAI chat-completions protocol."""
 
     text_thinking = False  # servers return reasoning in reasoning_content; a leading <think> still parses
+    supports_tool_choice = True  # a final answer can be a forced tool call (agentkit.output)
 
     def __init__(
         self,
@@ -99,8 +101,16 @@ class OpenAIModel:
         stream: bool | None = None,
     ) -> None:
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        self._default_endpoint = self.base_url is None and client is None
+        if self._default_endpoint:
+            warnings.warn(
+                "OPENAI_BASE_URL is not set, so this model goes to api.openai.com; set OPENAI_BASE_URL (or "
+                "base_url=) to use your own OpenAI-compatible server",
+                stacklevel=2,
+            )
         self.include_usage = include_usage
         self.quirks = quirks_for(server)
+        self.supports_tool_choice = self.quirks.accepts_required  # else typed results ask for JSON text
         self.streaming = stream if stream is not None else _stream_from_env()
         self._explicit_format = text_format
         self._replay_reasoning = replay_reasoning
@@ -281,7 +291,8 @@ class OpenAIModel:
         if isinstance(exc, openai.APITimeoutError):
             return ModelTimeout(f"{where} did not answer in time; retry, or raise timeout=")
         if isinstance(exc, openai.APIConnectionError):
-            return ModelUnavailable(f"cannot connect to {where}: {exc.__cause__ or exc}; is the server running?")
+            hint = " (OPENAI_BASE_URL is not set, so this went to api.openai.com)" if self._default_endpoint else ""
+            return ModelUnavailable(f"cannot connect to {where}{hint}: {exc.__cause__ or exc}; is the server running?")
         if not isinstance(exc, openai.APIStatusError):
             return ModelError(f"{where} failed: {exc}")
         status = exc.status_code

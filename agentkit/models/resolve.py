@@ -163,8 +163,9 @@ def _from_environment() -> Model:
     if local:
         return _local(local)
     raise ConfigError(
-        "no model configured; do one of: (1) configure AWS credentials (AWS_PROFILE or AWS_ACCESS_KEY_ID/"
-        "AWS_SECRET_ACCESS_KEY) for Amazon Bedrock, (2) set OPENAI_BASE_URL (and OPENAI_MODEL, OPENAI_API_KEY) "
-        "for an OpenAI-compatible server, (3) set AGENTKIT_LOCAL_MODEL to a Hugging Face id or a local path; "
-        "or pass model= explicitly"
+        "no model configured; name one with --model (in Python: model=), e.g. a Bedrock id such as "
+        f"{DEFAULT_BEDROCK_MODEL}, openai:NAME, hf:ID or replay:TRANSCRIPT.jsonl (offline), or set AGENTKIT_MODEL "
+        "to one of those; or configure a backend: AWS credentials (AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+        "AWS_SECRET_ACCESS_KEY, model from AGENTKIT_BEDROCK_MODEL) for Amazon Bedrock, OPENAI_BASE_URL (with "
+        "OPENAI_MODEL, OPENAI_API_KEY) for an OpenAI-compatible server, or AGENTKIT_LOCAL_MODEL for a local model"
     )

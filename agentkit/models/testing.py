@@ -6,7 +6,9 @@
 - `FunctionModel(fn)`: `fn(messages, tools)` returns the next turn in any of those shapes, so a test can
   answer based on what it sees (for example, echo a tool result).
 - `RecordingModel(inner, path)`: passes another model through and appends every turn it produced to a
-  JSONL transcript that `ScriptedModel.from_transcript` replays.
+  JSONL transcript that `ScriptedModel.from_transcript` replays. Each line also notes the request it answered
+  (the tool names and the first user prompt), and a replay whose agent has other tools or whose conversation
+  began with another prompt is a ModelError, not a silent answer to a different question.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agentkit.errors import ModelError
+from agentkit.errors import ModelError, clip
 from agentkit.messages import (
     Message,
     ReasoningDelta,
@@ -47,6 +49,8 @@ class Turn:
     usage: Usage | None = None
     stop_reason: StopReason | None = None  # default: "tool_use" with calls, else "end_turn"
     error: str | None = None  # raise a ModelError instead of answering
+    tools: list[str] | None = None  # recorded: the tool names the model was offered
+    prompt: str | None = None  # recorded: the conversation's first user prompt
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -58,6 +62,10 @@ class Turn:
             data["usage"] = {"input_tokens": self.usage.input_tokens, "output_tokens": self.usage.output_tokens}
         if self.stop_reason is not None:
             data["stop_reason"] = self.stop_reason
+        if self.tools is not None:
+            data["tools"] = self.tools
+        if self.prompt is not None:
+            data["prompt"] = self.prompt
         return data
 
     @classmethod
@@ -69,6 +77,8 @@ class Turn:
             calls=[ToolCall(**c) for c in data.get("calls", [])],
             usage=Usage(**usage) if usage else None,
             stop_reason=data.get("stop_reason"),
+            tools=data.get("tools"),
+            prompt=data.get("prompt"),
         )
 
 
@@ -123,6 +133,7 @@ class ScriptedModel:
         self.text_format = text_format
         self.position = 0
         self.requests: list[list[Message]] = []  # what the model was shown, turn by turn
+        self.replay = False  # a recorded transcript: each turn must answer the request it was recorded for
 
     @classmethod
     def from_transcript(cls, path: str | os.PathLike[str], **kwargs: Any) -> ScriptedModel:
@@ -130,7 +141,9 @@ class ScriptedModel:
         for line in Path(path).read_text(encoding="utf-8").splitlines():
             if line.strip():
                 turns.append(Turn.from_dict(json.loads(line)))
-        return cls(turns, **kwargs)
+        model = cls(turns, **kwargs)
+        model.replay = True
+        return model
 
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
@@ -143,8 +156,33 @@ class ScriptedModel:
         turn = self.turns[self.position]
         self.position += 1
         self.requests.append(list(messages))
+        if self.replay:
+            _check_request(self.name, turn, messages, tools)
         async for event in _emit(turn):
             yield event
+
+
+def _first_prompt(messages: Sequence[Message]) -> str | None:
+    return next((m.content for m in messages if m.role == "user"), None)
+
+
+def _check_request(name: str, turn: Turn, messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> None:
+    """A recorded turn answers the request it was recorded for, or the replay is an error."""
+    offered = sorted(t.name for t in tools)
+    if turn.tools is not None and sorted(turn.tools) != offered:
+        raise ModelError(
+            f"{name} was recorded for an agent with the tools {', '.join(sorted(turn.tools)) or '(none)'}, but this "
+            f"agent has {', '.join(offered) or '(none)'}; replay it with the agent it was recorded with"
+        )
+    unknown = sorted({c.name for c in turn.calls} - set(offered))
+    if unknown:
+        raise ModelError(f"{name} calls {', '.join(unknown)}, which this agent does not have; replay it with its agent")
+    prompt = _first_prompt(messages)
+    if turn.prompt is not None and prompt != turn.prompt:
+        raise ModelError(
+            f"{name} was recorded for the prompt {clip(turn.prompt, 200)!r}, not {clip(prompt or '', 200)!r}; "
+            "give the recorded prompt or record a new transcript"
+        )
 
 
 class FunctionModel:
@@ -164,7 +202,8 @@ class FunctionModel:
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
     ) -> AsyncIterator[StreamEvent]:
-        async for event in _emit(as_turn(self.fn(messages, tools))):
+        # a snapshot: the loop appends to the live history after this turn, and fn may keep what it was given
+        async for event in _emit(as_turn(self.fn(list(messages), tools))):
             yield event
 
 
@@ -181,7 +220,7 @@ class RecordingModel:
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
     ) -> AsyncIterator[StreamEvent]:
-        turn = Turn()
+        turn = Turn(tools=sorted(t.name for t in tools), prompt=_first_prompt(messages))
         async for event in self.inner.stream(messages, tools, settings):
             if isinstance(event, TextDelta):
                 turn.text += event.text

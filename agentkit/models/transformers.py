@@ -46,7 +46,7 @@ from typing import Any
 import anyio
 
 from agentkit import prompts
-from agentkit.errors import ConfigError, MissingExtra, ModelError
+from agentkit.errors import ConfigError, MissingExtra, ModelError, clip
 from agentkit.messages import Message, StopReason, StreamEvent, TextDelta, TurnEnd, Usage
 from agentkit.models.base import ModelSettings
 from agentkit.tooling import ToolDefinition
@@ -185,15 +185,16 @@ def _load(spec: str, dtype: torch.dtype) -> tuple[PreTrainedModel, PreTrainedTok
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True, **extra)
             model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True, dtype=dtype, **extra)
     except (OSError, ValueError) as exc:
-        reason = f"{exc.__class__.__name__}: {str(exc)[:300]}"
+        reason = f"{exc.__class__.__name__}: {clip(' '.join(str(exc).split()), 300)}"
         if isinstance(source, Path):
             raise ConfigError(
                 f"cannot load model {spec!r} from its local folder ({reason}); the folder needs config.json and "
                 "weights saved by save_pretrained, or a single .gguf file"
             ) from exc
+        cause = "it is not in the local Hugging Face cache" if isinstance(exc, OSError) else reason
         raise ConfigError(
-            f"cannot load model {spec!r} from the local Hugging Face cache ({reason}). "
-            f"agentkit loads models offline: download it first with `huggingface-cli download {spec}`, "
+            f"cannot load model {spec!r}: {cause} (agentkit loads models offline, from HF_HOME or "
+            f"~/.cache/huggingface). Download it first with `huggingface-cli download {spec}`, "
             "or pass the path of a local model folder or .gguf file"
         ) from exc
     return model, tokenizer

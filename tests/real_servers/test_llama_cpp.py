@@ -131,7 +131,7 @@ def test_episode_through_agentkit_run(
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "✓ multiply" in run.stdout and "42" in run.stdout
-    assert "2 turns, 1 tool calls" in run.stderr  # call + result, then the answer (it may run to max_tokens)
+    assert "2 turns, 1 tool call," in run.stderr  # call + result, then the answer (it may run to max_tokens)
     assert ("(estimated)" in run.stderr) is stream
 
 

@@ -89,5 +89,5 @@ def test_episode_on_the_gguf_through_agentkit_run(gguf_model: object, cli_env: d
     run = subprocess.run(command, capture_output=True, text=True, env=cli_env, timeout=600)
     assert run.returncode == 0, run.stderr
     assert "✓ multiply" in run.stdout and "42" in run.stdout
-    assert "2 turns, 1 tool calls" in run.stderr and "stop: end_turn" in run.stderr
+    assert "2 turns, 1 tool call," in run.stderr and "stop: end_turn" in run.stderr
     assert "ignores tools" in run.stderr  # the one warning reaches the user

@@ -83,7 +83,7 @@ def test_episode_through_agentkit_run(transformers_server: Server, cli_env: dict
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr
     assert "✓ multiply" in run.stdout and "42" in run.stdout
-    assert "2 turns, 1 tool calls" in run.stderr and "stop: end_turn" in run.stderr
+    assert "2 turns, 1 tool call," in run.stderr and "stop: end_turn" in run.stderr
     assert "(estimated)" not in run.stderr  # this server reports usage in its last chunk
 
 

@@ -57,7 +57,7 @@ def test_non_finite_negative_and_huge_memory_sizes_are_one_line_each() -> None:
         done = cli("sandbox", "run", "--memory", size, "--", "true")
         assert done.returncode == 2, (size, done.stderr)
         assert "Traceback" not in done.stderr, (size, done.stderr)
-        assert done.stderr.strip().splitlines()[-1].startswith("Error: Invalid value"), (size, done.stderr)
+        assert done.stderr.strip().splitlines()[-1].startswith("error: Invalid value"), (size, done.stderr)
 
 
 def test_policy_validation_and_clean_env() -> None:

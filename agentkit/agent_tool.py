@@ -1,0 +1,47 @@
+"""`Agent.as_tool()`: one agent callable by another as a tool.
+
+Each call runs a fresh clone of the agent (its own model, tools, limits and conversation; a session of its own
+only if the clone is given one), so concurrent calls never share a conversation. The inner run's usage is
+added to the calling run's, and its events reach the caller's stream as `NestedEvent`s after the batch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agentkit.errors import RetryTool
+from agentkit.loop import AgentResult, NestedEvent, RunEnd, current_run
+from agentkit.tooling import Tool
+
+if TYPE_CHECKING:
+    from agentkit.agent import Agent
+
+__all__ = ["agent_as_tool"]
+
+
+def agent_as_tool(agent: Agent, *, name: str | None = None, description: str | None = None) -> Tool:
+    tool_name = name or agent.name
+    summary = description or agent.system_prompt or f"Ask the {agent.name} agent."
+    schema = {
+        "type": "object",
+        "properties": {"prompt": {"type": "string", "description": "what to ask the agent"}},
+        "required": ["prompt"],
+    }
+
+    async def ask(prompt: str) -> str:
+        parent = current_run.get()
+        result: AgentResult | None = None
+        async for event in agent.clone().stream(prompt):
+            if isinstance(event, RunEnd):
+                result = event.result
+            elif parent is not None:
+                parent.nested.append(NestedEvent(agent=tool_name, event=event))
+        if result is None:  # unreachable: a run always ends with RunEnd
+            raise RetryTool(f"the {tool_name} agent ended without an answer")
+        if parent is not None:
+            parent.usage.add(result.usage)
+        if result.stop_reason not in ("end_turn", "max_tokens"):
+            raise RetryTool(f"the {tool_name} agent stopped ({result.stop_reason}: {result.detail}); {result.text}")
+        return result.text
+
+    return Tool.from_schema(tool_name, summary, schema, ask)

@@ -1,0 +1,152 @@
+"""Typed results: `agent(prompt, output=MyType)` puts a validated instance in `result.output`.
+
+`MyType` is a pydantic model, a dataclass (or any type pydantic's TypeAdapter takes) or a JSON schema dict
+(validated with jsonschema; `result.output` is then the decoded JSON).
+
+Two ways to get it, by what the backend can do:
+
+- a backend that can force a tool call (`supports_tool_choice = True`: Bedrock, OpenAI-compatible servers)
+  is offered one more tool, `final_answer`, whose parameters are the output schema, with tool_choice
+  "required"; a valid `final_answer` call ends the run. Invalid arguments come back to the model as an error
+  result naming each problem, and the loop's `max_repeated_failures` bounds the retries;
+- any other backend (local models, the three text formats, servers without tool_choice) is asked to answer
+  with the JSON object alone; the text is parsed and validated, and a failure goes back to the model with the
+  exact errors, `retries` times at most.
+
+When no valid answer comes, OutputError says why and keeps the raw answer (`exc.raw`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from agentkit import strict_json
+from agentkit.errors import ConfigError, OutputError, RetryTool, clip
+from agentkit.loop import AgentResult
+from agentkit.tooling import Tool, ToolRegistry
+
+if TYPE_CHECKING:
+    from agentkit.agent import Agent
+
+__all__ = ["ANSWER_TOOL", "OutputSpec", "run_with_output"]
+
+ANSWER_TOOL = "final_answer"
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
+
+
+class OutputSpec:
+    """An output type: its JSON schema and how to validate decoded JSON into it."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        if isinstance(target, dict):
+            import jsonschema
+
+            try:
+                jsonschema.Draft202012Validator.check_schema(target)
+            except jsonschema.SchemaError as exc:
+                raise ConfigError(f"output= is not a valid JSON schema: {exc.message}") from exc
+            self.schema: dict[str, Any] = target
+            self._validator: Any = jsonschema.Draft202012Validator(target)
+            self._adapter: Any = None
+            return
+        from pydantic import PydanticSchemaGenerationError, TypeAdapter
+
+        try:
+            self._adapter = TypeAdapter(target)
+            self.schema = self._adapter.json_schema()
+        except (PydanticSchemaGenerationError, TypeError) as exc:
+            raise ConfigError(
+                f"output={target!r} is not a type agentkit can validate; pass a pydantic model, a dataclass "
+                "or a JSON schema dict"
+            ) from exc
+        self._validator = None
+
+    def validate(self, data: Any) -> Any:
+        """The validated value; RetryTool naming every problem when `data` does not fit."""
+        if self._validator is not None:
+            problems = [
+                f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+                for e in self._validator.iter_errors(data)
+            ]
+            if problems:
+                raise RetryTool("the answer does not match the schema: " + "; ".join(problems))
+            return data
+        from pydantic import ValidationError
+
+        try:
+            return self._adapter.validate_python(data)
+        except ValidationError as exc:
+            problems = [f"{'/'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()]
+            raise RetryTool("the answer does not match the schema: " + "; ".join(problems)) from exc
+
+    def parse_text(self, text: str) -> Any:
+        body = text.strip()
+        fenced = _FENCE.match(body)
+        if fenced:
+            body = fenced.group(1)
+        elif not body.startswith(("{", "[")) and "{" in body:
+            body = body[body.index("{") : body.rindex("}") + 1]
+        try:
+            data = strict_json.loads(body)
+        except ValueError as exc:
+            raise RetryTool(f"the answer is not JSON ({exc})") from exc
+        return self.validate(data)
+
+    def instructions(self) -> str:
+        schema = json.dumps(self.schema, ensure_ascii=False)
+        return f"Answer with only a JSON value (no other text) that matches this JSON schema:\n{schema}"
+
+
+async def run_with_output(agent: Agent, prompt: str | None, output: Any, *, retries: int = 2) -> AgentResult:
+    spec = output if isinstance(output, OutputSpec) else OutputSpec(output)
+    if getattr(agent.model, "supports_tool_choice", False):
+        return await _by_tool(agent, prompt, spec)
+    return await _by_text(agent, prompt, spec, retries)
+
+
+async def _by_tool(agent: Agent, prompt: str | None, spec: OutputSpec) -> AgentResult:
+    box: dict[str, Any] = {}
+
+    def final_answer(**arguments: Any) -> str:
+        box["value"] = spec.validate(arguments)
+        return "answer accepted"
+
+    answer = Tool.from_schema(
+        ANSWER_TOOL, "Give the final answer. Call this once you are done.", spec.schema, final_answer
+    )
+    answer.ends_run = True
+    tools, settings = agent.tools, agent.settings
+    agent.tools = ToolRegistry([*tools, answer])
+    agent.settings = dataclasses.replace(settings, tool_choice="required")
+    try:
+        result = await agent.invoke_async(prompt)
+    finally:
+        agent.tools, agent.settings = tools, settings
+    if "value" not in box:
+        raw = next((json.dumps(c.arguments) for c in reversed(result.tool_calls) if c.name == ANSWER_TOOL), result.text)
+        why = next((r.content for r in reversed(result.tool_results) if r.name == ANSWER_TOOL), result.detail)
+        raise OutputError(f"the model gave no valid {ANSWER_TOOL} ({result.stop_reason}: {clip(str(why), 500)})", raw)
+    result.output = box["value"]
+    return result
+
+
+async def _by_text(agent: Agent, prompt: str | None, spec: OutputSpec, retries: int) -> AgentResult:
+    request = spec.instructions() if prompt is None else f"{prompt}\n\n{spec.instructions()}"
+    result = await agent.invoke_async(request)
+    for attempt in range(retries + 1):
+        try:
+            result.output = spec.parse_text(result.text)
+            return result
+        except RetryTool as exc:
+            if attempt == retries or result.stop_reason != "end_turn":
+                raise OutputError(
+                    f"the model's answer did not match the output type after {attempt + 1} tries: {exc}", result.text
+                ) from None
+            spent = result.usage
+            result = await agent.invoke_async(f"{exc}. Answer again with only the JSON value.")
+            result.usage.add(spent)
+    raise AssertionError("unreachable")

@@ -1,0 +1,74 @@
+"""Agents as tools: agent.as_tool() runs a clone; its usage joins the caller's and its events nest."""
+
+from __future__ import annotations
+
+import anyio
+
+from agentkit import Agent, ScriptedModel, ToolCall, Turn, Usage, tool
+from agentkit.loop import NestedEvent, RunEnd, ToolResultEvent
+from agentkit.tooling import InProcessExecutor
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add."""
+    return a + b
+
+
+def test_an_agent_answers_as_a_tool_and_its_usage_and_events_join_the_callers() -> None:
+    inner = Agent(
+        model=ScriptedModel(
+            [
+                Turn(
+                    calls=[ToolCall(name="add", arguments={"a": 2, "b": 3})],
+                    usage=Usage(input_tokens=10, output_tokens=1),
+                ),
+                Turn(text="five", usage=Usage(input_tokens=20, output_tokens=3)),
+            ]
+        ),
+        tools=[add],
+        name="mathematician",
+        executor=InProcessExecutor(),
+    )
+    outer = Agent(
+        model=ScriptedModel(
+            [
+                Turn(
+                    calls=[ToolCall(name="math", arguments={"prompt": "2+3?"})],
+                    usage=Usage(input_tokens=100, output_tokens=5),
+                ),
+                Turn(text="the answer is five", usage=Usage(input_tokens=200, output_tokens=11)),
+            ]
+        ),
+        tools=[inner.as_tool(name="math", description="Does arithmetic.")],
+        executor=InProcessExecutor(),
+    )
+    assert outer.tools.get("math") is not None and outer.tools.get("math").description == "Does arithmetic."
+
+    async def collect() -> list[object]:
+        return [e async for e in outer.stream("what is 2+3?")]
+
+    events = anyio.run(collect)
+    nested = [e for e in events if isinstance(e, NestedEvent)]
+    assert nested and all(e.agent == "math" for e in nested)
+    assert any(isinstance(e.event, ToolResultEvent) and e.event.result.content == "5" for e in nested)
+    assert nested[0].to_dict()["kind"] == "nested"
+    end = events[-1]
+    assert isinstance(end, RunEnd)
+    assert end.result.text == "the answer is five"
+    assert [r.content for r in end.result.tool_results] == ["five"]
+    assert (end.result.usage.input_tokens, end.result.usage.output_tokens) == (330, 20)
+    assert inner.messages == []  # each call runs a clone: the agent itself keeps no conversation from it
+
+
+def test_the_live_display_shows_nested_calls() -> None:
+    import io
+
+    from agentkit.cli.display import LiveDisplay
+    from agentkit.loop import ToolCallStarted
+
+    out = io.StringIO()
+    display = LiveDisplay(out=out, show_reasoning=False)
+    display.handle(NestedEvent(agent="math", event=ToolCallStarted(call=ToolCall(name="add", arguments={"a": 1}))))
+    display.close()
+    assert "[math] → add(" in out.getvalue()

@@ -1,0 +1,83 @@
+"""Typed results: agent(prompt, output=T) -> result.output, by a forced answer tool or by JSON text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pytest
+from pydantic import BaseModel
+
+from agentkit import Agent, FunctionModel, ScriptedModel, ToolCall
+from agentkit.errors import ConfigError, OutputError
+from agentkit.messages import Message
+from agentkit.output import ANSWER_TOOL
+from agentkit.tooling import InProcessExecutor, ToolDefinition
+
+
+class City(BaseModel):
+    name: str
+    population: int
+
+
+@dataclass
+class Point:
+    x: float
+    y: float
+
+
+def text_agent(turns: list[str]) -> tuple[Agent, ScriptedModel]:
+    model = ScriptedModel(turns)
+    return Agent(model=model, executor=InProcessExecutor()), model
+
+
+def test_json_text_becomes_a_pydantic_instance() -> None:
+    agent, model = text_agent(['```json\n{"name": "Paris", "population": 2100000}\n```'])
+    result = agent("Biggest city in France?", output=City)
+    assert result.output == City(name="Paris", population=2100000)
+    assert "matches this JSON schema" in model.requests[0][-1].content
+
+
+def test_a_dataclass_and_a_json_schema_work_too() -> None:
+    agent, _ = text_agent(['{"x": 1, "y": 2.5}'])
+    assert agent("where?", output=Point).output == Point(x=1.0, y=2.5)
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    agent, _ = text_agent(['{"ok": true}'])
+    assert agent("fine?", output=schema).output == {"ok": True}
+
+
+def test_validation_errors_go_back_to_the_model_then_a_clear_error_keeps_the_raw_answer() -> None:
+    agent, model = text_agent(['{"name": "Paris"}', '{"name": "Paris", "population": 5}'])
+    result = agent("city?", output=City)
+    assert result.output.population == 5
+    assert "population: Field required" in model.requests[1][-1].content
+    agent, _ = text_agent(["no idea", "still no idea", "nope"])
+    with pytest.raises(OutputError, match="after 3 tries") as caught:
+        agent("city?", output=City)
+    assert caught.value.raw == "nope"
+
+
+def test_a_backend_that_can_force_a_tool_call_answers_through_the_answer_tool() -> None:
+    seen: list[tuple[list[str], object]] = []
+
+    def answer(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> ToolCall:
+        seen.append(([t.name for t in tools], None))
+        errors = [r for m in messages for r in m.tool_results if r.is_error]
+        arguments = {"name": "Paris", "population": 7} if errors else {"name": "Paris"}
+        return ToolCall(name=ANSWER_TOOL, arguments=arguments)
+
+    model = FunctionModel(answer)
+    model.supports_tool_choice = True  # type: ignore[attr-defined]
+    agent = Agent(model=model, executor=InProcessExecutor())
+    result = agent("city?", output=City)
+    assert result.output == City(name="Paris", population=7)
+    assert seen[0][0] == [ANSWER_TOOL]
+    assert result.stop_reason == "end_turn" and result.turns == 2
+    assert "population" in result.tool_results[0].content  # the first try's error, as the model read it
+    assert ANSWER_TOOL not in agent.tools and agent.settings.tool_choice is None
+
+
+def test_an_output_type_agentkit_cannot_validate_is_a_config_error() -> None:
+    agent, _ = text_agent(["{}"])
+    with pytest.raises(ConfigError, match="not a valid JSON schema"):
+        agent("x", output={"type": 5})
