@@ -27,11 +27,12 @@ def tools_group() -> None:
 def list_command(as_json: bool, mcp_commands: tuple[str, ...], mcp_config: str | None) -> None:
     """Print every registered tool (or, with --mcp / --mcp-config, the MCP servers' tools): its name and the
     first line of its description."""
-    tools = _load_mcp(mcp_commands, mcp_config) if mcp_commands or mcp_config else _load()
+    from_mcp = bool(mcp_commands or mcp_config)
+    tools = _load_mcp(mcp_commands, mcp_config) if from_mcp else _load()
     if as_json:
         click.echo(json.dumps([t.definition.to_json_schema() for t in tools.values()], indent=2, ensure_ascii=False))
         return
-    workspace = _workspace_tools()
+    workspace = {} if from_mcp else _workspace_tools()
     width = max((len(name) for name in [*tools, *workspace]), default=0)
     for name, t in tools.items():
         summary = _first_sentence(t.description)
