@@ -574,9 +574,10 @@ async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[byt
 
 
 def _check_content_type(value: bytes | None) -> None:
-    """JSON only (a missing Content-Type is read as JSON); a charset other than UTF-8 is refused too."""
+    """JSON only, said so by the client (AgentCore sends application/json); a charset other than UTF-8 is
+    refused too."""
     if value is None:
-        return
+        raise _BadRequest(415, "no Content-Type: send the payload as application/json (UTF-8)")
     media, _, params = value.decode("latin-1").partition(";")
     charset = re.search(r"charset\s*=\s*\"?([A-Za-z0-9_-]+)", params)
     if _JSON_TYPE.match(media.strip().lower()) and (charset is None or charset.group(1).lower() in ("utf-8", "utf8")):

@@ -120,6 +120,11 @@ def test_a_non_json_content_type_is_a_415_naming_the_accepted_types(hostile_serv
     assert "application/json" in message
 
 
+def test_a_missing_content_type_is_a_415_too(hostile_server: Server) -> None:
+    response = httpx.post(hostile_server.url + "/invocations", content=b'{"prompt": "x"}', timeout=30)
+    assert "no Content-Type" in json_error(response, 415)
+
+
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/vnd.api+json"])
 def test_json_content_types_are_accepted(hostile_server: Server, content_type: str) -> None:
     response = post(hostile_server, b'{"prompt": "x"}', {"Content-Type": content_type})
@@ -200,7 +205,11 @@ def trickle(url: str, prefix: bytes, data: bytes, gap: float) -> tuple[float, in
 @pytest.mark.parametrize(
     ("prefix", "data", "expected"),
     [
-        (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n", b"x" * 40, "payload did not arrive"),
+        (
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n",
+            b"x" * 40,
+            "payload did not arrive",
+        ),
         (b"", b"POST /invocations HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"p" * 40, "headers did not arrive"),
     ],
 )

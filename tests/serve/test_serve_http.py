@@ -193,6 +193,9 @@ def test_an_oversized_payload_is_refused_from_its_content_length(server: Server)
     assert "over the limit" in response.json()["error"]
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def test_an_oversized_chunked_payload_is_refused_while_streaming_it(server: Server) -> None:
     def body():  # no Content-Length: httpx sends it chunked
         yield b'{"prompt": "'
@@ -200,7 +203,7 @@ def test_an_oversized_chunked_payload_is_refused_while_streaming_it(server: Serv
             yield b"y" * 512
         yield b'"}'
 
-    response = httpx.post(server.url + "/invocations", content=body(), timeout=30)
+    response = httpx.post(server.url + "/invocations", content=body(), headers=JSON, timeout=30)
     assert response.status_code == 413
     assert str(server.max_payload) in response.json()["error"]
 
@@ -210,7 +213,7 @@ def test_a_chunked_payload_under_the_limit_is_accepted(server: Server) -> None:
         yield b'{"prompt": '
         yield b'"chunked"}'
 
-    response = httpx.post(server.url + "/invocations", content=body(), timeout=30)
+    response = httpx.post(server.url + "/invocations", content=body(), headers=JSON, timeout=30)
     assert response.status_code == 200
     assert response.json()["text"] == "heard: chunked"
 
