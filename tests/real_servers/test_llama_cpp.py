@@ -108,8 +108,9 @@ def multiply(a: int, b: int) -> int:
 
 
 class OneCall(Agent):
-    def stream(self, prompt=None, *, tool_choice=None):
-        return super().stream(prompt, tool_choice=tool_choice or "multiply")
+    def stream(self, prompt=None, **options):
+        options["tool_choice"] = options.get("tool_choice") or "multiply"
+        return super().stream(prompt, **options)
 
 
 def build(model):
@@ -129,7 +130,8 @@ def test_episode_through_agentkit_run(
         env["AGENTKIT_OPENAI_STREAM"] = "0"
     command = [sys.executable, "-m", "agentkit", "run", str(agent_file), PROMPT, "--model", "openai:smollm2"]
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 0, run.stderr
+    # SmolLM2 may run its answer to max_tokens: a run stopped by that limit exits 3 (issue 18's exit codes)
+    assert run.returncode == 0 or (run.returncode == 3 and "stop: max_tokens" in run.stderr), run.stderr
     assert "✓ multiply" in run.stdout and "42" in run.stdout
     assert "2 turns, 1 tool call," in run.stderr  # call + result, then the answer (it may run to max_tokens)
     assert ("(estimated)" in run.stderr) is stream

@@ -87,7 +87,8 @@ def test_episode_on_the_gguf_through_agentkit_run(gguf_model: object, cli_env: d
     agent_file.write_text(textwrap.dedent(AGENT_FILE))
     command = [sys.executable, "-m", "agentkit", "run", str(agent_file), PROMPT, "--model", str(smollm2.gguf_path())]
     run = subprocess.run(command, capture_output=True, text=True, env=cli_env, timeout=600)
-    assert run.returncode == 0, run.stderr
+    # SmolLM2 may run its answer to max_tokens: a run stopped by that limit exits 3 (issue 18's exit codes)
+    assert run.returncode == 0 or (run.returncode == 3 and "stop: max_tokens" in run.stderr), run.stderr
     assert "✓ multiply" in run.stdout and "42" in run.stdout
     assert "2 turns, 1 tool call," in run.stderr and "stop: end_turn" in run.stderr
     assert "ignores tools" in run.stderr  # the one warning reaches the user

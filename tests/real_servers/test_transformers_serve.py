@@ -81,7 +81,8 @@ def test_episode_through_agentkit_run(transformers_server: Server, cli_env: dict
     model = f"openai:{transformers_server.model}"
     command = [sys.executable, "-m", "agentkit", "run", str(agent_file), PROMPT, "--model", model]
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert run.returncode == 0, run.stderr
+    # SmolLM2 may run its answer to max_tokens: a run stopped by that limit exits 3 (issue 18's exit codes)
+    assert run.returncode == 0 or (run.returncode == 3 and "stop: max_tokens" in run.stderr), run.stderr
     assert "✓ multiply" in run.stdout and "42" in run.stdout
     assert "2 turns, 1 tool call," in run.stderr and "stop: end_turn" in run.stderr
     assert "(estimated)" not in run.stderr  # this server reports usage in its last chunk
