@@ -17,7 +17,7 @@ import yaml
 
 from agentkit import deploy
 from agentkit.errors import ConfigError
-from mcp_support import require_sdk
+from mcp_support import free_port, require_sdk, wait_for_port
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +51,7 @@ def test_the_images_command_serves_the_agent_as_a_tool_with_agentcore_headers(
     import mcp
 
     command = json.loads(files["Dockerfile"].rsplit("CMD ", 1)[1])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     command[-1] = f"127.0.0.1:{port}"  # loopback here; 0.0.0.0 in the container
     transcript = tmp_path / "answer.jsonl"
     transcript.write_text(json.dumps({"text": "served"}) + "\n")
@@ -74,13 +72,7 @@ def test_the_images_command_serves_the_agent_as_a_tool_with_agentcore_headers(
             return names, answer.content[0].text
 
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port, proc, timeout=30)
         assert asyncio.run(main()) == (["assistant"], "served")
     finally:
         proc.terminate()

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_support import npm_bin, py_server_args, require_sdk
+from mcp_support import free_port, npm_bin, py_server_args, require_sdk, wait_for_port
 
 from agentkit import Agent
 from agentkit.errors import RetryTool, ToolArgumentsError
@@ -210,16 +209,10 @@ def test_everything_server_over_stdio() -> None:
         server.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize(("transport", "path"), [("streamableHttp", "/mcp"), ("sse", "/sse")])
 def test_everything_server_over_http(transport: str, path: str) -> None:
     launcher = npm_bin("mcp-server-everything")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [launcher, transport],
         env={**os.environ, "PORT": str(port)},
@@ -227,13 +220,7 @@ def test_everything_server_over_http(transport: str, path: str) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port, proc, timeout=20)
         module = mcp()
         make = module.MCPServer.http if transport == "streamableHttp" else module.MCPServer.sse
         server = make(f"http://127.0.0.1:{port}{path}", headers={"X-Test": "1"})

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_support import npm_bin, require_sdk
+from mcp_support import free_port, npm_bin, require_sdk, wait_for_port
 
 pytestmark = pytest.mark.integration
 
@@ -51,15 +49,9 @@ def test_serve_over_stdio_validates_and_runs_calls() -> None:
     check(asyncio.run(session_calls(stdio_params("calculator", "read_file"))))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_over_streamable_http(tmp_path: Path) -> None:
     require_sdk()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentkit", "mcp", "serve", "calculator", "read_file", "--http", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
@@ -67,14 +59,7 @@ def test_serve_over_streamable_http(tmp_path: Path) -> None:
         env=dict(os.environ),
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                time.sleep(0.1)
+        wait_for_port(port, proc, timeout=30)
         check(asyncio.run(session_calls(f"http://127.0.0.1:{port}/mcp")))
     finally:
         proc.terminate()
@@ -113,7 +98,7 @@ def test_the_http_server_accepts_agentcore_session_headers_from_agentkits_client
     require_sdk()
     from agentkit.integrations.mcp import MCPServer
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentkit", "mcp", "serve", "calculator", "--http", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
@@ -122,13 +107,7 @@ def test_the_http_server_accepts_agentcore_session_headers_from_agentkits_client
     headers = {"Mcp-Session-Id": "platform-made-0001", "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": "s" * 33}
     server = MCPServer.http(f"http://127.0.0.1:{port}/mcp", headers=headers, startup_timeout=30)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port, proc, timeout=30)
         (calculator,) = server.tools()
         assert json.loads(asyncio.run(calculator.invoke({"expression": "1+1"})))["result"] == "2"
     finally:
