@@ -69,7 +69,10 @@ def test_tools_list_shows_an_mcp_servers_tools(tmp_path: Path) -> None:
         ("{", "not valid JSON"),
         ('{"servers": {}}', 'expected an object with "mcpServers"'),
         ('{"mcpServers": {"x": {"args": []}}}', "server 'x': give it a \"command\""),
+        ("[" * 100_000, "nesting is deeper than the limit"),  # hostile: was a RecursionError traceback
+        ('{"mcpServers": {}, "pad": "' + "x" * (1 << 20) + '"}', "larger than 1048576 bytes"),
     ],
+    ids=["truncated", "no-mcpServers", "no-command", "deeply-nested", "huge"],
 )
 def test_a_bad_mcp_config_is_one_clear_line(tmp_path: Path, content: str, message: str) -> None:
     config = tmp_path / "bad.json"

@@ -7,7 +7,6 @@ or a legacy HTTP+SSE one with `"type": "sse"`.
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import click
 
+from agentkit import strict_json
 from agentkit.errors import ConfigError
 
 __all__ = ["mcp_options", "mcp_servers"]
@@ -58,12 +58,21 @@ def mcp_servers(commands: tuple[str, ...], config: str | None) -> list[Any]:
     return servers
 
 
+_MAX_CONFIG_BYTES = 1 << 20  # a server list; anything larger is not one
+
+
 def _read_config(path: Path) -> dict[str, Any]:
+    """The file's `mcpServers`, read within bounds: at most 1 MiB, decoded strictly (depth, size, numbers)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as fh:
+            raw = fh.read(_MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"--mcp-config {path}: cannot read it ({exc.strerror})") from None
-    except ValueError as exc:
+    if len(raw) > _MAX_CONFIG_BYTES:
+        raise ConfigError(f"--mcp-config {path}: larger than {_MAX_CONFIG_BYTES} bytes; is it the right file?")
+    try:
+        data = strict_json.loads(raw)
+    except strict_json.JSONError as exc:
         raise ConfigError(f"--mcp-config {path}: not valid JSON ({exc})") from None
     servers = data.get("mcpServers") if isinstance(data, dict) else None
     if not isinstance(servers, dict):
