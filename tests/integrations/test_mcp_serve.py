@@ -66,6 +66,32 @@ def test_serve_over_streamable_http(tmp_path: Path) -> None:
         proc.wait(10)
 
 
+def test_hostile_http_bodies_get_json_rpc_errors_and_the_server_keeps_serving() -> None:
+    """100,000 nested brackets and a 600,000-character argument: a parse error and a clipped argument error,
+    then ordinary calls still work."""
+    import httpx
+
+    require_sdk()
+    port = free_port()
+    argv = [sys.executable, "-m", "agentkit", "mcp", "serve", "calculator", "read_file", "--http", f"127.0.0.1:{port}"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
+    url = f"http://127.0.0.1:{port}/mcp"
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call"}
+    huge = call | {"params": {"name": "calculator", "arguments": {"expression": "1+" * 300_000 + "1"}}}
+    try:
+        wait_for_port(port, proc, timeout=30)
+        nested = httpx.post(url, content=b"[" * 100_000, headers=headers, timeout=30)
+        assert nested.status_code == 400 and nested.json()["error"]["code"] == -32700
+        answer = httpx.post(url, json=huge, headers=headers, timeout=30)
+        assert answer.status_code == 200
+        assert "at most 1,000 allowed" in answer.text and len(answer.text) < 5_000
+        check(asyncio.run(session_calls(url)))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def test_agentkit_client_against_agentkit_server() -> None:
     require_sdk()
     from agentkit.integrations.mcp import MCPServer
