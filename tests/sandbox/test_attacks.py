@@ -6,6 +6,7 @@ backend cannot contain by design is skipped for that backend with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ import sys
 import textwrap
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -322,10 +324,9 @@ def test_fd_exhaustion(backend: str) -> None:
     assert words[0] == "stopped" and int(words[1]) < 64 and words[2] == "24", err  # EMFILE
 
 
-@pytest.fixture
-def tcp_server() -> tuple[int, list[object]]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
+@contextlib.contextmanager
+def _accepting(server: socket.socket) -> Iterator[list[object]]:
+    """Accept connections on `server` in a thread, into the yielded list, until the block ends; then close it."""
     server.listen()
     server.settimeout(0.2)
     accepted: list[object] = []
@@ -340,10 +341,20 @@ def tcp_server() -> tuple[int, list[object]]:
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
-    yield server.getsockname()[1], accepted
-    stop.set()
-    thread.join()
-    server.close()
+    try:
+        yield accepted
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+@pytest.fixture
+def tcp_server() -> tuple[int, list[object]]:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    with _accepting(server) as accepted:
+        yield server.getsockname()[1], accepted
 
 
 TCP = """
@@ -544,24 +555,8 @@ def root_only_unix_socket(tmp_path: Path) -> tuple[str, list[object]]:
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(path))
     path.chmod(0o600)
-    server.listen()
-    server.settimeout(0.2)
-    accepted: list[object] = []
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield str(path), accepted
-    stop.set()
-    thread.join()
-    server.close()
+    with _accepting(server) as accepted:
+        yield str(path), accepted
 
 
 UNIX_CONNECT = """
