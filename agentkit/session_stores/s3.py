@@ -11,8 +11,8 @@ The writer lock is the lock object, created with `If-None-Match: *` (a second wr
 SessionBusy naming the holder). The holder renews it every lease/3 seconds from a daemon thread (PutObject
 with `If-Match` on its last ETag) and deletes it with `If-Match` when done. A writer that died (SIGKILL,
 a lost machine) stops renewing: once the lock is older than its lease, by S3's own clock (the object's
-Last-Modified against the response's Date, so the machines' clocks never matter), the next writer takes
-it over with `If-Match`; of two that try at once, one wins.
+Last-Modified against the response's Date, so the machines' clocks never matter; both in whole seconds,
+so one more second is allowed), the next writer takes it over with `If-Match`; of two that try at once, one wins.
 
 What is read from the bucket is bounded: a record object over `MAX_RECORD_BYTES` or a lock object over
 4 KiB is refused (by its listed size, and the read stops there anyway), an object that is not a numbered
@@ -46,6 +46,7 @@ MAX_RECORD_BYTES = 64 * 1024 * 1024
 _MAX_LOCK_BYTES = 4096
 _RECORD_KEY = re.compile(r"^(\d{12})\.json$")
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_CLOCK_STEP = 1.0  # Last-Modified and Date have whole seconds: a lock is stale only when surely past its lease
 _READERS = 16  # records fetched at once when reading a session
 _LOCK_LIMITS = strict_json.Limits(max_depth=4, max_values=20, max_number_digits=20)
 
@@ -174,7 +175,12 @@ class S3Transcript(Transcript):
         return bool(page.get("Contents"))
 
     def updated(self) -> float:
-        listing = self._listing()
+        """When the last record was written (0.0 when there is none, or the listing is damaged: reading the
+        session says why)."""
+        try:
+            listing = self._listing()
+        except SessionError:
+            return 0.0
         return listing[-1][2] if listing else 0.0
 
     def _listing(self) -> list[tuple[int, str, float]]:
@@ -250,7 +256,7 @@ class _Lease:
             if current is None:
                 continue
             etag, other, lease, age = current
-            if age < lease:
+            if age < lease + _CLOCK_STEP:
                 raise SessionBusy(session_id, f"{other}, its lock renewed {age:.0f} s ago")
             log.warning("taking over session %s from %s: its lock is %.0f s old (lease %.0f s)", key, other, age, lease)
             try:
