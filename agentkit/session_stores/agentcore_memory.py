@@ -24,7 +24,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from agentkit import strict_json
-from agentkit.errors import MissingExtra, SessionBusy, SessionError
+from agentkit.errors import SessionBusy, SessionError
+from agentkit.session_stores._aws import new_client
 from agentkit.session_stores.base import RawRecord, SessionStore, StoredSession, Transcript
 
 __all__ = ["AgentCoreMemoryStore", "AgentCoreMemoryTranscript"]
@@ -63,11 +64,7 @@ class AgentCoreMemoryStore(SessionStore):
     def client(self) -> Any:
         with self._client_lock:
             if self._client is None:
-                try:
-                    import boto3
-                except ImportError as exc:  # pragma: no cover - exercised only without the extra
-                    raise MissingExtra("boto3", "aws") from exc
-                self._client = boto3.session.Session().client("bedrock-agentcore", region_name=self.region)
+                self._client = new_client("bedrock-agentcore", self.region)
             return self._client
 
     def transcript(self, session_id: str) -> AgentCoreMemoryTranscript:

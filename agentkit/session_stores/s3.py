@@ -14,6 +14,10 @@ a lost machine) stops renewing: once the lock is older than its lease, by S3's o
 Last-Modified against the response's Date, so the machines' clocks never matter; both in whole seconds,
 so one more second is allowed), the next writer takes it over with `If-Match`; of two that try at once, one wins.
 
+Records never change once written, so a store keeps the bodies it wrote or read (up to `CACHE_BYTES`, by
+key and ETag, which the listing gives): reading a session again, as `agentkit serve` does for each
+invocation, costs one listing plus the records it has not seen.
+
 What is read from the bucket is bounded: a record object over `MAX_RECORD_BYTES` or a lock object over
 4 KiB is refused (by its listed size, and the read stops there anyway), an object that is not a numbered
 record, or a gap in the numbers, is a SessionError naming it. agentkit.sessions checks each record.
@@ -29,13 +33,15 @@ import re
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from agentkit import strict_json
-from agentkit.errors import MissingExtra, SessionBusy, SessionError
+from agentkit.errors import SessionBusy, SessionError
+from agentkit.session_stores._aws import new_client
 from agentkit.session_stores.base import RawRecord, SessionStore, StoredSession, Transcript
 
 __all__ = ["MAX_RECORD_BYTES", "S3Store", "S3Transcript"]
@@ -43,20 +49,13 @@ __all__ = ["MAX_RECORD_BYTES", "S3Store", "S3Transcript"]
 log = logging.getLogger("agentkit.sessions")
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
+CACHE_BYTES = 64 * 1024 * 1024
 _MAX_LOCK_BYTES = 4096
 _RECORD_KEY = re.compile(r"^(\d{12})\.json$")
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _CLOCK_STEP = 1.0  # Last-Modified and Date have whole seconds: a lock is stale only when surely past its lease
 _READERS = 16  # records fetched at once when reading a session
 _LOCK_LIMITS = strict_json.Limits(max_depth=4, max_values=20, max_number_digits=20)
-
-
-def _boto3() -> Any:
-    try:
-        import boto3
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise MissingExtra("boto3", "aws") from exc
-    return boto3
 
 
 class S3Store(SessionStore):
@@ -79,12 +78,13 @@ class S3Store(SessionStore):
         self.url = url or f"s3://{bucket}/{self.prefix}"
         self._client = client
         self._client_lock = threading.Lock()
+        self.cache = _RecordCache(CACHE_BYTES)
 
     @property
     def client(self) -> Any:
         with self._client_lock:
             if self._client is None:
-                self._client = _boto3().session.Session().client("s3", region_name=self.region)
+                self._client = new_client("s3", self.region)
             return self._client
 
     def key(self, session_id: str, name: str = "") -> str:
@@ -125,11 +125,12 @@ class S3Transcript(Transcript):
         if lock.lost is not None:
             raise SessionBusy(self.id, lock.lost)
         number = self._next
+        key = self._record_key(number)
         try:
             with _s3_errors(f"write record {number} of session {self.location}"):
-                self.store.client.put_object(
+                put = self.store.client.put_object(
                     Bucket=self.store.bucket,
-                    Key=self._record_key(number),
+                    Key=key,
                     Body=data,
                     ContentType="application/json",
                     IfNoneMatch="*",
@@ -137,6 +138,7 @@ class S3Transcript(Transcript):
         except _Conflict:
             lock.lost = f"another writer wrote record {number} first"
             raise SessionBusy(self.id, lock.lost) from None
+        self.store.cache.put(key, put["ETag"], data)
         self._next, self._known = number + 1, number
 
     def _record_key(self, number: int) -> str:
@@ -183,8 +185,8 @@ class S3Transcript(Transcript):
             return 0.0
         return listing[-1][2] if listing else 0.0
 
-    def _listing(self) -> list[tuple[int, str, float]]:
-        """(number, key, last modified) of each record, checked: numbered 1..N, no gap, none too large."""
+    def _listing(self) -> list[tuple[int, str, float, str]]:
+        """(number, key, last modified, ETag) of each record, checked: numbered 1..N, no gap, none too large."""
         base = self.store.key(self.id, "records/")
         found = []
         with _s3_errors(f"read session {self.location}"):
@@ -198,29 +200,37 @@ class S3Transcript(Transcript):
                         raise self._damaged(f"holds an object {key[:200]!r} that is not a numbered record")
                     if entry.get("Size", 0) > MAX_RECORD_BYTES:
                         raise self._damaged(f"record {int(match[1])} is over {MAX_RECORD_BYTES} bytes")
-                    found.append((int(match[1]), key, entry["LastModified"].timestamp()))
+                    found.append((int(match[1]), key, entry["LastModified"].timestamp(), entry.get("ETag", "")))
         found.sort()
-        for expected, (number, _, _) in enumerate(found, start=1):
+        for expected, (number, *_) in enumerate(found, start=1):
             if number != expected:
                 raise self._damaged(f"record {expected} is missing (the next is record {number})")
         return found
 
     def read(self) -> list[RawRecord]:
         listing = self._listing()
-        with ThreadPoolExecutor(max_workers=min(_READERS, max(1, len(listing)))) as pool:
-            bodies = list(pool.map(lambda item: self._get(item[0], item[1]), listing))
+        bodies = {key: self.store.cache.get(key, etag) for _, key, _, etag in listing}
+        missing = [item for item in listing if bodies[item[1]] is None]
+        if missing:
+            with ThreadPoolExecutor(max_workers=min(_READERS, len(missing))) as pool:
+                for (_, key, _, etag), body in zip(missing, pool.map(self._get, missing), strict=True):
+                    bodies[key] = body
+                    self.store.cache.put(key, etag, body)
         self._known = len(listing)
-        pairs = zip(listing, bodies, strict=True)
-        return [RawRecord(where=f"record {number}", data=body) for (number, _, _), body in pairs]
+        return [RawRecord(where=f"record {number}", data=bodies[key] or b"") for number, key, _, _ in listing]
 
-    def _get(self, number: int, key: str) -> bytes:
-        with _s3_errors(f"read record {number} of session {self.location}"):
-            response = self.store.client.get_object(Bucket=self.store.bucket, Key=key)
-            body = response["Body"]
-            try:
-                data: bytes = body.read(MAX_RECORD_BYTES + 1)
-            finally:
-                body.close()
+    def _get(self, item: tuple[int, str, float, str]) -> bytes:
+        number, key = item[0], item[1]
+        try:
+            with _s3_errors(f"read record {number} of session {self.location}"):
+                response = self.store.client.get_object(Bucket=self.store.bucket, Key=key)
+                body = response["Body"]
+                try:
+                    data: bytes = body.read(MAX_RECORD_BYTES + 1)
+                finally:
+                    body.close()
+        except _Missing:
+            raise self._damaged(f"record {number} was deleted while being read") from None
         if len(data) > MAX_RECORD_BYTES:
             raise self._damaged(f"record {number} is over {MAX_RECORD_BYTES} bytes")
         return data
@@ -229,6 +239,34 @@ class S3Transcript(Transcript):
         return SessionError(
             f"session {self.location} {problem}; the transcript is damaged: repair it, or start a new session"
         )
+
+
+class _RecordCache:
+    """Record bodies by (key, ETag), the least recently used dropped past `limit` bytes; thread-safe."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._bodies: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, etag: str) -> bytes | None:
+        with self._lock:
+            body = self._bodies.get((key, etag))
+            if body is not None:
+                self._bodies.move_to_end((key, etag))
+            return body
+
+    def put(self, key: str, etag: str, body: bytes) -> None:
+        if not etag or len(body) > self.limit // 4:
+            return
+        with self._lock:
+            if (key, etag) not in self._bodies:
+                self._bodies[(key, etag)] = body
+                self._size += len(body)
+            while self._size > self.limit:
+                _, dropped = self._bodies.popitem(last=False)
+                self._size -= len(dropped)
 
 
 class _Lease:
@@ -263,7 +301,7 @@ class _Lease:
                 with _s3_errors(f"lock session {session_id} in {store.url}"):
                     put = store.client.put_object(Bucket=store.bucket, Key=key, Body=body, IfMatch=etag)
                 return cls(store, key, put["ETag"])
-            except _Conflict:
+            except (_Conflict, _Missing):
                 raise SessionBusy(session_id, "another writer that took over the lock just now") from None
         raise SessionBusy(session_id, "writers that keep taking and giving back its lock")
 
@@ -276,10 +314,10 @@ class _Lease:
                         Bucket=self.store.bucket, Key=self.key, Body=body.encode(), IfMatch=self.etag
                     )
                 self.etag = put["ETag"]
-            except _Conflict:
+            except (_Conflict, _Missing):  # replaced, or removed (S3 answers If-Match on no object with 404)
                 self.lost = "another writer took over its lock (this run stopped renewing it in time)"
                 return
-            except SessionError as exc:  # S3 unreachable for a moment: try again at the next beat
+            except Exception as exc:  # S3 unreachable for a moment: try again at the next beat
                 log.warning("cannot renew the session lock %s: %s", self.key, exc)
 
     def give_back(self) -> None:
@@ -291,7 +329,7 @@ class _Lease:
         try:
             with _s3_errors(f"unlock {self.key}"):
                 self.store.client.delete_object(Bucket=self.store.bucket, Key=self.key, IfMatch=self.etag)
-        except (_Conflict, SessionError) as exc:  # taken over, or S3 unreachable: the lease ends it anyway
+        except (_Conflict, _Missing, SessionError) as exc:  # taken over, or S3 unreachable: the lease ends it
             log.warning("could not give back the session lock %s: %s", self.key, exc)
 
 

@@ -158,3 +158,16 @@ def test_a_store_made_in_code_takes_a_client(bucket: str, moto_endpoint: str) ->
     store = S3Store(bucket, "in/code", client=s3_client(moto_endpoint))
     Agent(model=ScriptedModel(["hi"]), session=Session(store.transcript("x")))("hello")
     assert keys(moto_endpoint, bucket, "in/code/x/records/")
+
+
+def test_reading_a_session_again_fetches_only_the_records_it_has_not_seen(bucket: str, moto_endpoint: str) -> None:
+    store = open_store(f"s3://{bucket}/p")
+    gets: list[str] = []
+    store.client.meta.events.register("before-call.s3.GetObject", lambda params, **_: gets.append(params["url_path"]))
+    writer = Session(store.transcript("s"))
+    writer.append({"type": "note", "n": 1})  # written by this store: known without a GET
+    assert Session(store.transcript("s")).records() == [{"type": "note", "n": 1}] and gets == []
+    put(moto_endpoint, bucket, "p/s/records/000000000002.json", b'{"type":"note","n":2}')  # another machine's
+    assert len(Session(store.transcript("s")).records()) == 2 and len(gets) == 1
+    put(moto_endpoint, bucket, "p/s/records/000000000002.json", b'{"type":"note","n":"changed"}')  # a new ETag
+    assert Session(store.transcript("s")).records()[1] == {"type": "note", "n": "changed"} and len(gets) == 2
