@@ -4,8 +4,11 @@ Three measurements per store:
 - append latency: one record (~600 bytes, a typical tool result) appended durably, while holding the lock;
 - a 100-turn run: an Agent whose scripted model calls a quick tool 99 times then answers (about 400 records),
   wall time, against the same run with no session at all;
-- `agentkit serve` throughput: concurrent clients, each with its own session, invoking a one-turn agent;
-  one server process per store (--sessions), the same load.
+- `agentkit serve`: one client's invocation latency (the AgentCore case: a microVM per session), and
+  throughput with concurrent clients, each with its own session, invoking a one-turn agent; one server
+  process per store (--sessions), the same load. Session I/O is synchronous on serve's one worker loop, so
+  under concurrent sessions the S3 round trips of one run (6 per invocation: list, lock, list, 2 records,
+  unlock) hold up the others.
 
 moto runs in its own process, so its CPU is not the benchmark's; on a 2-core machine the client, the server
 and moto still share the cores, and a real S3 round trip is 10-30 ms, not loopback's few: read the S3 figures
@@ -38,11 +41,11 @@ AWS = {
     "AWS_SECRET_ACCESS_KEY": "bench",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-SERVE_AGENT = '''
+SERVE_AGENT = """
 from agentkit import Agent, FunctionModel
 
 agent = Agent(model=FunctionModel(lambda messages, tools: "the answer is 42"))
-'''
+"""
 RECORD = {"type": "tool_result", "result": {"call_id": "c1", "name": "read_file", "content": "x" * 500}}
 
 
@@ -98,18 +101,29 @@ def hundred_turns(session: Session | None) -> float:
     script: list = [ToolCall(name="quick", arguments={"n": i}) for i in range(99)] + ["done"]
     agent = Agent(model=ScriptedModel(script), tools=[quick], executor=InProcessExecutor(), session=session)
     t0 = time.perf_counter()
-    agent("go")
+    result = agent("go")
     elapsed = time.perf_counter() - t0
     agent.close()
+    assert result.text == "done" and len(result.messages) == 200, (result.stop_reason, len(result.messages))
     return elapsed
 
 
-def serve_throughput(folder: Path, sessions: str, clients: int, requests: int) -> float:
+def serve_load(folder: Path, sessions: str, clients: int, requests: int) -> tuple[float, float]:
+    """(one client's mean invocation latency in ms, requests per second with `clients` concurrent clients)"""
     port = free_port()
     env = dict(os.environ, AGENTKIT_HOME=str(folder / "home"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agentkit", "serve", str(folder / "serve_agent.py"), "--port", str(port),
-         "--sessions", sessions],
+        [
+            sys.executable,
+            "-m",
+            "agentkit",
+            "serve",
+            str(folder / "serve_agent.py"),
+            "--port",
+            str(port),
+            "--sessions",
+            sessions,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -124,12 +138,15 @@ def serve_throughput(folder: Path, sessions: str, clients: int, requests: int) -
                 response = await http.post(url + "/invocations", json={"prompt": "6 * 7?"}, headers=headers)
                 response.raise_for_status()
 
-        async def load() -> float:
+        async def load() -> tuple[float, float]:
             async with httpx.AsyncClient(timeout=60) as http:
                 await asyncio.gather(*(client(-1 - n, http) for n in range(clients)))  # warm up
                 t0 = time.perf_counter()
+                await client(1000, http)
+                alone = 1000 * (time.perf_counter() - t0) / requests
+                t0 = time.perf_counter()
                 await asyncio.gather(*(client(n, http) for n in range(clients)))
-                return clients * requests / (time.perf_counter() - t0)
+                return alone, clients * requests / (time.perf_counter() - t0)
 
         return asyncio.run(load())
     finally:
@@ -164,12 +181,14 @@ def main() -> None:
             for name, where in stores.items():
                 appends = append_latency(Session.open("appends", where), args.appends)
                 run = min(hundred_turns(Session.open(f"turns-{i}", where)) for i in range(2))
+                latency, throughput = serve_load(folder, where, args.clients, args.requests)
                 rows[name] = {
                     "p50": ms(appends, 0.5),
                     "p99": ms(appends, 0.99),
                     "mean": 1000 * statistics.fmean(appends),
                     "run": run,
-                    "serve": serve_throughput(folder, where, args.clients, args.requests),
+                    "latency": latency,
+                    "serve": throughput,
                 }
             bare = min(hundred_turns(None) for _ in range(2))
     finally:
@@ -177,17 +196,18 @@ def main() -> None:
         moto.wait()
 
     print(f"append latency ({args.appends} records of ~600 bytes, ms) and a 100-turn run (~400 records, s):")
-    print(f"{'store':<6} {'p50':>8} {'p99':>8} {'mean':>8} {'100 turns':>10} {'serve req/s':>12}")
+    print("serve: one client's ms per invocation, and requests/s with --clients concurrent sessions")
+    print(f"{'store':<6} {'p50':>8} {'p99':>8} {'mean':>8} {'100 turns':>10} {'serve ms':>9} {'serve req/s':>12}")
     for name, row in rows.items():
         print(
             f"{name:<6} {row['p50']:>8.3f} {row['p99']:>8.3f} {row['mean']:>8.3f} {row['run']:>10.3f}"
-            f" {row['serve']:>12.1f}"
+            f" {row['latency']:>9.1f} {row['serve']:>12.1f}"
         )
     print(f"no session: 100 turns in {bare:.3f} s")
     local, s3 = rows["local"], rows["s3"]
     print(
         f"ratios S3/local: append p50 {s3['p50'] / local['p50']:.2f}x, 100-turn run {s3['run'] / local['run']:.2f}x,"
-        f" serve throughput {s3['serve'] / local['serve']:.2f}x"
+        f" serve latency {s3['latency'] / local['latency']:.2f}x, serve throughput {s3['serve'] / local['serve']:.2f}x"
     )
 
 

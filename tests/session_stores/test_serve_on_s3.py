@@ -30,8 +30,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_serve(machine: Path, sessions: str) -> tuple[subprocess.Popen[bytes], str]:
-    """`agentkit serve` as on a fresh machine: HOME, TMPDIR and AGENTKIT_HOME are new, empty folders."""
+def start_serve(machine: Path, sessions: str, *, flag: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """`agentkit serve` as on a fresh machine: HOME, TMPDIR and AGENTKIT_HOME are new, empty folders. The
+    store comes from $AGENTKIT_SESSIONS, or from --sessions when `flag`."""
     for name in ("home", "tmp", "agentkit"):
         (machine / name).mkdir(parents=True)
     env = dict(
@@ -39,13 +40,16 @@ def start_serve(machine: Path, sessions: str) -> tuple[subprocess.Popen[bytes], 
         HOME=str(machine / "home"),
         TMPDIR=str(machine / "tmp"),
         AGENTKIT_HOME=str(machine / "agentkit"),
-        AGENTKIT_SESSIONS=sessions,
         PYTHONUNBUFFERED="1",
     )
+    env.pop("AGENTKIT_SESSIONS", None)
+    options = ["--sessions", sessions] if flag else []
+    if not flag:
+        env["AGENTKIT_SESSIONS"] = sessions
     port = free_port()
     log = (machine / "serve.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "agentkit", "serve", str(AGENT), "--port", str(port), "--log-level", "info"],
+        [sys.executable, "-m", "agentkit", "serve", str(AGENT), "--port", str(port), "--log-level", "info", *options],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
@@ -102,7 +106,7 @@ def test_sigkill_mid_run_then_a_fresh_server_continues_the_session_from_s3(
     lock = s3_client(moto_endpoint).get_object(Bucket=bucket, Key=f"runtime/{session}/writer.lock")
     assert b"pid" in lock["Body"].read()  # the killed server never gave its lock back
 
-    second, url = start_serve(tmp_path / "machine-2", store)
+    second, url = start_serve(tmp_path / "machine-2", store, flag=True)
     try:
         deadline = time.monotonic() + 20
         while True:  # 409 while the dead server's lease lasts (2 s, +1 s of S3's clock granularity)

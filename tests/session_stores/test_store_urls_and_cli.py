@@ -70,9 +70,18 @@ def test_urls_name_stores_and_sessions(tmp_path: Path, monkeypatch: pytest.Monke
         _ = Session.open("n").path
 
 
-def test_the_cli_gives_one_line_for_a_bad_store(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sessions", "list", "--sessions", "s3://x/p"],
+        ["sessions", "show", "s3://x/p/id"],
+        ["serve", str(ROOT / "tests" / "serve" / "agent_fixture.py"), "--sessions", "s3://x/p"],
+        ["run", "assistant", "hi", "--model", REPLAY, "--session", "s3://x/p/id"],
+    ],
+)
+def test_the_cli_gives_one_line_for_a_bad_store(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["sessions", "list", "--sessions", "s3://x/p"])
+        main(args)
     assert exited.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: session store 's3://x/p' has no valid bucket name") and "\n" not in err
