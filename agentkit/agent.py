@@ -6,8 +6,9 @@
     async for event in agent.stream("..."):        # events for UIs; the last is RunEnd
         ...
 
-An Agent keeps its conversation across calls. With `session=NAME` (or a pathlib.Path), every step is written to a
-durable transcript first (see agentkit.sessions), and a new Agent on the same session continues it.
+An Agent keeps its conversation across calls. With `session=NAME` (or a pathlib.Path, or a store's URL such as
+"s3://bucket/prefix/ID"), every step is written to a durable transcript first (see agentkit.sessions and
+agentkit.session_stores), and a new Agent on the same session continues it, on this machine or another.
 
 Resuming after a crash: if the transcript stops inside a tool batch, `resume()` runs the calls that have
 no recorded result again (calls that finished are never re-run, so tools with side effects should be

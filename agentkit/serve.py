@@ -7,7 +7,8 @@
 result), or with `text/event-stream` events (`data: <json>` per agent event, the last one `"kind": "done"`)
 when the payload says `"stream": true` or the Accept header prefers `text/event-stream`. The header
 `X-Amzn-Bedrock-AgentCore-Runtime-Session-Id` names a durable agentkit session, so a conversation continues
-across invocations (and across restarts); invocations of one session run one at a time, in arrival order.
+across invocations (and across restarts; with an S3 store, `load_agent_factory(..., sessions="s3://...")`, on
+any machine); invocations of one session run one at a time, in arrival order.
 `GET /ping` says `Healthy`, or `HealthyBusy` while any run is in progress; `time_of_last_update` changes
 only when the status does (AgentCore reaps sessions that stay Healthy for the idle timeout).
 
