@@ -3,15 +3,18 @@ responses) against the real `bedrock-agentcore` service model."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from agentkit import Agent, ScriptedModel
+from agentkit import Agent, ScriptedModel, ToolCall, tool
 from agentkit.errors import SessionBusy, SessionError
 from agentkit.session_stores import open_store
 from agentkit.session_stores.agentcore_memory import AgentCoreMemoryStore
 from agentkit.sessions import Session, list_sessions
 
 pytest.importorskip("boto3")
+from botocore.stub import ANY
 from memory_stub import MEMORY, NOW, event, expect_list, expect_writes, stubbed
 
 
@@ -105,3 +108,53 @@ def test_the_url_names_the_memory_the_actor_and_the_session() -> None:
     assert session.location == f"agentcore-memory://{MEMORY}/users/alice/chat-7"
     default_actor = open_store(f"agentcore-memory://{MEMORY}")
     assert isinstance(default_actor, AgentCoreMemoryStore) and default_actor.actor_id == "agentkit"
+
+
+def test_a_run_cut_off_mid_tool_call_resumes_from_the_events_on_a_new_machine() -> None:
+    from agentkit.messages import Message
+
+    call = ToolCall(name="lookup", arguments={"q": "x"}, id="call-1")
+    records = [
+        {"type": "message", "message": Message.user("find x").to_dict()},
+        {"type": "message", "message": Message.assistant("looking", tool_calls=[call]).to_dict()},
+        {"type": "call_started", "call_id": "call-1"},
+    ]
+    params = {"memoryId": MEMORY, "actorId": "agentkit", "sessionId": "s1"}
+    events = [
+        event(params | {"payload": [{"blob": json.dumps(r)}], "metadata": {"agentkit-seq": {"stringValue": str(n)}}}, n)
+        for n, r in enumerate(records, start=1)
+    ]
+    ran: list[str] = []
+
+    @tool
+    def lookup(q: str) -> str:
+        """Look it up."""
+        ran.append(q)
+        return f"found {q}"
+
+    client, stub, created = stubbed()
+    expect_list(stub, "s1", events, payloads=True)  # the new agent loads the session
+    expect_list(stub, "s1", events, payloads=False)  # the run takes the lock: 3 records, as loaded
+    for number in (4, 5, 6, 7):  # the call starts again, its result, the tool message, the answer
+        stub.add_response(
+            "create_event",
+            {"event": event(params | {"payload": []}, number)},
+            {
+                **params,
+                "eventTimestamp": ANY,
+                "payload": ANY,
+                "metadata": {"agentkit-seq": {"stringValue": str(number)}},
+            },
+        )
+    with stub:
+        session = Session(AgentCoreMemoryStore(MEMORY, client=client).transcript("s1"))
+        agent = Agent(model=ScriptedModel(["x is found"]), tools=[lookup], session=session)
+        result = agent(None)
+        stub.assert_no_pending_responses()
+    assert result.text == "x is found" and ran == ["x"]
+    assert [json.loads(c["payload"][0]["blob"])["type"] for c in created] == [
+        "call_started",
+        "tool_result",
+        "message",
+        "message",
+    ]

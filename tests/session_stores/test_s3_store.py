@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from s3_support import s3_client
@@ -171,3 +176,59 @@ def test_reading_a_session_again_fetches_only_the_records_it_has_not_seen(bucket
     assert len(Session(store.transcript("s")).records()) == 2 and len(gets) == 1
     put(moto_endpoint, bucket, "p/s/records/000000000002.json", b'{"type":"note","n":"changed"}')  # a new ETag
     assert Session(store.transcript("s")).records()[1] == {"type": "note", "n": "changed"} and len(gets) == 2
+
+
+CHILD = """
+import sys, time
+from agentkit import Agent, ScriptedModel, ToolCall, tool
+
+@tool
+def slow(text: str) -> str:
+    '''Hang (the test kills us here).'''
+    print("started", flush=True)
+    time.sleep(60)
+    return "unreachable"
+
+model = ScriptedModel([ToolCall(name="slow", arguments={"text": "one"}), "unreachable"])
+Agent(model=model, tools=[slow], session=sys.argv[1])("start")
+"""
+
+
+def test_sigkill_mid_tool_call_then_resume_from_s3_with_nothing_on_disk(
+    bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"s3://{bucket}/crash/s1?lease=1"
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    env = dict(os.environ, HOME=str(tmp_path / "child-home"), AGENTKIT_HOME=str(tmp_path / "child-home"))
+    child = subprocess.Popen([sys.executable, str(script), url], stdout=subprocess.PIPE, env=env)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == b"started"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    assert not (tmp_path / "child-home").exists()  # the child wrote nothing locally
+
+    ran: list[str] = []
+
+    @tool
+    def slow(text: str) -> str:
+        """Finish this time."""
+        ran.append(text)
+        return f"slow done {text}"
+
+    monkeypatch.setenv("AGENTKIT_HOME", str(tmp_path / "new-machine"))
+    agent = Agent(model=ScriptedModel(["all done"]), tools=[slow], session=url)
+    assert agent.session is not None and agent.session.load().interrupted  # the call that never finished
+    deadline = time.monotonic() + 15
+    while True:  # the dead child's lock lasts its lease (1 s, +1 s of S3's clock granularity)
+        try:
+            result = agent(None)
+            break
+        except SessionBusy:
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+    assert result.text == "all done" and ran == ["one"]
+    roles = [m.role for m in Session.open(url.split("?")[0]).load().messages]
+    assert roles == ["user", "assistant", "tool", "assistant"]
+    assert not (tmp_path / "new-machine").exists()
