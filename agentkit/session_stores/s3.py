@@ -275,6 +275,7 @@ class _Lease:
     def __init__(self, store: S3Store, key: str, etag: str) -> None:
         self.store, self.key, self.etag = store, key, etag
         self.lost: str | None = None
+        self._pid = os.getpid()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew_loop, name=f"agentkit-lease {key}", daemon=True)
         self._thread.start()
@@ -321,6 +322,8 @@ class _Lease:
                 log.warning("cannot renew the session lock %s: %s", self.key, exc)
 
     def give_back(self) -> None:
+        if os.getpid() != self._pid:  # a forked child: the lock (and its renewing thread) stays the parent's
+            return
         self._stop.set()
         if self._thread is not threading.current_thread():
             self._thread.join()

@@ -232,3 +232,21 @@ def test_sigkill_mid_tool_call_then_resume_from_s3_with_nothing_on_disk(
     roles = [m.role for m in Session.open(url.split("?")[0]).load().messages]
     assert roles == ["user", "assistant", "tool", "assistant"]
     assert not (tmp_path / "new-machine").exists()
+
+
+def test_a_forked_child_never_gives_back_its_parents_lock(bucket: str, moto_endpoint: str) -> None:
+    session = Session.open(f"s3://{bucket}/p/s")
+    session.acquire()
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child closes the session as a library in it might
+            try:
+                session.close()
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        assert "p/s/writer.lock" in keys(moto_endpoint, bucket)
+        session.append({"type": "note"})
+    finally:
+        session.release()
+    assert "p/s/writer.lock" not in keys(moto_endpoint, bucket)
