@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 from typing import Any
@@ -95,6 +96,28 @@ def _private_tmp(base: str) -> str:
     return path
 
 
+def _reap_namespace() -> None:
+    """Kill what the call left running (a setsid daemon too), where no cgroup finds it for the parent.
+
+    Only where the parent says the worker started in a PID namespace of its own and the worker's pid proves it
+    (1 as the namespace's init, 2 under bubblewrap's init: numbers no process of the host namespace can have):
+    kill(-1) there reaches this namespace only, never the user's other processes. Then reap the orphans that
+    came to us as init."""
+    if os.getpid() not in (1, 2):
+        return
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
     sys.path[:0] = config["path"]
@@ -123,6 +146,8 @@ def main() -> None:
             error = {"type": type(exc).__name__, "module": type(exc).__module__, "message": str(exc)}
             text = json.dumps({"id": request["id"], "ok": False, "error": error})
         finally:
+            if request.get("reap"):
+                _reap_namespace()
             shutil.rmtree(call_tmp, ignore_errors=True)
         reply.write(text + "\n")
         reply.flush()
