@@ -89,12 +89,15 @@ class Launch:
         finally:
             self.close_fds()
 
-    def release(self) -> None:
-        """Once the call is over: kill whatever is left in the sandbox's cgroup, remove the group, and remove
-        the private temp dir (symlinks in it are not followed)."""
+    def release(self, *, wait: bool = False) -> None:
+        """Once the call is over: kill whatever is left in the sandbox's cgroup, remove the group (at once with
+        `wait`, else soon: see `SandboxCgroup.remove_soon`), and remove the private temp dir (symlinks in it are
+        not followed)."""
         group, self.cgroup = self.cgroup, None
-        if group is not None:
+        if group is not None and wait:
             group.remove()
+        elif group is not None:
+            group.remove_soon()
         while self.temp_dirs:
             shutil.rmtree(self.temp_dirs.pop(), ignore_errors=True)
 
@@ -232,15 +235,20 @@ def bwrap_argv(
     binds += [(p, "--bind") for p in _dedupe_existing(policy.write_paths)]
     if cwd and not _host_wide(cwd) and not any(cwd == p or cwd.startswith(p.rstrip("/") + "/") for p, _ in binds):
         binds.append((cwd, "--ro-bind"))
+    read_only: list[str] = [*_SYSTEM_DIRS, *etc]
+    bound: list[str] = []
     for path, flag in sorted(binds, key=lambda item: item[0].count("/")):
-        if any(path == s or path.startswith(s + "/") for s in (*_SYSTEM_DIRS, *etc)) and flag == "--ro-bind":
-            continue  # already visible read-only
+        if flag == "--ro-bind" and _within(path, read_only):
+            continue  # already visible read-only (each mount costs the cold start time)
         for parent in _parents(path):
-            if parent not in created:  # bubblewrap would create it 0700, unreadable to the sandbox uid
+            if parent not in created and not _within(parent, bound):  # bubblewrap would make it 0700
                 out += ["--perms", "0755", "--dir", parent]
                 created.add(parent)
         out += [flag, path, path]
         created.add(path)
+        bound.append(path)
+        if flag == "--ro-bind":
+            read_only.append(path)
     out.append("--clearenv")
     for key, value in {**policy.environment(), "TMPDIR": "/tmp"}.items():
         out += ["--setenv", key, value]

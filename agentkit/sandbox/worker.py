@@ -112,7 +112,7 @@ class WarmWorker:
         launch, self._launch = self._launch, None
         if proc is None:
             if launch is not None:
-                launch.release()
+                launch.release(wait=True)
             return
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -128,8 +128,8 @@ class WarmWorker:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        if launch is not None:
-            launch.release()  # everything the worker started dies with it (cgroup), then its temp dir goes
+        if launch is not None:  # everything the worker started dies with it (cgroup), then its temp dir goes
+            launch.release(wait=True)
 
     def __enter__(self) -> WarmWorker:
         return self
