@@ -89,11 +89,27 @@ class _ExactLocations:
 
 
 def _private_tmp(base: str) -> str:
-    """A temp dir for one call (TMPDIR and tempfile point at it), removed when the call returns."""
+    """The calls' temp dir (TMPDIR and tempfile point at it); `_empty` clears it after each call."""
     path = tempfile.mkdtemp(prefix="call-", dir=base)
     os.environ["TMPDIR"] = path
     tempfile.tempdir = path
     return path
+
+
+def _empty(path: str) -> None:
+    """Remove what a call left in the temp dir, so the next call finds it empty. The folder itself stays:
+    removing and making it again cost milliseconds per call on some host file systems (Landlock's TMPDIR
+    is on the host's /tmp), and most calls leave nothing."""
+    with os.scandir(path) as entries:
+        leftovers = [entry.path for entry in entries]
+    for item in leftovers:
+        if os.path.isdir(item) and not os.path.islink(item):
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            try:
+                os.unlink(item)
+            except OSError:
+                pass
 
 
 def _reap_namespace() -> None:
@@ -132,10 +148,10 @@ def main() -> None:
     requests = sys.stdin.buffer
     reply.write('{"ready": true}\n')
     reply.flush()
-    temp_base = os.environ.get("TMPDIR") or "/tmp"
+    call_tmp = _private_tmp(os.environ.get("TMPDIR") or "/tmp")
     for line in requests:
         request = json.loads(line)
-        call_tmp = _private_tmp(temp_base)
+        _empty(call_tmp)  # again: a process of the last call may have written there before it was killed
         try:
             _cpu_budget(int(config["cpu_seconds"]))
             result = _call(_resolve(request["module"], request["qualname"]), request["kwargs"])
@@ -148,7 +164,7 @@ def main() -> None:
         finally:
             if request.get("reap"):
                 _reap_namespace()
-            shutil.rmtree(call_tmp, ignore_errors=True)
+            _empty(call_tmp)
         reply.write(text + "\n")
         reply.flush()
 
