@@ -172,12 +172,11 @@ def test_each_text_format_gives_the_typed_result(text_format: str) -> None:
 @pytest.mark.parametrize("text_format", sorted(FORMATTED))
 def test_each_text_format_runs_tools_first_then_answers(text_format: str) -> None:
     calls = {
-        "qwen3_coder": "<tool_call>\n<function=lookup>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>",
-        "hermes": '<tool_call>\n{"name": "lookup", "arguments": {"city": "Paris"}}\n</tool_call>',
-        "harmony": (
-            "<|channel|>commentary to=functions.lookup <|constrain|>json<|message|>"
-            '{"city": "Paris"}<|call|>'
+        "qwen3_coder": (
+            "<tool_call>\n<function=lookup>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>"
         ),
+        "hermes": '<tool_call>\n{"name": "lookup", "arguments": {"city": "Paris"}}\n</tool_call>',
+        "harmony": ('<|channel|>commentary to=functions.lookup <|constrain|>json<|message|>{"city": "Paris"}<|call|>'),
     }
     model = ScriptedModel([calls[text_format], FORMATTED[text_format]], text_format=text_format)
     agent = Agent(model=model, tools=[lookup], executor=InProcessExecutor())
