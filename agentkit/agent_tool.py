@@ -2,7 +2,8 @@
 
 Each call runs a fresh clone of the agent (its own model, tools, limits and conversation; a session of its own
 only if the clone is given one), so concurrent calls never share a conversation. The inner run's usage is
-added to the calling run's, and its events reach the caller's stream as `NestedEvent`s after the batch.
+added to the calling run's, and its events reach the caller's stream as `NestedEvent`s as they happen (the loop
+runs a batch holding such a call as a task and yields what it sends meanwhile).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ def agent_as_tool(agent: Agent, *, name: str | None = None, description: str | N
         async for event in agent.clone().stream(prompt):
             if isinstance(event, RunEnd):
                 result = event.result
-            elif parent is not None:
-                parent.nested.append(NestedEvent(agent=tool_name, event=event))
+            elif parent is not None and parent.emit_nested is not None:
+                parent.emit_nested(NestedEvent(agent=tool_name, event=event))
         if result is None:  # unreachable: a run always ends with RunEnd
             raise RetryTool(f"the {tool_name} agent ended without an answer")
         if parent is not None:
@@ -44,4 +45,6 @@ def agent_as_tool(agent: Agent, *, name: str | None = None, description: str | N
             raise RetryTool(f"the {tool_name} agent stopped ({result.stop_reason}: {result.detail}); {result.text}")
         return result.text
 
-    return Tool.from_schema(tool_name, summary, schema, ask)
+    wrapped = Tool.from_schema(tool_name, summary, schema, ask)
+    wrapped.nests_events = True  # the loop streams this call's events as they come
+    return wrapped

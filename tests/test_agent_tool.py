@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 
 from agentkit import Agent, ScriptedModel, ToolCall, Turn, Usage, tool
-from agentkit.loop import NestedEvent, RunEnd, ToolResultEvent
+from agentkit.loop import NestedEvent, RunEnd, ToolCallStarted, ToolResultEvent
 from agentkit.tooling import InProcessExecutor
 
 
@@ -72,3 +72,51 @@ def test_the_live_display_shows_nested_calls() -> None:
     display.handle(NestedEvent(agent="math", event=ToolCallStarted(call=ToolCall(name="add", arguments={"a": 1}))))
     display.close()
     assert "[math] → add(" in out.getvalue()
+
+
+def _waiting_agent(go: anyio.Event) -> Agent:
+    @tool
+    async def wait_for_go() -> str:
+        """Wait until the caller says go."""
+        await go.wait()
+        return "went"
+
+    model = ScriptedModel([ToolCall(name="wait_for_go", arguments={}), "done waiting"])
+    return Agent(model=model, tools=[wait_for_go], name="waiter", executor=InProcessExecutor())
+
+
+def test_nested_events_reach_the_callers_stream_while_the_inner_agent_runs() -> None:
+    """The inner tool waits for a go the consumer gives only on seeing the inner call: events must be live."""
+    go = anyio.Event()
+    script = [ToolCall(name="waiter", arguments={"prompt": "wait"}), "the waiter is done"]
+    outer = Agent(model=ScriptedModel(script), tools=[_waiting_agent(go).as_tool()], executor=InProcessExecutor())
+
+    async def consume() -> list[object]:
+        seen: list[object] = []
+        with anyio.fail_after(10):
+            async for event in outer.stream("go"):
+                seen.append(event)
+                inner = event.event if isinstance(event, NestedEvent) else None
+                if isinstance(inner, ToolCallStarted) and inner.call.name == "wait_for_go":
+                    go.set()
+        return seen
+
+    events = anyio.run(consume)
+    kinds = [(type(e).__name__, type(getattr(e, "event", None)).__name__) for e in events]
+    started = kinds.index(("NestedEvent", "ToolCallStarted"))
+    assert started < kinds.index(("ToolResultEvent", "NoneType"))  # before the outer call's result
+    assert events[-1].result.text == "the waiter is done"  # type: ignore[attr-defined]
+
+
+def test_a_cancelled_run_cancels_the_inner_agent_too() -> None:
+    go = anyio.Event()  # never set: the inner tool waits until it is cancelled
+    script = [ToolCall(name="waiter", arguments={"prompt": "wait"}), "unreached"]
+    outer = Agent(model=ScriptedModel(script), tools=[_waiting_agent(go).as_tool()], executor=InProcessExecutor())
+
+    async def consume() -> None:
+        with anyio.move_on_after(0.5):
+            async for _ in outer.stream("go"):
+                pass
+
+    anyio.run(consume)  # returns: the waiting inner tool did not hold the cancelled run
+    assert not go.is_set()
