@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 
 from agentkit import Agent, ScriptedModel, ToolCall, Turn, Usage, tool
@@ -120,3 +122,32 @@ def test_a_cancelled_run_cancels_the_inner_agent_too() -> None:
 
     anyio.run(consume)  # returns: the waiting inner tool did not hold the cancelled run
     assert not go.is_set()
+
+
+def test_an_agent_with_a_session_records_each_call_in_a_session_of_its_own(tmp_path: Path) -> None:
+    from agentkit.sessions import Session
+
+    helper = Agent(
+        model=ScriptedModel(["bonjour", "au revoir"]),
+        name="translator",
+        session=tmp_path / "translator.jsonl",
+        executor=InProcessExecutor(),
+    )
+    calls = [ToolCall(name="translate", arguments={"prompt": word}) for word in ("hello", "goodbye")]
+    outer = Agent(
+        model=ScriptedModel([calls[0], calls[1], "done"]),
+        tools=[helper.as_tool(name="translate")],
+        session=tmp_path / "main.jsonl",
+        executor=InProcessExecutor(),
+    )
+    outer("translate two words")
+    inner = sorted(tmp_path.glob("translator.*.jsonl"))
+    assert len(inner) == 2
+    conversations = [[(m.role, m.content) for m in Session(p).load().messages] for p in inner]
+    assert sorted(conversations) == [
+        [("user", "goodbye"), ("assistant", "au revoir")],
+        [("user", "hello"), ("assistant", "bonjour")],
+    ]
+    assert Session(tmp_path / "translator.jsonl").load().messages == []  # the agent's own session is untouched
+    main = [m.role for m in Session(tmp_path / "main.jsonl").load().messages]
+    assert main == ["user", "assistant", "tool", "assistant", "tool", "assistant"]
