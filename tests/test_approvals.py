@@ -267,3 +267,31 @@ def test_a_tool_that_changes_nothing_is_not_asked_about(monkeypatch: pytest.Monk
     assert _drive_cli(_changing_agent("read_file", ran), monkeypatch, terminal=True, yes=False) == []
     assert ran == ["a.txt"]
     assert Agent(model=ScriptedModel(["x"])).approval_required == set()  # from Python, nothing is asked by default
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)")
+def test_chat_asks_on_the_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "rockets.py"
+    path.write_text(AGENT_FILE)
+    done, out = tmp_path / "done", tmp_path / "out"
+    session = f"agentkit-chat-approve-{os.getpid()}"
+    env = f"AGENTKIT_HOME={os.environ['AGENTKIT_HOME']} "
+    command = f"{env}{sys.executable} -m agentkit chat {path} > {out}; echo EXIT=$? > {done}; sleep 30"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", command], check=True)
+    try:
+        deadline = time.monotonic() + 30
+        subprocess.run(["tmux", "send-keys", "-t", session, "go", "Enter"], check=True)
+        while "allow launch" not in _screen(session):
+            assert time.monotonic() < deadline, _screen(session)
+            time.sleep(0.1)
+        subprocess.run(["tmux", "send-keys", "-t", session, "y", "Enter"], check=True)
+        while "result: launched 3" not in out.read_text():
+            assert time.monotonic() < deadline, _screen(session)
+            time.sleep(0.1)
+        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)  # an empty line ends the chat
+        while not done.exists():
+            assert time.monotonic() < deadline, _screen(session)
+            time.sleep(0.1)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    assert done.read_text().strip() == "EXIT=0"
