@@ -151,3 +151,19 @@ def test_an_agent_with_a_session_records_each_call_in_a_session_of_its_own(tmp_p
     assert Session(tmp_path / "translator.jsonl").load().messages == []  # the agent's own session is untouched
     main = [m.role for m in Session(tmp_path / "main.jsonl").load().messages]
     assert main == ["user", "assistant", "tool", "assistant", "tool", "assistant"]
+
+
+def test_the_inner_agents_own_limits_apply_and_the_caller_reads_why_it_stopped() -> None:
+    from agentkit import Limits
+
+    looping = ScriptedModel([ToolCall(name="add", arguments={"a": 1, "b": 1})] * 3)
+    inner = Agent(model=looping, tools=[add], name="looper", limits=Limits(max_turns=2), executor=InProcessExecutor())
+    outer = Agent(
+        model=ScriptedModel([ToolCall(name="looper", arguments={"prompt": "loop"}), "gave up"]),
+        tools=[inner.as_tool()],
+        executor=InProcessExecutor(),
+    )
+    result = outer("go")
+    (answer,) = result.tool_results
+    assert answer.is_error and "the looper agent stopped (max_turns" in answer.content
+    assert looping.position == 2  # the inner limit, not the caller's (100 turns), stopped it
