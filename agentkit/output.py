@@ -148,7 +148,11 @@ async def _by_text(agent: Agent, prompt: str | None, spec: OutputSpec, retries: 
             result.output = spec.parse_text(result.text)
             return result
         except RetryTool as exc:
-            if attempt == retries or result.stop_reason != "end_turn":
+            if result.stop_reason != "end_turn":
+                raise OutputError(
+                    f"the run stopped before a typed answer ({result.stop_reason}: {result.detail})", result.text
+                ) from None
+            if attempt == retries:
                 raise OutputError(
                     f"the model's answer did not match the output type after {attempt + 1} tries: {exc}", result.text
                 ) from None
