@@ -177,7 +177,7 @@ class ApprovalRequired:
 
 @dataclass(slots=True, kw_only=True)
 class NestedEvent:
-    """An event of another agent that a tool call of this run ran (`Agent.as_tool`), yielded after its batch."""
+    """An event of another agent that a tool call of this run ran (`Agent.as_tool`), yielded as it happens."""
 
     agent: str
     event: Any  # an AgentEvent of the inner run
@@ -225,7 +225,7 @@ class _RunState:
     stop: StopReason | None = None
     detail: str | None = None
     first_settings: ModelSettings | None = None  # the first model turn's, when the call overrides them
-    nested: list[NestedEvent] = field(default_factory=list)  # events of agents run as tools, this batch
+    emit_nested: Callable[[NestedEvent], None] | None = None  # where agents run as tools send their events
 
 
 # The run whose tool calls are executing: an agent run as a tool adds its usage and events to it.
@@ -300,10 +300,13 @@ class AgentLoop:
                     break
                 for call in pending:
                     yield ToolCallStarted(call=call)
-                message = await self._run_batch(calls, pending, done, state)
-                for nested in state.nested:
-                    yield nested
-                state.nested = []
+                if any(getattr(self.tools.get(c.name), "nests_events", False) for c in pending):
+                    box: list[Message] = []
+                    async for nested in self._run_batch_live(calls, pending, done, state, box):
+                        yield nested
+                    message = box[0]
+                else:
+                    message = await self._run_batch(calls, pending, done, state)
                 for result in message.tool_results:
                     yield ToolResultEvent(result=result)
                 # appended only now, next to its MessageEvent (which the session records): a consumer that
@@ -423,6 +426,29 @@ class AgentLoop:
         state.results.extend(ordered)
         self._count_failures(calls, ordered, state)
         return Message.tool(ordered)
+
+    async def _run_batch_live(
+        self,
+        calls: list[ToolCall],
+        pending: list[ToolCall],
+        done: dict[str, ToolResult],
+        state: _RunState,
+        box: list[Message],
+    ) -> AsyncIterator[NestedEvent]:
+        """`_run_batch` (its message put in `box`), yielding the events of agents run as tools as they happen."""
+        queue: asyncio.Queue[NestedEvent | None] = asyncio.Queue()
+        state.emit_nested = queue.put_nowait
+        batch = asyncio.ensure_future(self._run_batch(calls, pending, done, state))
+        batch.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            box.append(await batch)
+        finally:
+            state.emit_nested = None
+            if not batch.done():  # the run was cancelled or closed meanwhile: so is the batch
+                batch.cancel()
+                await asyncio.wait({batch})
 
     def _time_left(self, state: _RunState) -> float | None:
         if self.limits.deadline is None:
