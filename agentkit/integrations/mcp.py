@@ -15,6 +15,8 @@ from any loop (sync `agent(...)` calls, several `asyncio.run`s). Calls hop to th
 - Results: text parts as they are, images and audio as a one-line note (type and size), embedded text resources
   as their text, structured content as JSON when there is no text; `isError` becomes an error result; past
   `max_result_chars` a result is cut, with a note.
+- Stdio servers are programs we start: `sandbox=` (a Policy or Sandbox) confines one like an isolated tool
+  (`_mcp_confined.py` starts it from the sandbox's launch and moves JSON-RPC lines for the SDK's session).
 - Transports: stdio, streamable HTTP (`headers=`, `auth=` an httpx2.Auth; `sigv4_auth` for an AgentCore Gateway
   with IAM authorization) and the legacy HTTP+SSE one.
 """
@@ -27,13 +29,17 @@ import contextlib
 import json
 import logging
 import re
+import shutil
 import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentkit.errors import AgentkitError, ConfigError, MissingExtra, RetryTool
 from agentkit.tooling import TOOL_NAME, Tool
+
+if TYPE_CHECKING:
+    from agentkit.sandbox import Policy, Sandbox
 
 __all__ = ["MCPServer", "MCPServerError", "sigv4_auth"]
 
@@ -99,14 +105,25 @@ class MCPServer:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         name: str | None = None,
+        sandbox: Policy | Sandbox | None = None,
         **options: Any,
     ) -> MCPServer:
-        """A server we start as a program and talk to over its stdin and stdout."""
+        """A server we start as a program and talk to over its stdin and stdout.
+
+        `sandbox` confines the program like an isolated tool: a `Policy` (run with the strongest backend
+        here; `mode="required"`) or a `Sandbox` (its backend, mode and policy). It then sees the system
+        folders, the Python interpreter, `cwd` (read-only) and exactly the policy's grants; the network only
+        if the policy allows it; the policy's environment plus `env`, never ours; and the policy's limits
+        (`cpu_seconds` counts over the server's whole life: past it the server is killed, and restarted on
+        the next call). Without `sandbox` the program runs as the SDK starts it, as the user who runs us."""
         sdk = _require_sdk()
         if not command:
             raise ConfigError("MCPServer.stdio needs a command to run, e.g. MCPServer.stdio('npx', ['-y', '...'])")
+        server_name = name or _name_from(command, args)
+        if sandbox is not None:
+            return cls(server_name, _confined_target(sandbox, command, args, env, cwd, server_name), **options)
         params = sdk.StdioServerParameters(command=command, args=list(args), env=dict(env) if env else None, cwd=cwd)
-        return cls(name or _name_from(command, args), lambda: params, **options)
+        return cls(server_name, lambda: params, **options)
 
     @classmethod
     def http(
@@ -326,6 +343,33 @@ class MCPServer:
             prefixed = f"{_safe(self.name)}_{_safe(remote)}"[:64]
             return prefixed
         return remote
+
+
+def _confined_target(
+    sandbox: Policy | Sandbox,
+    command: str,
+    args: Sequence[str],
+    env: Mapping[str, str] | None,
+    cwd: str | None,
+    name: str,
+) -> Callable[[], Any]:
+    from agentkit.sandbox import Policy, Sandbox
+
+    if not isinstance(sandbox, Policy | Sandbox):
+        raise ConfigError(
+            f"MCPServer.stdio(sandbox=...) takes an agentkit.sandbox.Policy or Sandbox, got {type(sandbox).__name__}"
+        )
+    made: list[Sandbox] = [sandbox] if isinstance(sandbox, Sandbox) else []
+
+    def target() -> Any:
+        from agentkit.integrations._mcp_confined import confined_stdio
+
+        if not made:  # probing the machine's sandbox waits for the first start
+            made.append(Sandbox(sandbox) if isinstance(sandbox, Policy) else sandbox)
+        program = shutil.which(command) or command  # found on our PATH, as an unconfined server would be
+        return confined_stdio(made[0], [program, *args], env=env, cwd=cwd, what=f"MCP server {name!r}")
+
+    return target
 
 
 def sigv4_auth(region: str, *, service: str = "bedrock-agentcore", session: Any = None) -> Any:
