@@ -17,8 +17,9 @@ from any loop (sync `agent(...)` calls, several `asyncio.run`s). Calls hop to th
   `max_result_chars` a result is cut, with a note.
 - Stdio servers are programs we start: `sandbox=` (a Policy or Sandbox) confines one like an isolated tool
   (`_mcp_confined.py` starts it from the sandbox's launch and moves JSON-RPC lines for the SDK's session).
-- Transports: stdio, streamable HTTP (`headers=`, `auth=` an httpx2.Auth; `sigv4_auth` for an AgentCore Gateway
-  with IAM authorization) and the legacy HTTP+SSE one.
+- Transports: stdio, streamable HTTP (`headers=`, `auth=` an httpx2.Auth; for an AgentCore Gateway `SigV4(region)`
+  with IAM authorization, a bearer token in `headers`, or `oauth_client_credentials(...)`, see `_mcp_auth.py`)
+  and the legacy HTTP+SSE one.
 """
 
 from __future__ import annotations
@@ -36,12 +37,13 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from agentkit.errors import AgentkitError, ConfigError, MissingExtra, RetryTool
+from agentkit.integrations._mcp_auth import SigV4, oauth_client_credentials, sigv4_auth
 from agentkit.tooling import TOOL_NAME, Tool
 
 if TYPE_CHECKING:
     from agentkit.sandbox import Policy, Sandbox
 
-__all__ = ["MCPServer", "MCPServerError", "sigv4_auth"]
+__all__ = ["MCPServer", "MCPServerError", "SigV4", "oauth_client_credentials", "sigv4_auth"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,7 @@ class MCPServer:
             None  # made on the server's loop: calls arriving together share one start
         )
         self._lock = threading.Lock()
+        self._refusal: dict[str, str] = {}  # HTTP servers: the last refusal, to explain an SDK error
 
     # ---- construction --------------------------------------------------------------------------
 
@@ -141,6 +144,13 @@ class MCPServer:
         if not re.match(r"^https?://", url):
             raise ConfigError(f"MCPServer.http needs an http:// or https:// URL, got {url!r}")
         fixed = dict(headers or {})
+        last: dict[str, str] = {}  # the last HTTP refusal, which the SDK's error does not carry
+
+        async def remember(response: Any) -> None:
+            if response.status_code >= 400:
+                last["refusal"] = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+            else:
+                last.pop("refusal", None)
 
         @contextlib.asynccontextmanager
         async def target() -> AsyncIterator[Any]:  # the SDK leaves a client it was given open: close ours
@@ -148,13 +158,18 @@ class MCPServer:
             from mcp.client.streamable_http import streamable_http_client
 
             timeout = httpx2.Timeout(30.0, read=300.0)
+            hooks = {"response": [remember]}
             async with (
-                httpx2.AsyncClient(headers=fixed, auth=auth, timeout=timeout, follow_redirects=True) as http_client,
+                httpx2.AsyncClient(
+                    headers=fixed, auth=auth, timeout=timeout, follow_redirects=True, event_hooks=hooks
+                ) as http_client,
                 streamable_http_client(url, http_client=http_client) as streams,
             ):
                 yield streams
 
-        return cls(name or _name_from_url(url), target, transport="http", **options)
+        server = cls(name or _name_from_url(url), target, transport="http", **options)
+        server._refusal = last
+        return server
 
     @classmethod
     def sse(
@@ -229,7 +244,7 @@ class MCPServer:
             raise RetryTool(f"MCP server {self.name!r} did not start within {self.startup_timeout:g} s") from None
         except Exception as exc:
             await self._disconnect()
-            raise RetryTool(f"MCP server {self.name!r} could not start: {_describe(exc)}") from None
+            raise RetryTool(f"MCP server {self.name!r} could not start: {self._describe(exc)}") from None
         try:
             result = await asyncio.wait_for(client.call_tool(remote, arguments), self.timeout)
         except TimeoutError:
@@ -241,7 +256,7 @@ class MCPServer:
         except Exception as exc:
             await self._disconnect()
             raise RetryTool(
-                f"MCP server {self.name!r} failed on {remote!r} ({_describe(exc)}); "
+                f"MCP server {self.name!r} failed on {remote!r} ({self._describe(exc)}); "
                 "it will be restarted on the next call"
             ) from None
         return _capped(_result_value(self.name, result), self.max_result_chars)
@@ -257,7 +272,7 @@ class MCPServer:
             ) from None
         except Exception as exc:
             await self._disconnect()
-            raise MCPServerError(f"MCP server {self.name!r} could not start: {_describe(exc)}") from None
+            raise MCPServerError(f"MCP server {self.name!r} could not start: {self._describe(exc)}") from None
         tools: list[Any] = []
         cursor = None
         try:
@@ -275,7 +290,7 @@ class MCPServer:
             ) from None
         except Exception as exc:
             await self._disconnect()
-            raise MCPServerError(f"MCP server {self.name!r} failed to list its tools: {_describe(exc)}") from None
+            raise MCPServerError(f"MCP server {self.name!r} failed to list its tools: {self._describe(exc)}") from None
 
     # ---- the connection, on the server's own loop ------------------------------------------------
 
@@ -306,7 +321,7 @@ class MCPServer:
                 ready.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
             if not isinstance(exc, Exception):
                 raise
-            log.debug("MCP server %r closed with %s", self.name, _describe(exc))
+            log.debug("MCP server %r closed with %s", self.name, self._describe(exc))
 
     async def _disconnect(self) -> None:
         task, stop = self._session_task, self._stop
@@ -337,6 +352,13 @@ class MCPServer:
         except TimeoutError:
             future.cancel()
             raise MCPServerError(f"MCP server {self.name!r} did not {what} in time") from None
+
+    def _describe(self, exc: BaseException) -> str:
+        refusal = self._refusal.get("refusal")
+        if refusal is None:
+            return _describe(exc)
+        hint = ": check the token or credentials" if refusal.startswith(("HTTP 401", "HTTP 403")) else ""
+        return f"{_describe(exc)}; the server answered {refusal}{hint}"
 
     def _public_name(self, remote: str, taken: Collection[str]) -> str:
         if self.prefix or remote in taken or not TOOL_NAME.match(remote):
@@ -370,35 +392,6 @@ def _confined_target(
         return confined_stdio(made[0], [program, *args], env=env, cwd=cwd, what=f"MCP server {name!r}")
 
     return target
-
-
-def sigv4_auth(region: str, *, service: str = "bedrock-agentcore", session: Any = None) -> Any:
-    """An `httpx2.Auth` that signs each request with AWS SigV4, for an AgentCore Gateway created with IAM
-    authorization: `MCPServer.http(gateway_url, auth=sigv4_auth("us-west-2"))`. Credentials come from `session`
-    (a boto3 Session), else boto3's default chain, and are read afresh per request (so refreshed ones are used)."""
-    try:
-        import boto3
-        import httpx2
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-    except ImportError:
-        raise MissingExtra("boto3", "bedrock") from None
-    credentials = (session or boto3.Session()).get_credentials()
-    if credentials is None:
-        raise ConfigError("no AWS credentials found for SigV4 signing: configure them (aws configure, AWS_PROFILE)")
-
-    class _SigV4(httpx2.Auth):
-        requires_request_body = True
-
-        def auth_flow(self, request: Any) -> Any:
-            signed = AWSRequest(
-                method=request.method, url=str(request.url), data=request.content, headers=dict(request.headers)
-            )
-            SigV4Auth(credentials.get_frozen_credentials(), service, region).add_auth(signed)
-            request.headers.update(dict(signed.headers))
-            yield request
-
-    return _SigV4()
 
 
 # ---- results -------------------------------------------------------------------------------------
