@@ -185,6 +185,19 @@ def test_an_agent_lists_lazily_calls_the_server_and_closes_it(py_server: Any) ->
     assert py_server._loop is not None
 
 
+def test_async_with_an_agent_stops_its_servers(py_server: Any) -> None:
+    model = ScriptedModel([[ToolCall(id="c1", name="divide", arguments={"a": 9, "b": 3})], "three"])
+
+    async def main() -> str:
+        async with Agent(model=model, tools=[py_server]) as agent:
+            result = await agent.invoke_async("9/3?")
+            assert py_server._loop is not None  # started by the run
+        return result.text
+
+    assert asyncio.run(main()) == "three"
+    assert py_server._loop is None and py_server._thread is None
+
+
 def test_calls_arriving_together_share_one_server_start(py_server: Any) -> None:
     pid = by_name(py_server)["pid"]
     py_server.close()

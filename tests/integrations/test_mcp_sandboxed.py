@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -155,5 +156,21 @@ def test_npm_filesystem_server_confined_to_its_root(granted: tuple[Path, Path]) 
         assert "inside text" in call(read, {"path": str(inside / "ok.txt")})
         with pytest.raises(RetryTool, match="reported an error"):
             call(read, {"path": str(outside)})
+    finally:
+        server.close()
+
+
+def test_a_confined_server_that_hangs_times_out_and_is_restarted() -> None:
+    isolating("bwrap")
+    server = confined_py_server("bwrap", mode="hang")
+    server.timeout = 1.0
+    try:
+        tools = {t.name: t for t in server.tools()}
+        first = call(tools["pid"], {})
+        started = time.monotonic()
+        with pytest.raises(RetryTool, match=r"MCP server 'boxed' did not answer 'divide' within 1 s"):
+            call(tools["divide"], {"a": 1, "b": 0})
+        assert time.monotonic() - started < 15
+        assert call(tools["pid"], {}) != first
     finally:
         server.close()
