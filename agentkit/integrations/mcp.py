@@ -96,6 +96,7 @@ class MCPServer:
         )
         self._lock = threading.Lock()
         self._refusal: dict[str, str] = {}  # HTTP servers: the last refusal, to explain an SDK error
+        self._start_hint = ""  # said when the server closes the connection before answering
 
     # ---- construction --------------------------------------------------------------------------
 
@@ -124,7 +125,12 @@ class MCPServer:
             raise ConfigError("MCPServer.stdio needs a command to run, e.g. MCPServer.stdio('npx', ['-y', '...'])")
         server_name = name or _name_from(command, args)
         if sandbox is not None:
-            return cls(server_name, _confined_target(sandbox, command, args, env, cwd, server_name), **options)
+            server = cls(server_name, _confined_target(sandbox, command, args, env, cwd, server_name), **options)
+            server._start_hint = (
+                "if it printed that it cannot open a file, grant that file's folder in the sandbox policy "
+                "(read_paths): a confined server sees the system folders, the interpreter, its cwd and its grants"
+            )
+            return server
         params = sdk.StdioServerParameters(command=command, args=list(args), env=dict(env) if env else None, cwd=cwd)
         return cls(server_name, lambda: params, **options)
 
@@ -356,7 +362,8 @@ class MCPServer:
     def _describe(self, exc: BaseException) -> str:
         refusal = self._refusal.get("refusal")
         if refusal is None:
-            return _describe(exc)
+            text = _describe(exc)
+            return f"{text} ({self._start_hint})" if self._start_hint and "Connection closed" in text else text
         hint = ": check the token or credentials" if refusal.startswith(("HTTP 401", "HTTP 403")) else ""
         return f"{_describe(exc)}; the server answered {refusal}{hint}"
 
@@ -388,7 +395,9 @@ def _confined_target(
 
         if not made:  # probing the machine's sandbox waits for the first start
             made.append(Sandbox(sandbox) if isinstance(sandbox, Policy) else sandbox)
-        program = shutil.which(command) or command  # found on our PATH, as an unconfined server would be
+        program = shutil.which(command)  # found on our PATH, as an unconfined server would be
+        if program is None:
+            raise FileNotFoundError(f"no program {command!r} (not a file, nor on PATH)")
         return confined_stdio(made[0], [program, *args], env=env, cwd=cwd, what=f"MCP server {name!r}")
 
     return target

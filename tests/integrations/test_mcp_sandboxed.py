@@ -174,3 +174,22 @@ def test_a_confined_server_that_hangs_times_out_and_is_restarted() -> None:
         assert call(tools["pid"], {}) != first
     finally:
         server.close()
+
+
+def test_a_confined_program_that_is_missing_or_out_of_sight_is_a_clear_error(tmp_path: Path) -> None:
+    isolating("bwrap")
+    require_sdk()
+    from agentkit.integrations.mcp import MCPServer, MCPServerError
+
+    sandbox = Sandbox(Policy(), backend="bwrap")
+    missing = MCPServer.stdio(str(tmp_path / "nope"), sandbox=sandbox, name="missing")
+    with pytest.raises(MCPServerError, match=r"'missing' could not start: FileNotFoundError: no program .*nope"):
+        missing.tools()
+    missing.close()
+    hidden = tmp_path / "server.sh"  # ours and ungranted: the sandbox cannot see it
+    hidden.write_text("#!/bin/sh\nexec cat\n")
+    hidden.chmod(0o755)
+    server = MCPServer.stdio(str(hidden), sandbox=sandbox, name="hidden", startup_timeout=10)
+    with pytest.raises(MCPServerError, match=r"'hidden' could not start: .*grant that file's folder"):
+        server.tools()
+    server.close()
