@@ -276,10 +276,11 @@ def run_command(
     family: str | None,
     mcp_commands: tuple[str, ...],
     mcp_config: str | None,
+    mcp_sandbox: bool,
     yes: bool,
 ) -> None:
     _use_family(family)
-    servers = mcp_servers(mcp_commands, mcp_config)
+    servers = mcp_servers(mcp_commands, mcp_config, mcp_sandbox)
     definition = load_definition(agent_spec)
     options, words = _parse_agent_options(definition, ctx.args)
     prompt = " ".join(words) or None
@@ -296,6 +297,7 @@ def run_command(
     meta: dict[str, Any] = {"type": "meta", "agent": agent_spec, "options": options, "model": model}
     if servers:  # a resumed run starts the same servers
         meta |= {"mcp": list(mcp_commands), "mcp_config": os.path.abspath(mcp_config) if mcp_config else None}
+        meta |= {"mcp_sandbox": True} if mcp_sandbox else {}
     session.append(meta)
     agent.attach_session(session)
     display = JsonDisplay() if as_json else LiveDisplay(show_reasoning=not hide_reasoning)
@@ -323,27 +325,46 @@ def _default_prompt(agent: Agent) -> str:
 @click.option("--session", "session_id", help="session name to continue (under $AGENTKIT_HOME/sessions)")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
+@mcp_options
 @_yes_option
 def chat_command(
-    agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool, family: str | None, yes: bool
+    agent_spec: str,
+    model: str | None,
+    session_id: str | None,
+    hide_reasoning: bool,
+    family: str | None,
+    mcp_commands: tuple[str, ...],
+    mcp_config: str | None,
+    mcp_sandbox: bool,
+    yes: bool,
 ) -> None:
     _use_family(family)
+    servers = mcp_servers(mcp_commands, mcp_config, mcp_sandbox)
     definition = load_definition(agent_spec)
     agent = definition.create(model)
+    for server in servers:
+        agent.tools.add_source(server)
     session = _open_session(session_id)
-    session.append({"type": "meta", "agent": agent_spec, "options": {}, "model": model})
+    meta: dict[str, Any] = {"type": "meta", "agent": agent_spec, "options": {}, "model": model}
+    if servers:  # a resumed chat starts the same servers
+        meta |= {"mcp": list(mcp_commands), "mcp_config": os.path.abspath(mcp_config) if mcp_config else None}
+        meta |= {"mcp_sandbox": True} if mcp_sandbox else {}
+    session.append(meta)
     agent.attach_session(session)
     click.echo(f"chatting with {definition.name} (session {session.id}); empty line or Ctrl-D to end", err=True)
-    while True:
-        try:
-            line = input("you> ")
-        except EOFError:
-            break
-        if not line.strip():
-            break
-        started = time.monotonic()
-        result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning), yes=yes)
-        click.echo(summarize(result, session=None, elapsed=time.monotonic() - started), err=True)
+    try:
+        while True:
+            try:
+                line = input("you> ")
+            except EOFError:
+                break
+            if not line.strip():
+                break
+            started = time.monotonic()
+            result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning), yes=yes)
+            click.echo(summarize(result, session=None, elapsed=time.monotonic() - started), err=True)
+    finally:
+        agent.tools.close()  # stops the MCP servers
     click.echo(f"session kept: agentkit sessions resume {session.id}", err=True)
 
 
@@ -444,7 +465,7 @@ def sessions_resume(
     definition = load_definition(meta["agent"])
     started = time.monotonic()
     agent = _build(definition, model or meta.get("model"), session, dict(meta.get("options") or {}))
-    for server in mcp_servers(tuple(meta.get("mcp") or ()), meta.get("mcp_config")):
+    for server in mcp_servers(tuple(meta.get("mcp") or ()), meta.get("mcp_config"), meta.get("mcp_sandbox") is True):
         agent.tools.add_source(server)
     last = agent.messages[-1] if agent.messages else None
     if prompt is None and last is not None and last.role == "assistant" and not last.tool_calls:
