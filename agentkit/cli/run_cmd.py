@@ -22,7 +22,7 @@ from agentkit.agent import Agent
 from agentkit.agents import AgentDefinition, available_agents, load_definition
 from agentkit.cli.display import JsonDisplay, LiveDisplay, summarize
 from agentkit.cli.mcp_options import mcp_options, mcp_servers
-from agentkit.errors import ConfigError
+from agentkit.errors import AgentkitError, ConfigError
 from agentkit.loop import AgentResult, Decision, RunEnd
 from agentkit.sessions import Session, list_sessions, new_session_id
 
@@ -214,11 +214,20 @@ def _finish(
     click.echo(
         summarize(
             result,
-            session=f"{session.path} (resume: agentkit sessions resume {session.id})",
+            session=f"{session.location} (resume: agentkit sessions resume {_resume_name(session)})",
             elapsed=time.monotonic() - started,
         ),
         err=True,
     )
+
+
+def _resume_name(session: Session) -> str:
+    """What to pass to `agentkit sessions resume`: the id in the default store, else the session's URL."""
+    try:
+        in_default = Session.open(session.id).location == session.location
+    except AgentkitError:  # not a plain name, or $AGENTKIT_SESSIONS names no store
+        in_default = False
+    return session.id if in_default else session.location
 
 
 # ---- agentkit run ----------------------------------------------------------------------------------
@@ -258,7 +267,10 @@ class _RunCommand(click.Command):
 @click.argument("agent_spec", metavar="AGENT")
 @click.option("--model", "-m", help="model name, e.g. qwen.qwen3-coder-480b-a35b-v1:0, openai:NAME, hf:ID, replay:FILE")
 @click.option(
-    "--session", "session_id", help="session name (default: a new session); sessions live under $AGENTKIT_HOME/sessions"
+    "--session",
+    "session_id",
+    help="session name or URL (s3://BUCKET/PREFIX/ID; default: a new session); "
+    "sessions live in $AGENTKIT_SESSIONS, else $AGENTKIT_HOME/sessions",
 )
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
@@ -322,7 +334,7 @@ def _default_prompt(agent: Agent) -> str:
 @click.command("chat", help="Chat with AGENT interactively (empty line or Ctrl-D ends; the session is kept).")
 @click.argument("agent_spec", metavar="AGENT")
 @click.option("--model", "-m", help="model name (see `agentkit run --help`)")
-@click.option("--session", "session_id", help="session name to continue (under $AGENTKIT_HOME/sessions)")
+@click.option("--session", "session_id", help="session name or URL to continue (see `agentkit run --help`)")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
 @mcp_options
@@ -390,15 +402,26 @@ def sessions_group() -> None:
     pass
 
 
+_sessions_option = click.option(
+    "--sessions",
+    "store",
+    envvar="AGENTKIT_SESSIONS",
+    help="where sessions live: a folder, s3://BUCKET/PREFIX or agentcore-memory://MEMORY_ID[/ACTOR] "
+    "[default: $AGENTKIT_SESSIONS, else $AGENTKIT_HOME/sessions]",
+)
+
+
 @sessions_group.command("list", help="List sessions, newest first (a failed run's error is shown).")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON array of sessions")
-def sessions_list(as_json: bool) -> None:
-    infos = list_sessions()
+@_sessions_option
+def sessions_list(as_json: bool, store: str | None) -> None:
+    infos = list_sessions(store or None)
     if as_json:
         rows = [
             {
                 "id": i.id,
-                "path": str(i.path),
+                "path": str(i.path) if i.path is not None else None,
+                "location": i.location,
                 "updated": i.updated,
                 "messages": i.messages,
                 "first_prompt": i.first_prompt,
@@ -420,18 +443,19 @@ def sessions_list(as_json: bool) -> None:
         click.echo(line + (f"  FAILED: {info.error}" if info.error else ""))
 
 
-def _existing(session_id: str) -> Session:
-    session = Session.open(session_id)
+def _existing(session_id: str, store: str | None) -> Session:
+    session = Session.open(session_id, store or None)
     if not session.exists():
-        raise click.ClickException(f"no session {session_id!r} (see `agentkit sessions list`)")
+        raise click.ClickException(f"no session {session_id!r} in {session.location} (see `agentkit sessions list`)")
     return session
 
 
-@sessions_group.command("show", help="Print a session's conversation.")
+@sessions_group.command("show", help="Print a session's conversation (SESSION_ID: an id, or a session's URL).")
 @click.argument("session_id")
 @click.option("--json", "as_json", is_flag=True)
-def sessions_show(session_id: str, as_json: bool) -> None:
-    state = _existing(session_id).load()
+@_sessions_option
+def sessions_show(session_id: str, as_json: bool, store: str | None) -> None:
+    state = _existing(session_id, store).load()
     for message in state.messages:
         if as_json:
             click.echo(json.dumps(message.to_dict(), ensure_ascii=False))
@@ -454,11 +478,18 @@ def sessions_show(session_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @_family_option
 @_yes_option
+@_sessions_option
 def sessions_resume(
-    session_id: str, prompt: str | None, model: str | None, as_json: bool, family: str | None, yes: bool
+    session_id: str,
+    prompt: str | None,
+    model: str | None,
+    as_json: bool,
+    family: str | None,
+    yes: bool,
+    store: str | None,
 ) -> None:
     _use_family(family)
-    session = _existing(session_id)
+    session = _existing(session_id, store)
     meta = next((r for r in session.records() if r.get("type") == "meta"), None)
     if meta is None:
         raise click.ClickException(f"session {session_id!r} was not started by `agentkit run`; resume it in Python")
