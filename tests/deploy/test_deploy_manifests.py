@@ -23,6 +23,7 @@ FILE_AGENT = "tests/serve/agent_fixture.py"
 SHIPPED = {"assistant": "assistant", "repo-optimizer": "repo_optimizer"}  # agent -> runtime name
 # The account deploy/ is generated for (`agentkit deploy agentcore AGENT --account 123456789012`).
 ACCOUNT = "123456789012"
+DEPLOY = [sys.executable, "-m", "agentkit", "deploy", "agentcore"]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,8 @@ def _pins(text: str) -> dict[str, str]:
 
 
 def test_rendering_is_deterministic(files: dict[str, str]) -> None:
-    again = deploy.render(deploy.DeployConfig(agent=FILE_AGENT, name="example", account=ACCOUNT, agent_file=REPO / FILE_AGENT))
+    config = deploy.DeployConfig(agent=FILE_AGENT, name="example", account=ACCOUNT, agent_file=REPO / FILE_AGENT)
+    again = deploy.render(config)
     assert again == files
     dates = {d for text in files.values() for d in re.findall(r"20\d\d-\d\d-\d\d", text)}
     assert dates <= {"2012-10-17", "2010-09-09"}  # only the IAM and CloudFormation format versions
@@ -85,7 +87,8 @@ def test_dockerfile_is_arm64_non_root_on_8080(files: dict[str, str]) -> None:
     assert users and users[-1] not in ("root", "0")
     assert "EXPOSE 8080" in lines
     cmd = json.loads(next(line for line in lines if line.startswith("CMD "))[4:])
-    assert cmd == ["opentelemetry-instrument", "agentkit", "serve", "/app/agent.py", "--host", "0.0.0.0", "--port", "8080"]
+    assert cmd[0] == "opentelemetry-instrument"  # observability is on by default
+    assert cmd[1:] == ["agentkit", "serve", "/app/agent.py", "--host", "0.0.0.0", "--port", "8080"]
     assert "COPY --chown=1000:1000 agent.py /app/agent.py" in lines
 
 
@@ -225,7 +228,7 @@ def test_cli_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
     ]:
         out = tmp_path / "out"
         result = subprocess.run(
-            [sys.executable, "-m", "agentkit", "deploy", "agentcore", "assistant", "--out", str(out), "--account", ACCOUNT, *args],
+            [*DEPLOY, "assistant", "--out", str(out), "--account", ACCOUNT, *args],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -235,7 +238,8 @@ def test_cli_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
         assert len(lines) == 1 and lines[0].startswith("error: ")
         assert expected in lines[0]
         assert not out.exists()  # nothing written
-    code, _ = run_cli(["deploy", "agentcore", str(tmp_path / "missing.py"), "--account", ACCOUNT, "--out", str(tmp_path / "o")])
+    missing = str(tmp_path / "missing.py")
+    code, _ = run_cli(["deploy", "agentcore", missing, "--account", ACCOUNT, "--out", str(tmp_path / "o")])
     assert code != 0
     assert not (tmp_path / "o").exists()
 
@@ -257,7 +261,7 @@ def test_an_out_folder_under_a_regular_file_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "afile"
     blocker.write_text("x")
     result = subprocess.run(
-        [sys.executable, "-m", "agentkit", "deploy", "agentcore", "assistant", "--account", ACCOUNT, "--out", str(blocker / "sub")],
+        [*DEPLOY, "assistant", "--account", ACCOUNT, "--out", str(blocker / "sub")],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -6,26 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
+from mcp_support import free_port, require_sdk, wait_for_port
 
 from agentkit import deploy
 from agentkit.errors import ConfigError
-from mcp_support import free_port, require_sdk, wait_for_port
 
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, str]:
     require_sdk()  # requirements.txt pins the mcp extra, so it must be installed here
-    return deploy.render(deploy.DeployConfig(
-        agent="assistant", name="assistant_mcp", account="123456789012", protocol="MCP", observability=False
-    ))
+    return deploy.render(
+        deploy.DeployConfig(
+            agent="assistant", name="assistant_mcp", account="123456789012", protocol="MCP", observability=False
+        )
+    )
 
 
 def test_mcp_manifests_name_the_protocol_port_and_command(files: dict[str, str]) -> None:
