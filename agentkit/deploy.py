@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import importlib.metadata
-import importlib.util
 import json
 import os
 import re
@@ -853,21 +852,41 @@ def build_wheel(out: str | os.PathLike[str]) -> Path:
         tree = Path(tmp) / "src"
         shutil.copytree(source, tree, ignore=shutil.ignore_patterns(*_NOT_SOURCE), symlinks=True)
         built = Path(tmp) / "wheel"
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index", "--wheel-dir", str(built)]
-        if importlib.util.find_spec("setuptools") is not None:  # build offline with what is installed here
-            command.append("--no-build-isolation")
-        else:
-            command.remove("--no-index")
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(built)]
+        if build_requirements_installed(source):  # build offline, with what is installed here
+            command += ["--no-index", "--no-build-isolation"]
         result = subprocess.run([*command, str(tree)], capture_output=True, text=True)
         wheels = sorted(built.glob("agentkit-*.whl"))
         if result.returncode != 0 or not wheels:
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise AgentkitError(f"building the agentkit wheel from {source} failed: {last}")
+            lines = (result.stdout + result.stderr).splitlines()
+            errors = [line.strip() for line in lines if line.strip().startswith(("error:", "ERROR:"))] or ["no output"]
+            raise AgentkitError(f"building the agentkit wheel from {source} failed: {errors[0]}")
         try:
             target.mkdir(parents=True, exist_ok=True)
             return Path(shutil.copy2(wheels[0], target / wheels[0].name))
         except OSError as exc:
             raise ConfigError(f"cannot write the wheel under --out {os.fspath(out)!r}: {exc.strerror or exc}") from None
+
+
+def build_requirements_installed(source: Path) -> bool:
+    """Whether every [build-system] requirement of the source is installed here (then no download is needed)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    try:
+        pyproject = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    for line in pyproject.get("build-system", {}).get("requires", []):
+        requirement = Requirement(line)
+        try:
+            version = importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            return False
+        if not requirement.specifier.contains(version, prereleases=True):
+            return False
+    return True
 
 
 def _source_checkout() -> Path | None:
