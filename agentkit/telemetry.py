@@ -94,8 +94,6 @@ class RunTrace:
         """`events` (an AgentLoop run) inside the invoke_agent span; the span ends with the run."""
         from opentelemetry import trace
 
-        from agentkit.loop import RunEnd
-
         attributes = {
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.agent.name": self._agent_name,
@@ -109,7 +107,7 @@ class RunTrace:
         try:
             async with contextlib.aclosing(events):
                 async for event in events:
-                    if isinstance(event, RunEnd):
+                    if getattr(event, "kind", None) == "done":  # RunEnd (loop imports this module)
                         _end_run(span, event.result)
                     yield event
         except BaseException as exc:
