@@ -30,9 +30,7 @@ import importlib.metadata
 import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -41,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit import __version__
+from agentkit.deploy_wheel import build_wheel
 from agentkit.errors import AgentkitError, ConfigError
 
 __all__ = [
@@ -829,79 +828,6 @@ def write(files: dict[str, str], out: str | os.PathLike[str]) -> list[Path]:
             raise ConfigError(f"cannot write {path} under --out {os.fspath(out)!r}: {exc.strerror or exc}") from None
         written.append(path)
     return written
-
-
-# ---- the agentkit wheel ---------------------------------------------------------------------------------
-
-_NOT_SOURCE = (".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "deploy", "tests")
-
-
-def build_wheel(out: str | os.PathLike[str]) -> Path:
-    """Build a wheel of the agentkit installed here into `out`, from its source checkout (copied to a
-    temporary folder first, so the build writes nothing into the checkout); returns the wheel's path."""
-    import shutil
-
-    source = _source_checkout()
-    if source is None:
-        raise ConfigError(
-            "this agentkit was not installed from a source folder, so no wheel of it can be built here: install "
-            "it from its source (pip install /path/to/agentkit) or set AGENTKIT_SOURCE=/path/to/agentkit"
-        )
-    target = Path(out)
-    with tempfile.TemporaryDirectory(prefix="agentkit-wheel-") as tmp:
-        tree = Path(tmp) / "src"
-        shutil.copytree(source, tree, ignore=shutil.ignore_patterns(*_NOT_SOURCE), symlinks=True)
-        built = Path(tmp) / "wheel"
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(built)]
-        if build_requirements_installed(source):  # build offline, with what is installed here
-            command += ["--no-index", "--no-build-isolation"]
-        result = subprocess.run([*command, str(tree)], capture_output=True, text=True)
-        wheels = sorted(built.glob("agentkit-*.whl"))
-        if result.returncode != 0 or not wheels:
-            lines = (result.stdout + result.stderr).splitlines()
-            errors = [line.strip() for line in lines if line.strip().startswith(("error:", "ERROR:"))] or ["no output"]
-            raise AgentkitError(f"building the agentkit wheel from {source} failed: {errors[0]}")
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-            return Path(shutil.copy2(wheels[0], target / wheels[0].name))
-        except OSError as exc:
-            raise ConfigError(f"cannot write the wheel under --out {os.fspath(out)!r}: {exc.strerror or exc}") from None
-
-
-def build_requirements_installed(source: Path) -> bool:
-    """Whether every [build-system] requirement of the source is installed here (then no download is needed)."""
-    import tomllib
-
-    from packaging.requirements import Requirement
-
-    try:
-        pyproject = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
-    for line in pyproject.get("build-system", {}).get("requires", []):
-        requirement = Requirement(line)
-        try:
-            version = importlib.metadata.version(requirement.name)
-        except importlib.metadata.PackageNotFoundError:
-            return False
-        if not requirement.specifier.contains(version, prereleases=True):
-            return False
-    return True
-
-
-def _source_checkout() -> Path | None:
-    """The folder this agentkit was installed from (editable or in place), if it still exists."""
-    import tomllib
-
-    root = Path(__file__).resolve().parent.parent
-    pyproject = root / "pyproject.toml"
-    if not pyproject.is_file():
-        return None
-    try:
-        name = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
-    except (OSError, tomllib.TOMLDecodeError):
-        return None
-    return root if name == "agentkit" else None
 
 
 # ---- apply ---------------------------------------------------------------------------------------------

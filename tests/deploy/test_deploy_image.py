@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import venv
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -134,6 +135,17 @@ def test_the_image_recipe_installs_the_local_wheel_and_serves(tmp_path: Path) ->
     where = found.stdout.strip()
     assert where.startswith(str(tmp_path / "venv")), where  # the wheel's agentkit, not this checkout's
 
+    # an agentkit installed from a wheel (no source folder) packs its installed files back into the same wheel
+    repacked = subprocess.run(
+        [python.parent / "agentkit", "deploy", "wheel", "--out", str(tmp_path / "repacked")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert repacked.returncode == 0, repacked.stderr
+    assert Path(repacked.stdout.strip()).name == wheel.name
+    assert wheel_contents(Path(repacked.stdout.strip())) == wheel_contents(wheel)
+
     # CMD, with the runtime's environment; loopback here, 0.0.0.0 in the image; /app/agent.py is in the context
     port = free_port()
     assert command[:3] == ["agentkit", "serve", "/app/agent.py"]
@@ -167,6 +179,11 @@ def test_the_image_recipe_installs_the_local_wheel_and_serves(tmp_path: Path) ->
     finally:
         server.terminate()
         server.wait(15)
+
+
+def wheel_contents(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist() if not name.endswith(".dist-info/RECORD")}
 
 
 def wait_for_ping(url: str, server: subprocess.Popen, log: Path) -> dict:
