@@ -296,6 +296,8 @@ def _environment(config: DeployConfig) -> dict[str, str]:
         env["AGENTKIT_SESSIONS"] = config.sessions
     if config.observability:
         env.update(_OBSERVABILITY_ENV)
+    else:  # AgentCore documents this: the runtime then sets none of its ADOT defaults
+        env["DISABLE_ADOT_OBSERVABILITY"] = "true"
     return {**env, **config.environment}
 
 
@@ -657,7 +659,10 @@ def _readme_extras(config: DeployConfig) -> str:
     if config.sessions:
         parts.append(f"sessions in {config.sessions} (the role may use that store only)")
     if config.observability:
-        parts.append("observability on (ADOT: traces to X-Ray, logs and metrics to CloudWatch)")
+        parts.append(
+            "observability on (ADOT: traces to X-Ray, logs and metrics to CloudWatch; turn CloudWatch Transaction "
+            "Search on once per account and region to see the spans)"
+        )
     return "; " + "; ".join(parts) if parts else ""
 
 

@@ -148,6 +148,7 @@ def test_observability_is_on_by_default() -> None:
     assert env["AGENT_OBSERVABILITY_ENABLED"] == "true"
     assert env["OTEL_PYTHON_DISTRO"] == "aws_distro"
     assert env["OTEL_PYTHON_CONFIGURATOR"] == "aws_configurator"
+    assert "DISABLE_ADOT_OBSERVABILITY" not in env
     assert template_env(files)["OTEL_PYTHON_DISTRO"] == "aws_distro"
     sts = statements(files)
     assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= set(sts["XRay"]["Action"])
@@ -163,6 +164,7 @@ def test_no_observability_leaves_adot_and_its_permissions_out() -> None:
     assert "aws-opentelemetry-distro" not in files["requirements.txt"]
     env = json.loads(files["runtime.json"])["environmentVariables"]
     assert not [k for k in env if k.startswith("OTEL_") or k == "AGENT_OBSERVABILITY_ENABLED"]
+    assert env["DISABLE_ADOT_OBSERVABILITY"] == "true"
     assert "XRay" not in statements(files) and "Metrics" not in statements(files)
     assert "LogStreams" in statements(files)  # the runtime's own logs still go to CloudWatch
     code, output = run_cli(["--no-observability"])
