@@ -52,6 +52,7 @@ from agentkit.models import resolve_model
 from agentkit.models.base import Model, ModelSettings, ToolChoice
 from agentkit.sessions import Session
 from agentkit.sync_runner import run_sync
+from agentkit.telemetry import run_trace
 from agentkit.tooling import Tool, ToolExecutor, ToolRegistry, ToolSource
 
 __all__ = ["Agent"]
@@ -339,6 +340,7 @@ class Agent:
             on_tool_result=self.on_tool_result,
             hooks=self.hooks,
             needs_approval=self._needs_approval,
+            trace=run_trace(self.name, self.model, self.session.id if self.session is not None else None),
         )
 
     def _has_pending_calls(self) -> bool:

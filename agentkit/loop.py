@@ -24,7 +24,7 @@ import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
@@ -46,6 +46,9 @@ from agentkit.messages import (
 from agentkit.models.base import Model, ModelSettings, ToolChoice, with_text_calls
 from agentkit.tool_threads import Patience, patience
 from agentkit.tooling import InProcessExecutor, ToolExecutor, ToolRegistry, tool_result_text
+
+if TYPE_CHECKING:
+    from agentkit.telemetry import RunTrace
 
 __all__ = [
     "AgentEvent",
@@ -246,6 +249,7 @@ class AgentLoop:
         on_tool_result: Callable[[ToolResult], None] | None = None,
         hooks: Hooks | None = None,
         needs_approval: Callable[[ToolCall], bool] | None = None,
+        trace: RunTrace | None = None,
     ) -> None:
         self.model = model
         self.tools = tools
@@ -255,6 +259,7 @@ class AgentLoop:
         self.on_tool_result = on_tool_result  # called as each result is ready (durable sessions)
         self.hooks = hooks if hooks else None  # None when empty: no per-call hook work at all
         self.needs_approval = needs_approval or self._tool_requires_approval
+        self.trace = trace  # OpenTelemetry spans (agentkit.telemetry); None when off: no tracing work at all
         self._decisions: dict[str, Decision] = {}
         self._cancelled = False
         self._abandoned = False
@@ -266,7 +271,7 @@ class AgentLoop:
         self._cancelled = True
         self._abandoned = self._abandoned or now
 
-    async def run(
+    def run(
         self,
         messages: list[Message],
         *,
@@ -282,6 +287,16 @@ class AgentLoop:
         that `needs_approval` and has no entry in `decisions` is not run: the run yields ApprovalRequired and
         ends ("approval_required"), the batch left unanswered for a later run with the decisions.
         """
+        events = self._run(messages, completed, tool_choice, decisions)
+        return events if self.trace is None else self.trace.agent_run(events)
+
+    async def _run(
+        self,
+        messages: list[Message],
+        completed: dict[str, ToolResult] | None,
+        tool_choice: ToolChoice | None,
+        decisions: dict[str, Decision] | None,
+    ) -> AsyncGenerator[AgentEvent, None]:
         self._decisions = dict(decisions or {})
         state = _RunState(started=time.monotonic())
         if tool_choice is not None:
@@ -343,6 +358,8 @@ class AgentLoop:
             sent, definitions, settings = request.messages, request.tools, request.settings
         raw = self.model.stream(sent, definitions, settings)
         stream = aiter(with_text_calls(raw, self.model, definitions))
+        if self.trace is not None:
+            stream = self.trace.chat(stream, self.model, settings)
         try:
             while (event := await self._next_event(stream, state)) is not None:
                 if isinstance(event, TextDelta):
@@ -472,6 +489,12 @@ class AgentLoop:
 
     async def _execute(self, call: ToolCall, time_left: float | None = None) -> ToolResult:
         """Validate and run one call (through the tool-call hooks); every failure becomes an error result."""
+        if self.trace is None:
+            return await self._execute_call(call, time_left)
+        with self.trace.tool(call) as span:
+            return span.result(await self._execute_call(call, time_left))
+
+    async def _execute_call(self, call: ToolCall, time_left: float | None) -> ToolResult:
         decision = self._decisions.get(call.id, True)
         if decision is not True:
             reason = decision if isinstance(decision, str) and decision else "no reason given"
