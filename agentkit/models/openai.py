@@ -51,6 +51,7 @@ from agentkit.messages import (
     TurnEnd,
     Usage,
 )
+from agentkit.models._overflow import overflow_error
 from agentkit.models._openai_servers import ServerQuirks, estimate_tokens, quirks_for
 from agentkit.models.base import ModelSettings
 from agentkit.tooling import ToolDefinition
@@ -284,6 +285,24 @@ class OpenAIModel:
             raise ConfigError(f"{self.base_url} lists no models; pass model= or set OPENAI_MODEL")
         return str(ids[0])
 
+    async def fetch_context_window(self) -> int | None:
+        """The served model's window, where `/v1/models` says it: vLLM's `max_model_len`, llama.cpp's
+        `meta.n_ctx_train` (the trained window; its server may run a smaller one, which an overflow then
+        tells). None when the server says nothing (OpenAI itself) or cannot be asked."""
+        try:
+            page = await self._client.models.list()
+        except openai.OpenAIError:
+            return None
+        for entry in page.data:
+            if self.model is not None and entry.id != self.model:
+                continue
+            extra = entry.model_extra or {}
+            meta = extra.get("meta")
+            value = extra.get("max_model_len") or (meta.get("n_ctx_train") if isinstance(meta, dict) else None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
     # ---- errors -------------------------------------------------------------------------------
 
     def _translate(self, exc: Exception) -> ModelError:
@@ -308,6 +327,11 @@ class OpenAIModel:
             )
         elif status == 429 or status >= 500:
             error = ModelUnavailable(f"{where} is unavailable after retries (HTTP {status}: {detail}); try later")
+        elif status in (400, 413, 422) and (
+            overflow := overflow_error(detail, exc.body, code=getattr(exc, "code", None))
+        ):
+            overflow.args = (f"{where} rejected a request longer than the model's context window: {detail}",)
+            error = overflow
         elif status in (400, 422):
             error = ModelHTTPError(
                 status, f"{where} rejected the request: {detail}. Check the messages, tool schemas and settings"
