@@ -78,6 +78,7 @@ class ContextManager:
         self._record: dict[str, Any] | None = None  # the last reduction, this run's or the session's
         self._sent_estimate = 0
         self._forced: int | None = None  # the target after an overflow
+        self._passed: list[Message] | None = None  # the transcript last sent whole (no window known)
 
     # ---- the loop's side ---------------------------------------------------------------------------
 
@@ -91,7 +92,7 @@ class ContextManager:
             self.window = self.window_override or await find_window(model)
             self._messages = None  # estimates change with the counter
         if self.window is None and self._forced is None:
-            self._messages = None
+            self._messages, self._passed = None, messages
             return messages, None
         self._sync(messages)
         budget = self._budget(settings)
@@ -114,14 +115,17 @@ class ContextManager:
         """The backend refused the last request as too long: the next `prepare` reduces to fit."""
         if error.limit is not None and (self.window is None or error.limit < self.window):
             self.window = error.limit
+        if self._messages is None and self._passed is not None:  # sent whole: estimate what that was
+            self._sync(self._passed)
+            self._sent_estimate = sum(e.tokens for e in self._entries)
         if self._messages is not None and error.limit is not None and self._sent_estimate < error.limit:
             # what was sent is at least the limit: count it so, or the reduction would aim too high
             self._counter.offset = max(self._counter.offset, error.limit + 1 - self._sent_estimate)
+        # aim below both the budget and what was just refused (when our estimate of it was too low)
+        sent = self._sent_estimate + self._counter.offset if self._messages is not None else None
         budget = self._budget(settings)
-        if budget is not None:
-            self._forced = int(budget * _TARGET)
-        else:
-            self._forced = int(max(self._sent_estimate + self._counter.offset, 1) * _TARGET)
+        aims = [int(x * _TARGET) for x in (budget, sent) if x is not None and x > 0]
+        self._forced = min(aims) if aims else 0
 
     # ---- the session's side ------------------------------------------------------------------------
 

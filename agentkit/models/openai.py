@@ -79,6 +79,9 @@ def _format_for(model: str) -> str:
     return "auto"
 
 
+_WINDOW_SERVERS = frozenset({"vllm", "sglang", "llama-cpp-python"})
+
+
 class OpenAIModel:
     """A model served over the OpenAI chat-completions protocol."""
 
@@ -111,6 +114,8 @@ class OpenAIModel:
             )
         self.include_usage = include_usage
         self.quirks = quirks_for(server)
+        named = server if isinstance(server, str) else os.environ.get("AGENTKIT_OPENAI_SERVER")
+        self.reports_window = named in _WINDOW_SERVERS  # its /v1/models says the window (fetch_context_window)
         self.supports_tool_choice = self.quirks.accepts_required  # else typed results ask for JSON text
         self.streaming = stream if stream is not None else _stream_from_env()
         self._explicit_format = text_format
@@ -288,7 +293,10 @@ class OpenAIModel:
     async def fetch_context_window(self) -> int | None:
         """The served model's window, where `/v1/models` says it: vLLM's `max_model_len`, llama.cpp's
         `meta.n_ctx_train` (the trained window; its server may run a smaller one, which an overflow then
-        tells). None when the server says nothing (OpenAI itself) or cannot be asked."""
+        tells). None when the server says nothing (OpenAI itself), is not declared as one that does
+        (`server="vllm"`, "sglang", "llama-cpp-python"), or cannot be asked."""
+        if not self.reports_window:
+            return None
         try:
             page = await self._client.models.list()
         except openai.OpenAIError:
