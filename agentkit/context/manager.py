@@ -76,6 +76,7 @@ class ContextManager:
         self._sent: list[Message] = []  # the entries' messages, kept beside them
         self._synced = 0
         self._record: dict[str, Any] | None = None  # the last reduction, this run's or the session's
+        self._tokens = 0  # the entries' estimates, summed as they come
         self._sent_estimate = 0
         self._forced: int | None = None  # the target after an overflow
         self._passed: list[Message] | None = None  # the transcript last sent whole (no window known)
@@ -103,7 +104,7 @@ class ContextManager:
             self._forced = None
         elif budget is not None and total > budget:
             event = await self._reduce(model, messages, int(budget * _TARGET), "window")
-        self._sent_estimate = sum(e.tokens for e in self._entries)
+        self._sent_estimate = self._tokens
         return self._sent, event
 
     def observe(self, usage: Usage) -> None:
@@ -117,7 +118,7 @@ class ContextManager:
             self.window = error.limit
         if self._messages is None and self._passed is not None:  # sent whole: estimate what that was
             self._sync(self._passed)
-            self._sent_estimate = sum(e.tokens for e in self._entries)
+            self._sent_estimate = self._tokens
         if self._messages is not None and error.limit is not None and self._sent_estimate < error.limit:
             # what was sent is at least the limit: count it so, or the reduction would aim too high
             self._counter.offset = max(self._counter.offset, error.limit + 1 - self._sent_estimate)
@@ -152,7 +153,7 @@ class ContextManager:
         return max(self.window - reserve, self.window // 4)
 
     def _total(self) -> int:
-        return sum(e.tokens for e in self._entries) + self._counter.offset
+        return self._tokens + self._counter.offset
 
     def _sync(self, messages: list[Message]) -> None:
         synced = self._synced
@@ -162,8 +163,10 @@ class ContextManager:
         counter = self._counter
         for index in range(synced, len(messages)):
             message = messages[index]
-            self._entries.append(Entry(index, message, counter.tokens(message)))
+            entry = Entry(index, message, counter.tokens(message))
+            self._entries.append(entry)
             self._sent.append(message)
+            self._tokens += entry.tokens
         self._synced = len(messages)
 
     def _rebuild(self, messages: list[Message]) -> None:
@@ -175,10 +178,14 @@ class ContextManager:
         entries = entries or []
         counter = self._counter
         entries.extend(Entry(i, messages[i], counter.tokens(messages[i])) for i in range(start, len(messages)))
-        self._entries = entries
-        self._sent = [e.message for e in entries]
+        self._set(entries)
         self._messages = messages
         self._synced = len(messages)
+
+    def _set(self, entries: list[Entry]) -> None:
+        self._entries = entries
+        self._sent = [e.message for e in entries]
+        self._tokens = sum(e.tokens for e in entries)
 
     async def _reduce(
         self, model: Model, messages: Sequence[Message], target: int, reason: Literal["window", "overflow"]
@@ -189,8 +196,7 @@ class ContextManager:
         entries = await self.strategy.reduce(view, target)
         if len(entries) == len(self._entries) and all(a is b for a, b in zip(entries, self._entries, strict=True)):
             return None  # nothing could go
-        self._entries = entries
-        self._sent = [e.message for e in entries]
+        self._set(entries)
         self._record = {
             "type": "context",
             "upto": len(messages),

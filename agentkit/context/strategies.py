@@ -4,8 +4,8 @@ Every strategy keeps the conversation valid: system messages and the first user 
 tool call is never separated from its result (an assistant turn with calls and the tool message answering it
 go or stay together), and the newest turn always stays.
 
-- `ClearToolResults(keep=3)`: old tool results are replaced by a note naming the tool and saying to call it
-  again for the result; the newest `keep` tool messages stay whole.
+- `ClearToolResults(keep=3)`: every tool result but the newest `keep` tool messages' is replaced by a note
+  naming the tool and saying to call it again for the result.
 - `SlidingWindow()`: the oldest turns are left out; the task message notes how many.
 - `Summarize()`: the oldest turns are replaced by a summary the model writes, carried on the task message.
 - `Chain(a, b, ...)`: each in turn until the view fits. The default, `default_strategy()`, is
@@ -70,7 +70,9 @@ def _pinned(entries: Sequence[Entry]) -> set[int]:
 
 @dataclass(slots=True)
 class ClearToolResults:
-    """Replace the oldest tool results by notes until the view fits; the newest `keep` tool messages stay."""
+    """Replace every tool result but the newest `keep` tool messages' by a note. All at once rather than just
+    enough to fit: what was read long ago is rarely needed word for word, and the next reduction is then
+    far away (fewer tokens sent over a run; see benchmarks/bench_context.py)."""
 
     keep: int = 3
     name: str = "clear_tool_results"
@@ -78,14 +80,9 @@ class ClearToolResults:
     async def reduce(self, view: View, target: int) -> list[Entry]:
         entries = list(view.entries)
         tool_positions = [i for i, e in enumerate(entries) if e.message.role == "tool" and not e.cleared]
-        total = view.tokens
         for i in tool_positions[: max(0, len(tool_positions) - self.keep)]:
-            if total <= target:
-                break
             old = entries[i]
-            new = view.entry(old, cleared(old.message), cleared=True)
-            total += new.tokens - old.tokens
-            entries[i] = new
+            entries[i] = view.entry(old, cleared(old.message), cleared=True)
         return entries
 
 
