@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -77,7 +78,7 @@ def strands_chars(messages: Sequence[dict[str, Any]], system_prompt: str | None)
 
 
 def agentkit_separated(messages: Sequence[Message]) -> bool:
-    for before, message in zip(messages, messages[1:], strict=False):
+    for before, message in itertools.pairwise(messages):
         calls = [c.id for c in before.tool_calls] if before.role == "assistant" else []
         results = [r.call_id for r in message.tool_results]
         if (message.role == "tool" and results != calls) or (calls and message.role != "tool"):
@@ -135,7 +136,9 @@ def agentkit_tokens(turns: int, strategy: Any = True) -> Tally:
         tally.separated += agentkit_separated(messages[1:])
         state["turn"] += 1
         if state["turn"] <= turns:
-            return Turn(calls=[ToolCall(name="read_page", arguments={"n": state["turn"]})], usage=Usage(input_tokens=tokens))
+            return Turn(
+                calls=[ToolCall(name="read_page", arguments={"n": state["turn"]})], usage=Usage(input_tokens=tokens)
+            )
         return Turn(text="all pages read", usage=Usage(input_tokens=tokens))
 
     agent = Agent(

@@ -187,8 +187,9 @@ _LIMIT_STOPS = frozenset(
 )
 EXIT_HELP = (
     "Exit status: 0 when the model finished, 1 on an error, 3 when a limit stopped the run (turns, tool calls, "
-    "time, tokens, repeated tool errors, a conversation over the context window even after reducing it), 4 when a tool call waits for approval and nobody could be asked "
-    "(resume with `agentkit sessions resume ID --yes`), 130 when it was cancelled (Ctrl-C)."
+    "time, tokens, repeated tool errors, a conversation still over the context window after reducing it), 4 when "
+    "a tool call waits for approval and nobody could be asked (resume with `agentkit sessions resume ID --yes`), "
+    "130 when it was cancelled (Ctrl-C)."
 )
 
 

@@ -51,8 +51,8 @@ from agentkit.messages import (
     TurnEnd,
     Usage,
 )
-from agentkit.models._overflow import overflow_error
 from agentkit.models._openai_servers import ServerQuirks, estimate_tokens, quirks_for
+from agentkit.models._overflow import overflow_error
 from agentkit.models.base import ModelSettings
 from agentkit.tooling import ToolDefinition
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,7 +34,7 @@ def check_valid(messages: Sequence[Message]) -> None:
     """System prompt first, then the task; every tool message answers the assistant turn just before it."""
     assert messages[0].role == "system"
     assert messages[1].role == "user" and messages[1].content.startswith(TASK)
-    for before, message in zip(messages, messages[1:], strict=False):
+    for before, message in itertools.pairwise(messages):
         if message.role == "tool":
             assert before.role == "assistant"
             assert [r.call_id for r in message.tool_results] == [c.id for c in before.tool_calls]

@@ -98,13 +98,11 @@ def test_openai_compatible_overflow_is_reduced_and_retried(server: ScriptedServe
         "The model returned the following errors: too many input tokens",
     ],
 )
-def test_bedrock_overflow_is_reduced_and_retried(
-    server: ScriptedServer, aws_env: None, message: str
-) -> None:
+def test_bedrock_overflow_is_reduced_and_retried(server: ScriptedServer, aws_env: None, message: str) -> None:
     server.aws_error(400, "ValidationException", message)
     server.events(converse_frames({"text": ["all read"]}, usage=(3000, 3)))
     model = BedrockModel("qwen.qwen3-32b-v1:0", endpoint_url=server.url, retry_delay=0.0, max_attempts=1)
-    agent, events = run_agent(model)
+    _, events = run_agent(model)
     result = events[-1].result
     assert result.stop_reason == "end_turn" and result.text == "all read"
     # the history (~18K tokens by our estimate) fits the table's 32,000 for this model, so the first request went
