@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agentkit.context.strategies import ContextStrategy, View, default_strategy
-from agentkit.context.view import Counter, Entry, decode, encode
+from agentkit.context.view import Counter, Entry, clipped, decode, encode
 from agentkit.context.windows import find_window
 from agentkit.errors import ContextOverflow
 from agentkit.messages import Message, Usage
@@ -80,6 +80,7 @@ class ContextManager:
         self._sent_estimate = 0
         self._forced: int | None = None  # the target after an overflow
         self._passed: list[Message] | None = None  # the transcript last sent whole (no window known)
+        self._clip: int | None = None  # characters a tool result may take in the view
 
     # ---- the loop's side ---------------------------------------------------------------------------
 
@@ -95,8 +96,9 @@ class ContextManager:
         if self.window is None and self._forced is None:
             self._messages, self._passed = None, messages
             return messages, None
-        self._sync(messages)
         budget = self._budget(settings)
+        self._clip = budget  # a result over `budget` characters is cut in the view (about a quarter of it in tokens)
+        self._sync(messages)
         total = self._total()
         event = None
         if self._forced is not None:
@@ -137,10 +139,11 @@ class ContextManager:
         if record is not None:
             self._counter.tokens_per_char = float(record.get("tokens_per_char", self._counter.tokens_per_char))
 
-    def view(self, messages: list[Message]) -> list[Message]:
+    def view(self, messages: list[Message], settings: ModelSettings | None = None) -> list[Message]:
         """The messages the next turn would be sent before any new reduction (for tests and display)."""
         if self.window is None and self._record is None:
             return list(messages)
+        self._clip = self._budget(settings or ModelSettings())
         self._sync(messages)
         return list(self._sent)
 
@@ -162,10 +165,9 @@ class ContextManager:
             return
         counter = self._counter
         for index in range(synced, len(messages)):
-            message = messages[index]
-            entry = Entry(index, message, counter.tokens(message))
+            entry = self._entry(index, messages[index], counter)
             self._entries.append(entry)
-            self._sent.append(message)
+            self._sent.append(entry.message)
             self._tokens += entry.tokens
         self._synced = len(messages)
 
@@ -177,10 +179,18 @@ class ContextManager:
         start = record["upto"] if entries is not None and record is not None else 0
         entries = entries or []
         counter = self._counter
-        entries.extend(Entry(i, messages[i], counter.tokens(messages[i])) for i in range(start, len(messages)))
+        entries.extend(self._entry(i, messages[i], counter) for i in range(start, len(messages)))
         self._set(entries)
         self._messages = messages
         self._synced = len(messages)
+
+    def _entry(self, index: int, message: Message, counter: Counter) -> Entry:
+        """A new message's entry: whole, or with results too big for the window on their own cut."""
+        if self._clip is not None and message.role == "tool":
+            cut = clipped(message, self._clip)
+            if cut is not None:
+                return Entry(index, cut, counter.tokens(cut), clip=self._clip)
+        return Entry(index, message, counter.tokens(message))
 
     def _set(self, entries: list[Entry]) -> None:
         self._entries = entries

@@ -82,7 +82,7 @@ class ClearToolResults:
         tool_positions = [i for i, e in enumerate(entries) if e.message.role == "tool" and not e.cleared]
         for i in tool_positions[: max(0, len(tool_positions) - self.keep)]:
             old = entries[i]
-            entries[i] = view.entry(old, cleared(old.message), cleared=True)
+            entries[i] = view.entry(old, cleared(view.messages[old.source]), cleared=True)
         return entries
 
 

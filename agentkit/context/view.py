@@ -4,7 +4,8 @@ An `Entry` is one transcript message as sent: whole, with its tool results clear
 first user message carries the note saying what was left out, or a summary of it). A view is described by
 where its entries come from, so a record of one (`encode`) rebuilds the same view from the same transcript
 (`decode`): ["keep", a, b] (messages a..b-1 as they are), ["clear", a, b] (tool messages a..b-1, results
-cleared), ["note", i, text] (message i with a note).
+cleared), ["note", i, text] (message i with a note), ["clip", i, n] (tool message i, results cut to n
+characters).
 
 Counting (`Counter`): with the model's own tokenizer where the backend has one (`count_tokens`, local
 models); else characters times a tokens-per-character ratio calibrated from the input tokens the backend
@@ -23,7 +24,7 @@ from typing import Any
 
 from agentkit.messages import Message, ToolResult
 
-__all__ = ["Counter", "Entry", "cleared", "decode", "encode", "with_note"]
+__all__ = ["Counter", "Entry", "cleared", "clipped", "decode", "encode", "with_note"]
 
 _MESSAGE_OVERHEAD = 8  # chars: role markers and separators a template adds around each message
 
@@ -31,13 +32,15 @@ _MESSAGE_OVERHEAD = 8  # chars: role markers and separators a template adds arou
 @dataclass(slots=True, frozen=True)
 class Entry:
     """One message as sent: `source` is its index in the transcript; `cleared` its tool results replaced by
-    notes; `note` a text appended to it (the first user message: what was left out, or a summary)."""
+    notes; `note` a text appended to it (the first user message: what was left out, or a summary); `clip` its
+    tool results cut to that many characters each (a result too big for the window on its own)."""
 
     source: int
     message: Message
     tokens: int
     cleared: bool = False
     note: str | None = None
+    clip: int | None = None  # its tool results were cut to this many characters
 
 
 def cleared(message: Message) -> Message:
@@ -54,6 +57,23 @@ def cleared(message: Message) -> Message:
         )
         for r in message.tool_results
     ]
+    return dataclasses.replace(message, tool_results=results)
+
+
+def clipped(message: Message, limit: int) -> Message | None:
+    """A tool message whose results longer than `limit` characters are cut there, with a note saying how much
+    more the transcript holds; None when none is that long."""
+    if not any(len(r.content) > limit for r in message.tool_results):
+        return None
+    results = []
+    for r in message.tool_results:
+        content = r.content
+        if len(content) > limit:
+            content = (
+                f"{content[:limit]}\n[agentkit: cut to fit the context window; {len(content) - limit:,} more "
+                f"characters of this result are not shown. Call {r.name} again with narrower arguments for a part.]"
+            )
+        results.append(ToolResult(call_id=r.call_id, name=r.name, content=content, is_error=r.is_error))
     return dataclasses.replace(message, tool_results=results)
 
 
@@ -112,6 +132,9 @@ def encode(entries: Sequence[Entry]) -> list[list[Any]]:
         if entry.note is not None:
             runs.append(["note", entry.source, entry.note])
             continue
+        if entry.clip is not None:
+            runs.append(["clip", entry.source, entry.clip])
+            continue
         kind = "clear" if entry.cleared else "keep"
         last = runs[-1] if runs else None
         if last is not None and last[0] == kind and last[2] == entry.source:
@@ -131,6 +154,11 @@ def decode(runs: Sequence[Sequence[Any]], messages: Sequence[Message], counter: 
                 index, note = int(run[1]), str(run[2])
                 message = with_note(messages[index], note)
                 entries.append(Entry(index, message, counter.tokens(message), note=note))
+                continue
+            if kind == "clip":
+                index, limit = int(run[1]), int(run[2])
+                message = clipped(messages[index], limit) or messages[index]
+                entries.append(Entry(index, message, counter.tokens(message), clip=limit))
                 continue
             start, stop = int(run[1]), int(run[2])
             if not 0 <= start < stop <= len(messages) or kind not in ("keep", "clear"):
