@@ -79,7 +79,7 @@ def _format_for(model: str) -> str:
     return "auto"
 
 
-_WINDOW_SERVERS = frozenset({"vllm", "sglang", "llama-cpp-python"})
+_WINDOW_SERVERS = frozenset({"vllm", "sglang"})  # their /v1/models lists max_model_len
 
 
 class OpenAIModel:
@@ -294,7 +294,7 @@ class OpenAIModel:
         """The served model's window, where `/v1/models` says it: vLLM's `max_model_len`, llama.cpp's
         `meta.n_ctx_train` (the trained window; its server may run a smaller one, which an overflow then
         tells). None when the server says nothing (OpenAI itself), is not declared as one that does
-        (`server="vllm"`, "sglang", "llama-cpp-python"), or cannot be asked."""
+        (`server="vllm"` or "sglang": other servers are not asked, so no request is spent), or cannot be asked."""
         if not self.reports_window:
             return None
         try:
