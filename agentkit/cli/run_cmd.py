@@ -39,6 +39,19 @@ _family_option = click.option(
 )
 
 
+_window_option = click.option(
+    "--context-window",
+    type=click.IntRange(min=256),
+    help="the model's context window in tokens, when agentkit's figure is wrong or unknown (what each turn sends "
+    "is reduced to fit it; the session keeps everything)",
+)
+
+
+def _use_window(agent: Agent, window: int | None) -> None:
+    if window and agent.context is not None:
+        agent.context.window_override = window
+
+
 def _use_family(family: str | None) -> None:
     if family:
         os.environ["AGENTKIT_MODEL_FAMILY"] = family  # read by the local backend when the agent loads its model
@@ -169,11 +182,14 @@ def _open_session(session_id: str | None) -> Session:
 
 # Exit statuses of `run` and `sessions resume` (in the README and `agentkit run --help`).
 EXIT_FAILED, EXIT_LIMIT, EXIT_APPROVAL, EXIT_CANCELLED = 1, 3, 4, 130
-_LIMIT_STOPS = frozenset({"max_turns", "max_tool_calls", "deadline", "max_tokens", "repeated_tool_error"})
+_LIMIT_STOPS = frozenset(
+    {"max_turns", "max_tool_calls", "deadline", "max_tokens", "repeated_tool_error", "context_overflow"}
+)
 EXIT_HELP = (
     "Exit status: 0 when the model finished, 1 on an error, 3 when a limit stopped the run (turns, tool calls, "
-    "time, tokens, repeated tool errors), 4 when a tool call waits for approval and nobody could be asked "
-    "(resume with `agentkit sessions resume ID --yes`), 130 when it was cancelled (Ctrl-C)."
+    "time, tokens, repeated tool errors, a conversation still over the context window after reducing it), 4 when "
+    "a tool call waits for approval and nobody could be asked (resume with `agentkit sessions resume ID --yes`), "
+    "130 when it was cancelled (Ctrl-C)."
 )
 
 
@@ -275,6 +291,7 @@ class _RunCommand(click.Command):
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
+@_window_option
 @mcp_options
 @_yes_option
 @click.pass_context
@@ -286,6 +303,7 @@ def run_command(
     as_json: bool,
     hide_reasoning: bool,
     family: str | None,
+    context_window: int | None,
     mcp_commands: tuple[str, ...],
     mcp_config: str | None,
     mcp_sandbox: bool,
@@ -303,10 +321,13 @@ def run_command(
             raise click.UsageError(f'give {definition.name} a prompt: agentkit run {agent_spec} "..."')
     started = time.monotonic()
     agent = definition.create(model, **options)
+    _use_window(agent, context_window)
     for server in servers:
         agent.tools.add_source(server)
     session = _open_session(session_id)
     meta: dict[str, Any] = {"type": "meta", "agent": agent_spec, "options": options, "model": model}
+    if context_window:  # a resumed run rebuilds the same view
+        meta["context_window"] = context_window
     if servers:  # a resumed run starts the same servers
         meta |= {"mcp": list(mcp_commands), "mcp_config": os.path.abspath(mcp_config) if mcp_config else None}
         meta |= {"mcp_sandbox": True} if mcp_sandbox else {}
@@ -496,6 +517,8 @@ def sessions_resume(
     definition = load_definition(meta["agent"])
     started = time.monotonic()
     agent = _build(definition, model or meta.get("model"), session, dict(meta.get("options") or {}))
+    window = meta.get("context_window")
+    _use_window(agent, window if isinstance(window, int) else None)
     for server in mcp_servers(tuple(meta.get("mcp") or ()), meta.get("mcp_config"), meta.get("mcp_sandbox") is True):
         agent.tools.add_source(server)
     last = agent.messages[-1] if agent.messages else None
