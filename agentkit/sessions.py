@@ -6,6 +6,7 @@ A transcript holds one JSON object per line:
     {"type": "call_started", "call_id": "..."}      a tool call is about to run
     {"type": "tool_result", "result": {...}}        one call finished (written as soon as it does)
     {"type": "error", "error": "..."}               the run failed (a model it could not reach, ...)
+    {"type": "context", "upto": N, "view": [...]}   the view sent to the model was reduced (agentkit.context)
 
 Each record is written and fsynced before the run takes its next step, so a crash (even SIGKILL) loses at
 most the step that was in flight. `Session.load()` rebuilds the conversation; results recorded for calls
@@ -101,6 +102,7 @@ class SessionState:
     completed: dict[str, ToolResult] = field(default_factory=dict)  # results of the unfinished batch
     interrupted: list[str] = field(default_factory=list)  # call ids started but never finished
     error: str | None = None  # why the last run failed, until a later message
+    context: dict[str, Any] | None = None  # the last "context" record: how the view sent was reduced
 
     @property
     def pending_calls(self) -> bool:
@@ -280,6 +282,8 @@ class Session:
             state.completed[result.call_id] = result
         elif kind == "error":
             state.error = record["error"]
+        elif kind == "context":
+            state.context = record
 
     def __del__(self) -> None:
         self.close()

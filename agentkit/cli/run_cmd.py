@@ -39,6 +39,19 @@ _family_option = click.option(
 )
 
 
+_window_option = click.option(
+    "--context-window",
+    type=click.IntRange(min=256),
+    help="the model's context window in tokens, when agentkit's figure is wrong or unknown (what each turn sends "
+    "is reduced to fit it; the session keeps everything)",
+)
+
+
+def _use_window(agent: Agent, window: int | None) -> None:
+    if window and agent.context is not None:
+        agent.context.window_override = window
+
+
 def _use_family(family: str | None) -> None:
     if family:
         os.environ["AGENTKIT_MODEL_FAMILY"] = family  # read by the local backend when the agent loads its model
@@ -169,11 +182,14 @@ def _open_session(session_id: str | None) -> Session:
 
 # Exit statuses of `run` and `sessions resume` (in the README and `agentkit run --help`).
 EXIT_FAILED, EXIT_LIMIT, EXIT_APPROVAL, EXIT_CANCELLED = 1, 3, 4, 130
-_LIMIT_STOPS = frozenset({"max_turns", "max_tool_calls", "deadline", "max_tokens", "repeated_tool_error"})
+_LIMIT_STOPS = frozenset(
+    {"max_turns", "max_tool_calls", "deadline", "max_tokens", "repeated_tool_error", "context_overflow"}
+)
 EXIT_HELP = (
     "Exit status: 0 when the model finished, 1 on an error, 3 when a limit stopped the run (turns, tool calls, "
-    "time, tokens, repeated tool errors), 4 when a tool call waits for approval and nobody could be asked "
-    "(resume with `agentkit sessions resume ID --yes`), 130 when it was cancelled (Ctrl-C)."
+    "time, tokens, repeated tool errors, a conversation still over the context window after reducing it), 4 when "
+    "a tool call waits for approval and nobody could be asked (resume with `agentkit sessions resume ID --yes`), "
+    "130 when it was cancelled (Ctrl-C)."
 )
 
 
@@ -275,6 +291,7 @@ class _RunCommand(click.Command):
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
+@_window_option
 @mcp_options
 @_yes_option
 @click.pass_context
@@ -286,12 +303,14 @@ def run_command(
     as_json: bool,
     hide_reasoning: bool,
     family: str | None,
+    context_window: int | None,
     mcp_commands: tuple[str, ...],
     mcp_config: str | None,
+    mcp_sandbox: bool,
     yes: bool,
 ) -> None:
     _use_family(family)
-    servers = mcp_servers(mcp_commands, mcp_config)
+    servers = mcp_servers(mcp_commands, mcp_config, mcp_sandbox)
     definition = load_definition(agent_spec)
     options, words = _parse_agent_options(definition, ctx.args)
     prompt = " ".join(words) or None
@@ -302,12 +321,16 @@ def run_command(
             raise click.UsageError(f'give {definition.name} a prompt: agentkit run {agent_spec} "..."')
     started = time.monotonic()
     agent = definition.create(model, **options)
+    _use_window(agent, context_window)
     for server in servers:
         agent.tools.add_source(server)
     session = _open_session(session_id)
     meta: dict[str, Any] = {"type": "meta", "agent": agent_spec, "options": options, "model": model}
+    if context_window:  # a resumed run rebuilds the same view
+        meta["context_window"] = context_window
     if servers:  # a resumed run starts the same servers
         meta |= {"mcp": list(mcp_commands), "mcp_config": os.path.abspath(mcp_config) if mcp_config else None}
+        meta |= {"mcp_sandbox": True} if mcp_sandbox else {}
     session.append(meta)
     agent.attach_session(session)
     display = JsonDisplay() if as_json else LiveDisplay(show_reasoning=not hide_reasoning)
@@ -335,27 +358,46 @@ def _default_prompt(agent: Agent) -> str:
 @click.option("--session", "session_id", help="session name or URL to continue (see `agentkit run --help`)")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
+@mcp_options
 @_yes_option
 def chat_command(
-    agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool, family: str | None, yes: bool
+    agent_spec: str,
+    model: str | None,
+    session_id: str | None,
+    hide_reasoning: bool,
+    family: str | None,
+    mcp_commands: tuple[str, ...],
+    mcp_config: str | None,
+    mcp_sandbox: bool,
+    yes: bool,
 ) -> None:
     _use_family(family)
+    servers = mcp_servers(mcp_commands, mcp_config, mcp_sandbox)
     definition = load_definition(agent_spec)
     agent = definition.create(model)
+    for server in servers:
+        agent.tools.add_source(server)
     session = _open_session(session_id)
-    session.append({"type": "meta", "agent": agent_spec, "options": {}, "model": model})
+    meta: dict[str, Any] = {"type": "meta", "agent": agent_spec, "options": {}, "model": model}
+    if servers:  # a resumed chat starts the same servers
+        meta |= {"mcp": list(mcp_commands), "mcp_config": os.path.abspath(mcp_config) if mcp_config else None}
+        meta |= {"mcp_sandbox": True} if mcp_sandbox else {}
+    session.append(meta)
     agent.attach_session(session)
     click.echo(f"chatting with {definition.name} (session {session.id}); empty line or Ctrl-D to end", err=True)
-    while True:
-        try:
-            line = input("you> ")
-        except EOFError:
-            break
-        if not line.strip():
-            break
-        started = time.monotonic()
-        result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning), yes=yes)
-        click.echo(summarize(result, session=None, elapsed=time.monotonic() - started), err=True)
+    try:
+        while True:
+            try:
+                line = input("you> ")
+            except EOFError:
+                break
+            if not line.strip():
+                break
+            started = time.monotonic()
+            result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning), yes=yes)
+            click.echo(summarize(result, session=None, elapsed=time.monotonic() - started), err=True)
+    finally:
+        agent.tools.close()  # stops the MCP servers
     click.echo(f"session kept: agentkit sessions resume {session.id}", err=True)
 
 
@@ -475,7 +517,9 @@ def sessions_resume(
     definition = load_definition(meta["agent"])
     started = time.monotonic()
     agent = _build(definition, model or meta.get("model"), session, dict(meta.get("options") or {}))
-    for server in mcp_servers(tuple(meta.get("mcp") or ()), meta.get("mcp_config")):
+    window = meta.get("context_window")
+    _use_window(agent, window if isinstance(window, int) else None)
+    for server in mcp_servers(tuple(meta.get("mcp") or ()), meta.get("mcp_config"), meta.get("mcp_sandbox") is True):
         agent.tools.add_source(server)
     last = agent.messages[-1] if agent.messages else None
     if prompt is None and last is not None and last.role == "assistant" and not last.tool_calls:

@@ -21,11 +21,14 @@ from agentkit.errors import ConfigError
 REPO = Path(__file__).resolve().parents[2]
 FILE_AGENT = "tests/serve/agent_fixture.py"
 SHIPPED = {"assistant": "assistant", "repo-optimizer": "repo_optimizer"}  # agent -> runtime name
+# The account deploy/ is generated for (`agentkit deploy agentcore AGENT --account 123456789012`).
+ACCOUNT = "123456789012"
+DEPLOY = [sys.executable, "-m", "agentkit", "deploy", "agentcore"]
 
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, str]:
-    config = deploy.DeployConfig(agent=FILE_AGENT, name="example", agent_file=REPO / FILE_AGENT)
+    config = deploy.DeployConfig(agent=FILE_AGENT, name="example", account=ACCOUNT, agent_file=REPO / FILE_AGENT)
     return deploy.render(config)
 
 
@@ -46,7 +49,7 @@ def test_deploy_folder_holds_the_shipped_agents() -> None:
 @pytest.mark.parametrize("agent", sorted(SHIPPED))
 def test_checked_in_deploy_folder_matches_a_fresh_generation(agent: str, tmp_path: Path) -> None:
     # This runs the whole validation, cfn-lint included, before anything is written.
-    code, output = run_cli(["deploy", "agentcore", agent, "--out", str(tmp_path)])
+    code, output = run_cli(["deploy", "agentcore", agent, "--account", ACCOUNT, "--out", str(tmp_path)])
     assert code == 0, output
     fresh = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     folder = REPO / "deploy" / SHIPPED[agent]
@@ -70,7 +73,8 @@ def _pins(text: str) -> dict[str, str]:
 
 
 def test_rendering_is_deterministic(files: dict[str, str]) -> None:
-    again = deploy.render(deploy.DeployConfig(agent=FILE_AGENT, name="example", agent_file=REPO / FILE_AGENT))
+    config = deploy.DeployConfig(agent=FILE_AGENT, name="example", account=ACCOUNT, agent_file=REPO / FILE_AGENT)
+    again = deploy.render(config)
     assert again == files
     dates = {d for text in files.values() for d in re.findall(r"20\d\d-\d\d-\d\d", text)}
     assert dates <= {"2012-10-17", "2010-09-09"}  # only the IAM and CloudFormation format versions
@@ -83,7 +87,8 @@ def test_dockerfile_is_arm64_non_root_on_8080(files: dict[str, str]) -> None:
     assert users and users[-1] not in ("root", "0")
     assert "EXPOSE 8080" in lines
     cmd = json.loads(next(line for line in lines if line.startswith("CMD "))[4:])
-    assert cmd == ["agentkit", "serve", "/app/agent.py", "--host", "0.0.0.0", "--port", "8080"]
+    assert cmd[0] == "opentelemetry-instrument"  # observability is on by default
+    assert cmd[1:] == ["agentkit", "serve", "/app/agent.py", "--host", "0.0.0.0", "--port", "8080"]
     assert "COPY --chown=1000:1000 agent.py /app/agent.py" in lines
 
 
@@ -109,7 +114,7 @@ def test_iam_policies_follow_the_agentcore_docs(files: dict[str, str]) -> None:
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": "bedrock-agentcore.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
-    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": deploy.PLACEHOLDER_ACCOUNT}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
     policy = json.loads(files["iam/execution-policy.json"])
     actions = {a for st in policy["Statement"] for a in st["Action"]}
     for needed in ("ecr:BatchGetImage", "ecr:GetAuthorizationToken", "logs:PutLogEvents", "xray:PutTraceSegments"):
@@ -152,7 +157,7 @@ def test_runtime_json_is_a_valid_create_request(files: dict[str, str]) -> None:
 @pytest.mark.parametrize("name", ["agentkit-demo", "1agent", "a" * 49, "", "has space"])
 def test_bad_runtime_names_are_refused(name: str) -> None:
     with pytest.raises(ConfigError, match=r"runtime name .* is invalid"):
-        deploy.render(deploy.DeployConfig(agent="x", name=name))
+        deploy.render(deploy.DeployConfig(agent="x", name=name, account=ACCOUNT))
 
 
 def test_default_runtime_names_are_valid() -> None:
@@ -223,7 +228,7 @@ def test_cli_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
     ]:
         out = tmp_path / "out"
         result = subprocess.run(
-            [sys.executable, "-m", "agentkit", "deploy", "agentcore", "assistant", "--out", str(out), *args],
+            [*DEPLOY, "assistant", "--out", str(out), "--account", ACCOUNT, *args],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -233,7 +238,8 @@ def test_cli_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
         assert len(lines) == 1 and lines[0].startswith("error: ")
         assert expected in lines[0]
         assert not out.exists()  # nothing written
-    code, _ = run_cli(["deploy", "agentcore", str(tmp_path / "missing.py"), "--out", str(tmp_path / "o")])
+    missing = str(tmp_path / "missing.py")
+    code, _ = run_cli(["deploy", "agentcore", missing, "--account", ACCOUNT, "--out", str(tmp_path / "o")])
     assert code != 0
     assert not (tmp_path / "o").exists()
 
@@ -241,10 +247,10 @@ def test_cli_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
 @pytest.mark.parametrize("length", [46, 47, 48])
 def test_long_runtime_names_keep_every_derived_name_in_its_limits(length: int) -> None:
     name = "a" * length
-    config = deploy.DeployConfig(agent=FILE_AGENT, name=name, agent_file=REPO / FILE_AGENT)
+    config = deploy.DeployConfig(agent=FILE_AGENT, name=name, account=ACCOUNT, agent_file=REPO / FILE_AGENT)
     assert len(config.role_name) <= 64 and config.role_name.startswith("agentkit-")
     assert config.role_name.endswith("-runtime")
-    other = deploy.DeployConfig(agent=FILE_AGENT, name=name[:-1] + "b", agent_file=REPO / FILE_AGENT)
+    other = deploy.DeployConfig(agent=FILE_AGENT, name=name[:-1] + "b", account=ACCOUNT, agent_file=REPO / FILE_AGENT)
     assert other.role_name != config.role_name
     rendered = deploy.render(config)
     deploy.validate(rendered)
@@ -255,7 +261,7 @@ def test_an_out_folder_under_a_regular_file_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "afile"
     blocker.write_text("x")
     result = subprocess.run(
-        [sys.executable, "-m", "agentkit", "deploy", "agentcore", "assistant", "--out", str(blocker / "sub")],
+        [*DEPLOY, "assistant", "--account", ACCOUNT, "--out", str(blocker / "sub")],
         cwd=REPO,
         capture_output=True,
         text=True,

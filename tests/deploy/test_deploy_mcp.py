@@ -6,24 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
+from mcp_support import free_port, require_sdk, wait_for_port
 
 from agentkit import deploy
 from agentkit.errors import ConfigError
-from mcp_support import free_port, require_sdk, wait_for_port
 
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, str]:
     require_sdk()  # requirements.txt pins the mcp extra, so it must be installed here
-    return deploy.render(deploy.DeployConfig(agent="assistant", name="assistant_mcp", protocol="MCP"))
+    return deploy.render(
+        deploy.DeployConfig(
+            agent="assistant", name="assistant_mcp", account="123456789012", protocol="MCP", observability=False
+        )
+    )
 
 
 def test_mcp_manifests_name_the_protocol_port_and_command(files: dict[str, str]) -> None:
@@ -42,7 +44,7 @@ def test_mcp_manifests_name_the_protocol_port_and_command(files: dict[str, str])
 
 def test_an_unknown_protocol_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="protocol 'A2A' is not one of HTTP, MCP"):
-        deploy.render(deploy.DeployConfig(agent="assistant", name="x", protocol="A2A"))
+        deploy.render(deploy.DeployConfig(agent="assistant", name="x", account="123456789012", protocol="A2A"))
 
 
 def test_the_images_command_serves_the_agent_as_a_tool_with_agentcore_headers(
