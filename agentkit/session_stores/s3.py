@@ -1,7 +1,8 @@
 """Sessions in S3: one object per record under `PREFIX/ID/records/`, one writer by conditional writes.
 
     PREFIX/ID/records/000000000001.json   the first record (one JSON object), ...
-    PREFIX/ID/writer.lock                 {"holder": "pid N on HOST", "lease": 30}: who writes now
+    PREFIX/ID/writer.lock                 {"holder": "pid N on HOST", "lease": 30}: who writes now,
+                                          or {"released": true}
 
 A record is acknowledged once PutObject has returned, so it is durable. Records are numbered, and each is
 written with `If-None-Match: *`: if two writers ever both believed they held the session, only one of
@@ -9,10 +10,12 @@ them can write record N; the other gets SessionBusy and writes nothing more, so 
 
 The writer lock is the lock object, created with `If-None-Match: *` (a second writer finds it and gets
 SessionBusy naming the holder). The holder renews it every lease/3 seconds from a daemon thread (PutObject
-with `If-Match` on its last ETag) and deletes it with `If-Match` when done. A writer that died (SIGKILL,
-a lost machine) stops renewing: once the lock is older than its lease, by S3's own clock (the object's
-Last-Modified against the response's Date, so the machines' clocks never matter; both in whole seconds,
-so one more second is allowed), the next writer takes it over with `If-Match`; of two that try at once, one wins.
+with `If-Match` on its last ETag) and, when done, overwrites it with `{"released": true}` (`If-Match`
+again; never a delete, so the writer needs only s3:GetObject, s3:PutObject and s3:ListBucket). A writer
+that died (SIGKILL, a lost machine) stops renewing: once the lock is older than its lease, by S3's own
+clock (the object's Last-Modified against the response's Date, so the machines' clocks never matter; both
+in whole seconds, so one more second is allowed), the next writer takes it over with `If-Match`; of two
+that try at once, one wins.
 
 Records never change once written, so a store keeps the bodies it wrote or read (up to `CACHE_BYTES`, by
 key and ETag, which the listing gives): reading a session again, as `agentkit serve` does for each
@@ -37,6 +40,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from agentkit import strict_json
@@ -56,6 +60,7 @@ _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _CLOCK_STEP = 1.0  # Last-Modified and Date have whole seconds: a lock is stale only when surely past its lease
 _READERS = 16  # records fetched at once when reading a session
 _LOCK_LIMITS = strict_json.Limits(max_depth=4, max_values=20, max_number_digits=20)
+_RELEASED = b'{"released":true}'  # a given-back lock: overwritten, not deleted, so the role needs no DeleteObject
 
 
 class S3Store(SessionStore):
@@ -294,13 +299,19 @@ class _Lease:
             current = _read_lock(store, key)
             if current is None:
                 continue
-            etag, other, lease, age = current
-            if age < lease + _CLOCK_STEP:
-                raise SessionBusy(session_id, f"{other}, its lock renewed {age:.0f} s ago")
-            log.warning("taking over session %s from %s: its lock is %.0f s old (lease %.0f s)", key, other, age, lease)
+            if not current.released:
+                if current.age < current.lease + _CLOCK_STEP:
+                    raise SessionBusy(session_id, f"{current.holder}, its lock renewed {current.age:.0f} s ago")
+                log.warning(
+                    "taking over session %s from %s: its lock is %.0f s old (lease %.0f s)",
+                    key,
+                    current.holder,
+                    current.age,
+                    current.lease,
+                )
             try:
                 with _s3_errors(f"lock session {session_id} in {store.url}"):
-                    put = store.client.put_object(Bucket=store.bucket, Key=key, Body=body, IfMatch=etag)
+                    put = store.client.put_object(Bucket=store.bucket, Key=key, Body=body, IfMatch=current.etag)
                 return cls(store, key, put["ETag"])
             except (_Conflict, _Missing):
                 raise SessionBusy(session_id, "another writer that took over the lock just now") from None
@@ -331,13 +342,22 @@ class _Lease:
             return
         try:
             with _s3_errors(f"unlock {self.key}"):
-                self.store.client.delete_object(Bucket=self.store.bucket, Key=self.key, IfMatch=self.etag)
+                self.store.client.put_object(Bucket=self.store.bucket, Key=self.key, Body=_RELEASED, IfMatch=self.etag)
         except (_Conflict, _Missing, SessionError) as exc:  # taken over, or S3 unreachable: the lease ends it
             log.warning("could not give back the session lock %s: %s", self.key, exc)
 
 
-def _read_lock(store: S3Store, key: str) -> tuple[str, str, float, float] | None:
-    """(ETag, holder, lease, age in seconds by S3's clock) of the lock object; None when there is none."""
+@dataclass(slots=True, frozen=True)
+class _LockState:
+    etag: str
+    holder: str
+    lease: float
+    age: float  # seconds since it was written, by S3's clock
+    released: bool  # given back: free to take at once
+
+
+def _read_lock(store: S3Store, key: str) -> _LockState | None:
+    """The lock object as found (None when there is none)."""
     try:
         with _s3_errors(f"read the lock {key}"):
             response = store.client.get_object(Bucket=store.bucket, Key=key)
@@ -348,7 +368,7 @@ def _read_lock(store: S3Store, key: str) -> tuple[str, str, float, float] | None
                 body.close()
     except _Missing:
         return None
-    holder, lease = "an unknown writer", store.lease
+    holder, lease, released = "an unknown writer", store.lease, False
     try:
         fields = strict_json.loads(raw, _LOCK_LIMITS) if len(raw) <= _MAX_LOCK_BYTES else None
     except strict_json.JSONError:
@@ -358,9 +378,11 @@ def _read_lock(store: S3Store, key: str) -> tuple[str, str, float, float] | None
             holder = fields["holder"][:200]
         if isinstance(fields.get("lease"), int | float) and 1 <= fields["lease"] <= 3600:
             lease = float(fields["lease"])
+        released = fields.get("released") is True
     date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
     now = email.utils.parsedate_to_datetime(date).timestamp() if date else time.time()
-    return response["ETag"], holder, lease, now - response["LastModified"].timestamp()
+    age = now - response["LastModified"].timestamp()
+    return _LockState(etag=response["ETag"], holder=holder, lease=lease, age=age, released=released)
 
 
 class _Conflict(Exception):
