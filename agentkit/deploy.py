@@ -866,7 +866,7 @@ def apply(
 ) -> ApplyResult:
     """Create the runtime, or update the one with the same name; wait until it is READY.
 
-    `control` is a boto3 `bedrock-agentcore-control` client; `account` replaces the placeholder account.
+    `control` is a boto3 `bedrock-agentcore-control` client; `account` replaces the account the request names.
     """
     from botocore.exceptions import ClientError
 
