@@ -34,6 +34,7 @@ from typing import Any
 
 import anyio
 
+from agentkit.context import ContextManager, ContextReduced, ContextStrategy
 from agentkit.errors import AgentkitError, ConfigError, SessionBusy, SessionError
 from agentkit.hooks import Hooks
 from agentkit.loop import (
@@ -73,6 +74,8 @@ class Agent:
         session: str | os.PathLike[str] | Session | None = None,
         executor: ToolExecutor | None = None,
         hooks: Hooks | None = None,
+        context: ContextStrategy | bool = True,
+        context_window: int | None = None,
     ) -> None:
         # None is resolved when first needed (from the environment), so a caller such as `agentkit run
         # FILE --model X` can still set the model of an agent file that names none.
@@ -84,6 +87,11 @@ class Agent:
         self.settings = settings or ModelSettings()
         self.executor = executor
         self.hooks = hooks or Hooks()  # before/after each model call and tool call (see agentkit.hooks)
+        # What each turn sends, within the model's window (see agentkit.context): True uses the default
+        # strategy, False sends the whole conversation every turn; `context_window` overrides the model's.
+        self.context: ContextManager | None = None
+        if context is not False:
+            self.context = ContextManager(None if context is True else context, window=context_window)
         self.approval_required: set[str] = set()  # tool names that wait for approval besides their own flag
         self.messages: list[Message] = []
         self._completed: dict[str, ToolResult] = {}
@@ -282,6 +290,8 @@ class Agent:
         twin = copy.copy(self)
         twin.messages = [Message.system(self.system_prompt)] if self.system_prompt else []
         twin._completed, twin._loop, twin.session, twin._running = {}, None, None, False
+        if self.context is not None:
+            twin.context = ContextManager(self.context.strategy, window=self.context.window_override)
         if session is not None:
             twin.attach_session(session if isinstance(session, Session) else Session.open(session))
         return twin
@@ -293,6 +303,8 @@ class Agent:
         if state.messages:
             self.messages = state.messages
             self._completed = state.completed
+            if self.context is not None:
+                self.context.restore(state.context)
         else:
             for message in self.messages:
                 session.add_message(message)
@@ -322,6 +334,8 @@ class Agent:
                 raise
             if state.messages:
                 self.messages, self._completed = state.messages, state.completed
+                if self.context is not None:
+                    self.context.restore(state.context)
         self._running = True
 
     def _end_run(self) -> None:
@@ -341,6 +355,7 @@ class Agent:
             hooks=self.hooks,
             needs_approval=self._needs_approval,
             trace=run_trace(self.name, self.model, self.session.id if self.session is not None else None),
+            context=self.context,
         )
 
     def _has_pending_calls(self) -> bool:
@@ -378,6 +393,8 @@ class Agent:
                 self._completed = {}  # the batch is answered in the conversation now
         elif isinstance(event, ToolCallStarted) and self.session is not None:
             self.session.call_started(event.call.id)
+        elif isinstance(event, ContextReduced) and self.session is not None:
+            self.session.append(event.record)
         elif isinstance(event, ApprovalRequired) and self.session is not None:
             self.session.append({"type": "approval_required", "call_ids": [c.id for c in event.calls]})
 

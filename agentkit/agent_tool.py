@@ -1,12 +1,16 @@
 """`Agent.as_tool()`: one agent callable by another as a tool.
 
-Each call runs a fresh clone of the agent (its own model, tools, limits and conversation; a session of its own
-only if the clone is given one), so concurrent calls never share a conversation. The inner run's usage is
-added to the calling run's, and its events reach the caller's stream as `NestedEvent`s after the batch.
+Each call runs a fresh clone of the agent (its own model, tools, limits and conversation), so concurrent calls
+never share a conversation. When the agent has a session, each call is recorded in a session of its own beside
+it (`<session>.<call id>.jsonl`, listed by `agentkit sessions list`); the caller's transcript holds only the call
+and its answer. The inner run's usage is
+added to the calling run's, and its events reach the caller's stream as `NestedEvent`s as they happen (the loop
+runs a batch holding such a call as a task and yields what it sends meanwhile).
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
 from agentkit.errors import RetryTool
@@ -31,11 +35,16 @@ def agent_as_tool(agent: Agent, *, name: str | None = None, description: str | N
     async def ask(prompt: str) -> str:
         parent = current_run.get()
         result: AgentResult | None = None
-        async for event in agent.clone().stream(prompt):
-            if isinstance(event, RunEnd):
-                result = event.result
-            elif parent is not None:
-                parent.nested.append(NestedEvent(agent=tool_name, event=event))
+        inner = _clone(agent)
+        try:
+            async for event in inner.stream(prompt):
+                if isinstance(event, RunEnd):
+                    result = event.result
+                elif parent is not None and parent.emit_nested is not None:
+                    parent.emit_nested(NestedEvent(agent=tool_name, event=event))
+        finally:
+            if inner.session is not None:
+                inner.session.close()  # only the session: the clone shares the agent's tool sources
         if result is None:  # unreachable: a run always ends with RunEnd
             raise RetryTool(f"the {tool_name} agent ended without an answer")
         if parent is not None:
@@ -44,4 +53,14 @@ def agent_as_tool(agent: Agent, *, name: str | None = None, description: str | N
             raise RetryTool(f"the {tool_name} agent stopped ({result.stop_reason}: {result.detail}); {result.text}")
         return result.text
 
-    return Tool.from_schema(tool_name, summary, schema, ask)
+    wrapped = Tool.from_schema(tool_name, summary, schema, ask)
+    wrapped.nests_events = True  # the loop streams this call's events as they come
+    return wrapped
+
+
+def _clone(agent: Agent) -> Agent:
+    """A fresh clone; with a session of its own beside the agent's, when the agent has one."""
+    if agent.session is None:
+        return agent.clone()
+    path = agent.session.path
+    return agent.clone(session=path.with_name(f"{path.stem}.{uuid.uuid4().hex[:12]}.jsonl"))

@@ -10,6 +10,7 @@
     │   ├── ModelHTTPError   an HTTP status from the backend
     │   ├── ModelTimeout
     │   ├── ModelUnavailable a failure that a fallback chain should route around
+    │   ├── ContextOverflow  the request did not fit the model's context window (keeps `limit` when known)
     │   └── OutputError      the model's answer never matched the requested output type (keeps `raw`)
     ├── SandboxError         no isolating layer, or the sandbox itself broke
     ├── SessionError         a transcript that cannot be read or resumed
@@ -26,6 +27,7 @@ from typing import Any
 __all__ = [
     "AgentkitError",
     "ConfigError",
+    "ContextOverflow",
     "LimitExceeded",
     "MissingExtra",
     "ModelError",
@@ -109,6 +111,15 @@ class ModelTimeout(ModelError):
 
 class ModelUnavailable(ModelError):
     """A connection, credential or availability failure: a fallback chain moves on."""
+
+
+class ContextOverflow(ModelError):
+    """The conversation sent was longer than the model's context window. `limit` is the window in tokens when
+    the backend said it; agentkit.context reduces what is sent and retries the turn once."""
+
+    def __init__(self, message: str, limit: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class OutputError(ModelError):

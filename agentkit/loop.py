@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
-from agentkit.errors import RetryTool, ToolArgumentsError, clip
+from agentkit.context import ContextManager, ContextReduced
+from agentkit.errors import ContextOverflow, RetryTool, ToolArgumentsError, clip
 from agentkit.hooks import Hooks, ModelRequest
 from agentkit.messages import (
     Message,
@@ -55,6 +56,7 @@ __all__ = [
     "AgentLoop",
     "AgentResult",
     "ApprovalRequired",
+    "ContextReduced",
     "Decision",
     "Limits",
     "MessageEvent",
@@ -180,7 +182,7 @@ class ApprovalRequired:
 
 @dataclass(slots=True, kw_only=True)
 class NestedEvent:
-    """An event of another agent that a tool call of this run ran (`Agent.as_tool`), yielded after its batch."""
+    """An event of another agent that a tool call of this run ran (`Agent.as_tool`), yielded as it happens."""
 
     agent: str
     event: Any  # an AgentEvent of the inner run
@@ -207,6 +209,7 @@ AgentEvent = (
     | MessageEvent
     | ApprovalRequired
     | NestedEvent
+    | ContextReduced
     | RunEnd
 )
 
@@ -228,7 +231,7 @@ class _RunState:
     stop: StopReason | None = None
     detail: str | None = None
     first_settings: ModelSettings | None = None  # the first model turn's, when the call overrides them
-    nested: list[NestedEvent] = field(default_factory=list)  # events of agents run as tools, this batch
+    emit_nested: Callable[[NestedEvent], None] | None = None  # where agents run as tools send their events
 
 
 # The run whose tool calls are executing: an agent run as a tool adds its usage and events to it.
@@ -250,6 +253,7 @@ class AgentLoop:
         hooks: Hooks | None = None,
         needs_approval: Callable[[ToolCall], bool] | None = None,
         trace: RunTrace | None = None,
+        context: ContextManager | None = None,
     ) -> None:
         self.model = model
         self.tools = tools
@@ -264,6 +268,7 @@ class AgentLoop:
         self._cancelled = False
         self._abandoned = False
         self._definitions = tools.definitions()
+        self.context = context  # what each turn is sent, within the window (agentkit.context); None: everything
 
     def cancel(self, *, now: bool = False) -> None:
         """Stop at the next step; the run ends with stop reason "cancelled". With `now`, a task cancellation
@@ -315,10 +320,13 @@ class AgentLoop:
                     break
                 for call in pending:
                     yield ToolCallStarted(call=call)
-                message = await self._run_batch(calls, pending, done, state)
-                for nested in state.nested:
-                    yield nested
-                state.nested = []
+                if any(getattr(self.tools.get(c.name), "nests_events", False) for c in pending):
+                    box: list[Message] = []
+                    async for nested in self._run_batch_live(calls, pending, done, state, box):
+                        yield nested
+                    message = box[0]
+                else:
+                    message = await self._run_batch(calls, pending, done, state)
                 for result in message.tool_results:
                     yield ToolResultEvent(result=result)
                 # appended only now, next to its MessageEvent (which the session records): a consumer that
@@ -330,7 +338,7 @@ class AgentLoop:
                     state.stop = "end_turn"
             if state.stop is not None or self._limit_reached(state):
                 break
-            async for event in self._model_phase(messages, state):
+            async for event in self._model_turn(messages, state):
                 yield event
             if state.stop is not None:
                 break
@@ -338,6 +346,23 @@ class AgentLoop:
         yield RunEnd(result=self._result(messages, state))
 
     # ---- one model turn ---------------------------------------------------------------------------
+
+    async def _model_turn(self, messages: list[Message], state: _RunState) -> AsyncIterator[AgentEvent]:
+        """One model turn; when the backend finds it over the window, the view is reduced and it runs again once."""
+        try:
+            async for event in self._model_phase(messages, state):
+                yield event
+            return
+        except ContextOverflow as exc:
+            if self.context is None:
+                raise
+            self.context.overflowed(exc, self.settings)
+            state.turns -= 1
+        try:
+            async for event in self._model_phase(messages, state):
+                yield event
+        except ContextOverflow as exc:
+            state.stop, state.detail = "context_overflow", f"still over the context window after reducing: {exc}"
 
     async def _model_phase(self, messages: list[Message], state: _RunState) -> AsyncIterator[AgentEvent]:
         state.turns += 1
@@ -348,6 +373,10 @@ class AgentLoop:
         end = TurnEnd()
         settings = state.first_settings if state.first_settings and state.turns == 1 else self.settings
         sent, definitions = messages, self._definitions
+        if self.context is not None:
+            sent, reduced = await self.context.prepare(messages, self.model, settings)
+            if reduced is not None:
+                yield reduced
         if self.hooks is not None:
             request = await self.hooks.before_model_call(
                 ModelRequest(messages=messages, tools=definitions, settings=settings)
@@ -387,6 +416,8 @@ class AgentLoop:
             calls = message.tool_calls
         messages.append(message)
         state.usage.add(end.usage)
+        if self.context is not None:
+            self.context.observe(end.usage)
         yield MessageEvent(message=message, turn=state.turns, usage=end.usage)
         if state.stop is None and not calls:
             state.stop = end.stop_reason if end.stop_reason not in ("tool_use", "stop_sequence") else "end_turn"
@@ -440,6 +471,29 @@ class AgentLoop:
         state.results.extend(ordered)
         self._count_failures(calls, ordered, state)
         return Message.tool(ordered)
+
+    async def _run_batch_live(
+        self,
+        calls: list[ToolCall],
+        pending: list[ToolCall],
+        done: dict[str, ToolResult],
+        state: _RunState,
+        box: list[Message],
+    ) -> AsyncIterator[NestedEvent]:
+        """`_run_batch` (its message put in `box`), yielding the events of agents run as tools as they happen."""
+        queue: asyncio.Queue[NestedEvent | None] = asyncio.Queue()
+        state.emit_nested = queue.put_nowait
+        batch = asyncio.ensure_future(self._run_batch(calls, pending, done, state))
+        batch.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            box.append(await batch)
+        finally:
+            state.emit_nested = None
+            if not batch.done():  # the run was cancelled or closed meanwhile: so is the batch
+                batch.cancel()
+                await asyncio.wait({batch})
 
     def _time_left(self, state: _RunState) -> float | None:
         if self.limits.deadline is None:

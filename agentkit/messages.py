@@ -41,6 +41,7 @@ StopReason = Literal[
     "cancelled",
     "approval_required",  # a call waits for a person's decision (Agent.resume(approve=...))
     "repeated_tool_error",
+    "context_overflow",  # the conversation stayed over the model's window after reducing it (agentkit.context)
     "content_filtered",
     "error",
 ]

@@ -8,7 +8,8 @@ Two ways to get it, by what the backend can do:
 - a backend that can force a tool call (`supports_tool_choice = True`: Bedrock, OpenAI-compatible servers)
   is offered one more tool, `final_answer`, whose parameters are the output schema, with tool_choice
   "required"; a valid `final_answer` call ends the run. Invalid arguments come back to the model as an error
-  result naming each problem, and the loop's `max_repeated_failures` bounds the retries;
+  result naming each problem, and the loop's `max_repeated_failures` bounds the retries. A server that ignores
+  the forced choice and answers with the JSON as text is read as the other way does;
 - any other backend (local models, the three text formats, servers without tool_choice) is asked to answer
   with the JSON object alone; the text is parsed and validated, and a failure goes back to the model with the
   exact errors, `retries` times at most.
@@ -126,6 +127,11 @@ async def _by_tool(agent: Agent, prompt: str | None, spec: OutputSpec) -> AgentR
         result = await agent.invoke_async(prompt)
     finally:
         agent.tools, agent.settings = tools, settings
+    if "value" not in box and result.stop_reason == "end_turn" and result.text.strip():
+        try:  # a server that ignored the forced choice and answered with the JSON as text
+            box["value"] = spec.parse_text(result.text)
+        except RetryTool:
+            pass
     if "value" not in box:
         raw = next((json.dumps(c.arguments) for c in reversed(result.tool_calls) if c.name == ANSWER_TOOL), result.text)
         why = next((r.content for r in reversed(result.tool_results) if r.name == ANSWER_TOOL), result.detail)
@@ -142,7 +148,11 @@ async def _by_text(agent: Agent, prompt: str | None, spec: OutputSpec, retries: 
             result.output = spec.parse_text(result.text)
             return result
         except RetryTool as exc:
-            if attempt == retries or result.stop_reason != "end_turn":
+            if result.stop_reason != "end_turn":
+                raise OutputError(
+                    f"the run stopped before a typed answer ({result.stop_reason}: {result.detail})", result.text
+                ) from None
+            if attempt == retries:
                 raise OutputError(
                     f"the model's answer did not match the output type after {attempt + 1} tries: {exc}", result.text
                 ) from None

@@ -64,7 +64,8 @@ from typing import Any
 from agentkit import strict_json
 from agentkit.agent import Agent
 from agentkit.errors import ConfigError, SessionBusy
-from agentkit.sessions import Session, sessions_dir
+from agentkit.session_stores import SessionStore, open_store
+from agentkit.sessions import Session, default_store
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
@@ -105,31 +106,39 @@ Send = Callable[[Message], Awaitable[None]]
 # ---- loading agents ----------------------------------------------------------------------------------
 
 
-def load_agent_factory(spec: str, *, model: Any = None, options: dict[str, Any] | None = None) -> AgentFactory:
+def load_agent_factory(
+    spec: str,
+    *,
+    model: Any = None,
+    options: dict[str, Any] | None = None,
+    sessions: str | SessionStore | None = None,
+) -> AgentFactory:
     """Resolve an agent spec (ready-made name, `module:attribute`, `file.py`) to a factory.
 
     Specs are read by `agentkit.agents.load_definition`, as `agentkit run` reads them. Each call of the
     factory builds a fresh agent from the definition (with `model` and `options`) and binds it to the
-    session, so concurrent sessions never share a conversation.
+    session in `sessions` (a store or its URL, see agentkit.session_stores; default: `default_store()`,
+    $AGENTKIT_SESSIONS or $AGENTKIT_HOME/sessions), so concurrent sessions never share a conversation.
     """
     from agentkit.agents import load_definition
 
+    store = open_store(sessions) if isinstance(sessions, str) else sessions or default_store()
     definition = load_definition(spec)
     kwargs = dict(options or {})
 
     def factory(session: str | None) -> Agent:
-        return _bind(definition.create(model, **kwargs), session)
+        return _bind(definition.create(model, **kwargs), session, store)
 
     return factory
 
 
-def _bind(agent: Agent, session: str | None) -> Agent:
+def _bind(agent: Agent, session: str | None, store: SessionStore) -> Agent:
     """A copy of `agent` whose conversation is `session` (None: a new, unsaved one); a definition may hand
-    out the same Agent more than once, so the original is never used directly. The session is always the
-    file `{session_key(session)}.jsonl` under sessions_dir(), never a path."""
+    out the same Agent more than once, so the original is never used directly. The session is always
+    `session_key(session)` in the store, never a path."""
     if session is None:
         return agent.clone(session=None)
-    return agent.clone(session=Session(sessions_dir() / f"{session_key(session)}.jsonl"))
+    return agent.clone(session=Session(store.transcript(session_key(session))))
 
 
 def session_key(header_value: str) -> str:

@@ -6,6 +6,7 @@ A transcript holds one JSON object per line:
     {"type": "call_started", "call_id": "..."}      a tool call is about to run
     {"type": "tool_result", "result": {...}}        one call finished (written as soon as it does)
     {"type": "error", "error": "..."}               the run failed (a model it could not reach, ...)
+    {"type": "context", "upto": N, "view": [...]}   the view sent to the model was reduced (agentkit.context)
 
 Each record is written and fsynced before the run takes its next step, so a crash (even SIGKILL) loses at
 most the step that was in flight. `Session.load()` rebuilds the conversation; results recorded for calls
@@ -14,31 +15,36 @@ in `interrupted`. What happens to those is the Agent's choice, documented there:
 again, a new prompt answers them with an "interrupted" error result.
 
 A torn last line (the process died mid-write) is ignored and cut off, so later appends start clean; a bad
-line anywhere else is a SessionError naming the file and line. Each line is read with agentkit.strict_json
-(bounded: a 100,000-deep line is an error, never a RecursionError) and checked against the record shapes
-above, so `{"role": 5}` is refused on load. Records of other types belong to extensions (`agentkit run`
-writes "meta", an agent may add its own) and are kept as they are.
+record anywhere else is a SessionError naming the session and record (a file's line). Each record is read
+with agentkit.strict_json (bounded: a 100,000-deep line is an error, never a RecursionError) and checked
+against the record shapes above, so `{"role": 5}` is refused on load. Records of other types belong to
+extensions (`agentkit run` writes "meta", an agent may add its own) and are kept as they are.
 
-One writer at a time: a run holds an advisory lock (`fcntl.flock` on `<transcript>.lock`, which records
-"pid N on HOST") from its first record to its last, and a write outside a run takes it for that write. A
-second writer, in another process or this one, gets `SessionBusy` naming the holder instead of
-interleaving its records. When a run takes the lock and the transcript grew since this Session last read
-or wrote it (another process ran in between), `acquire()` says so and the Agent reloads it first.
+Where transcripts live is a store's business (agentkit.session_stores): a local folder (the default, one
+fsynced JSONL file per session), S3 (one object per record) or AgentCore Memory (one event per record).
+`Session` writes, reads and checks records the same way on each.
 
-Session names are names, never paths: a `str` must be a plain file name (letters, digits, '.', '_', '-';
-not starting with '.'; up to 128 characters) and always lives under `sessions_dir()`. A transcript
-elsewhere is opened by passing a `pathlib.Path` (or `Session(path)`), a choice made in code.
+One writer at a time: a run holds the session's writer lock (locally an `fcntl.flock` on
+`<transcript>.lock`, which records "pid N on HOST"; in S3 a lock object with a lease) from its first record
+to its last, and a write outside a run takes it for that write. A second writer, in another process or this
+one, gets `SessionBusy` naming the holder instead of interleaving its records. When a run takes the lock and
+the transcript grew since this Session last read or wrote it (another process ran in between), `acquire()`
+says so and the Agent reloads it first.
+
+Session names are names, never paths: a `str` must be a plain name (letters, digits, '.', '_', '-'; not
+starting with '.'; up to 128 characters) and always lives in the default store: `$AGENTKIT_SESSIONS` (a
+store URL, see agentkit.session_stores) or else the folder `sessions_dir()`. A `str` URL names one session in
+any store (`s3://BUCKET/PREFIX/ID`); a transcript elsewhere on disk is opened by passing a `pathlib.Path` (or
+`Session(path)`), a choice made in code.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import socket
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,12 +54,16 @@ from typing import Any
 from agentkit import strict_json
 from agentkit.errors import SessionBusy, SessionError
 from agentkit.messages import Message, ToolResult
+from agentkit.session_stores import SESSIONS_ENV, open_store, split_session_url
+from agentkit.session_stores.base import SessionStore, Transcript
+from agentkit.session_stores.local import LocalStore, LocalTranscript
 
 __all__ = [
     "Session",
     "SessionInfo",
     "SessionState",
     "check_name",
+    "default_store",
     "list_sessions",
     "new_session_id",
     "sessions_dir",
@@ -72,12 +82,27 @@ def sessions_dir() -> Path:
     return base / "sessions"
 
 
+def default_store() -> SessionStore:
+    """The store named by $AGENTKIT_SESSIONS (a URL or folder), else the folder `sessions_dir()`."""
+    url = os.environ.get(SESSIONS_ENV, "").strip()
+    return open_store(url) if url else LocalStore(sessions_dir())
+
+
+def _store(where: str | os.PathLike[str] | SessionStore | None) -> SessionStore:
+    if where is None:
+        return default_store()
+    if isinstance(where, SessionStore):
+        return where
+    return open_store(os.fspath(where))
+
+
 @dataclass(slots=True, kw_only=True)
 class SessionState:
     messages: list[Message] = field(default_factory=list)
     completed: dict[str, ToolResult] = field(default_factory=dict)  # results of the unfinished batch
     interrupted: list[str] = field(default_factory=list)  # call ids started but never finished
     error: str | None = None  # why the last run failed, until a later message
+    context: dict[str, Any] | None = None  # the last "context" record: how the view sent was reduced
 
     @property
     def pending_calls(self) -> bool:
@@ -88,7 +113,8 @@ class SessionState:
 @dataclass(slots=True, kw_only=True)
 class SessionInfo:
     id: str
-    path: Path
+    path: Path | None  # the transcript's file, for a local store
+    location: str  # a path or URL
     updated: float
     messages: int
     first_prompt: str
@@ -97,89 +123,77 @@ class SessionInfo:
 
 
 class Session:
-    """One transcript file. Open it by id (under `sessions_dir()`) or by path."""
+    """One transcript in a store (see agentkit.session_stores). Open it by name (in the default store), by
+    path, or by URL with `Session.open`; `Session(path)` is a local file, `Session(transcript)` any store's."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.id = self.path.stem
-        self._fd: int | None = None
-        self._lock_fd: int | None = None
-        self._known_size: int | None = None  # the file's size when this Session last read or wrote it
+    def __init__(self, where: str | os.PathLike[str] | Transcript) -> None:
+        self.transcript = where if isinstance(where, Transcript) else LocalTranscript(where)
+        self.id = self.transcript.id
 
     @classmethod
-    def open(cls, name_or_path: str | os.PathLike[str], directory: str | os.PathLike[str] | None = None) -> Session:
-        """A session by name (a `str`: always `<directory or sessions_dir()>/<name>.jsonl`), or by an
-        explicit `pathlib.Path`."""
+    def open(
+        cls, name_or_path: str | os.PathLike[str], directory: str | os.PathLike[str] | SessionStore | None = None
+    ) -> Session:
+        """A session by name (a `str`: in `directory`, a folder or store URL, else `default_store()`), by URL
+        (`s3://BUCKET/PREFIX/ID`, `agentcore-memory://MEMORY_ID/ACTOR/ID`), or by an explicit `pathlib.Path`."""
         if not isinstance(name_or_path, str):
             return cls(name_or_path)
+        if "://" in name_or_path:
+            store_url, name = split_session_url(name_or_path)
+            check_name(name)
+            return cls(open_store(store_url).transcript(name))
         check_name(name_or_path)
-        return cls(Path(directory or sessions_dir()) / f"{name_or_path}.jsonl")
+        return cls(_store(directory).transcript(name_or_path))
+
+    @property
+    def location(self) -> str:
+        """Where the transcript lives: a path or URL."""
+        return self.transcript.location
+
+    @property
+    def path(self) -> Path:
+        """The transcript's file (SessionError for a session in a remote store: see `location`)."""
+        if not isinstance(self.transcript, LocalTranscript):
+            raise SessionError(f"session {self.location} is not a local file")
+        return self.transcript.path
+
+    @property
+    def lock_path(self) -> Path:
+        if not isinstance(self.transcript, LocalTranscript):
+            raise SessionError(f"session {self.location} is not a local file")
+        return self.transcript.lock_path
 
     def exists(self) -> bool:
-        return self.path.exists()
+        return self.transcript.exists()
 
     # ---- writing -----------------------------------------------------------------------------------
 
     def append(self, record: dict[str, Any]) -> None:
-        """Write one record and fsync it before returning (under the writer lock: this run's, or taken for
-        this one write)."""
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        """Write one record durably before returning (under the writer lock: this run's, or taken for this
+        one write)."""
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         try:
-            line = text.encode()
+            data = text.encode()
         except UnicodeEncodeError:  # a lone surrogate from a model or tool is not text: keep the rest
-            line = text.encode("utf-8", "replace")
-        if self._lock_fd is None:
+            data = text.encode("utf-8", "replace")
+        if not self.transcript.held:
             with self.writing():
-                self._write(line)
+                self.transcript.append(data)
         else:
-            self._write(line)
-
-    def _write(self, line: bytes) -> None:
-        if self._fd is None:
-            self._repair_tail()
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.write(self._fd, line)
-        os.fsync(self._fd)
-        self._known_size = os.fstat(self._fd).st_size
+            self.transcript.append(data)
 
     # ---- the writer lock ---------------------------------------------------------------------------
-
-    @property
-    def lock_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".lock")
 
     def acquire(self) -> bool:
         """Become the session's one writer until `release()`; SessionBusy if another run is. Returns True
         when the transcript changed since this Session last read or wrote it (reload it before writing)."""
-        if self._lock_fd is not None:
+        if self.transcript.held:
             raise SessionBusy(self.id, f"another run in this process, pid {os.getpid()} on {socket.gethostname()}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "a run that is starting"
-            os.close(fd)
-            raise SessionBusy(self.id, holder) from None
-        except BaseException:
-            os.close(fd)
-            raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
-        self._lock_fd = fd
-        _holders.add(self)
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            size = 0
-        return self._known_size is not None and size != self._known_size
+        return self.transcript.acquire()
 
     def release(self) -> None:
-        """Stop being the writer (the lock file stays: removing it would race with the next writer)."""
-        if self._lock_fd is not None:
-            fd, self._lock_fd = self._lock_fd, None
-            _holders.discard(self)
-            os.close(fd)  # closing the last descriptor of the open file drops its flock
+        """Stop being the writer."""
+        self.transcript.release()
 
     @contextmanager
     def writing(self) -> Iterator[bool]:
@@ -214,71 +228,36 @@ class Session:
 
     def close(self) -> None:
         """Close the transcript and give up the writer lock (the next record reopens both)."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        self.release()
-
-    def _repair_tail(self) -> None:
-        """Make the next record start on a line of its own: a torn last line is cut off, while a complete
-        record that only lacks its newline (as `records()` accepts it) is kept and given one."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        if not data or data.endswith(b"\n"):
-            return
-        tail = data[data.rfind(b"\n") + 1 :]
-        with self.path.open("r+b") as fh:
-            if _is_record(tail):
-                fh.seek(0, os.SEEK_END)
-                fh.write(b"\n")
-            else:
-                fh.truncate(len(data) - len(tail))
+        self.transcript.close()
 
     # ---- reading -----------------------------------------------------------------------------------
 
     def records(self) -> list[dict[str, Any]]:
-        """Every record, each checked (SessionError naming the file and line of the first bad one)."""
-        return [record for _, record in self._numbered_records()]
-
-    def _numbered_records(self) -> list[tuple[int, dict[str, Any]]]:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            self._known_size = 0
-            return []
-        except OSError as exc:
-            raise SessionError(f"cannot read session {self.path}: {exc.strerror}") from None
-        self._known_size = len(data)
-        lines = data.split(b"\n")
+        """Every record, each checked (SessionError naming the session and record of the first bad one)."""
         records = []
-        last = len(lines) - 1
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
+        for raw in self.transcript.read():
             try:
-                record = strict_json.loads(raw, _RECORD_LIMITS)
+                record = strict_json.loads(raw.data, _RECORD_LIMITS)
             except strict_json.JSONError as exc:
-                if number == last + 1:  # torn write at the very end: the step it held never completed
+                if raw.may_be_torn:  # torn write at the very end: the step it held never completed
                     break
-                raise self._damaged(number, f"is not a JSON record ({exc})") from None
+                raise self._damaged(raw.where, f"is not a JSON record ({exc})") from None
             problem = _record_problem(record)
             if problem is not None:
-                raise self._damaged(number, problem)
-            records.append((number, record))
+                raise self._damaged(raw.where, problem)
+            records.append(record)
         return records
 
-    def _damaged(self, line: int, problem: str) -> SessionError:
+    def _damaged(self, where: str, problem: str) -> SessionError:
         return SessionError(
-            f"session {self.path} line {line} {problem}; the transcript is damaged: "
-            "repair or delete that line, or start a new session"
+            f"session {self.location} {where} {problem}; the transcript is damaged: "
+            "repair or delete that record, or start a new session"
         )
 
     def load(self) -> SessionState:
         state = SessionState()
         started: list[str] = []
-        for _, record in self._numbered_records():
+        for record in self.records():
             self._apply(record, state, started)
         if not state.pending_calls:
             state.completed.clear()
@@ -303,6 +282,8 @@ class Session:
             state.completed[result.call_id] = result
         elif kind == "error":
             state.error = record["error"]
+        elif kind == "context":
+            state.context = record
 
     def __del__(self) -> None:
         self.close()
@@ -312,29 +293,6 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# Sessions holding the writer lock. A forked child inherits their lock descriptors, and a flock lasts until
-# every descriptor of it is closed: the child closes its copies, so it never keeps the parent's lock.
-_holders: weakref.WeakSet[Session] = weakref.WeakSet()
-
-
-def _forget_locks_in_child() -> None:
-    for session in list(_holders):
-        if session._lock_fd is not None:
-            os.close(session._lock_fd)
-            session._lock_fd = None
-    _holders.clear()
-
-
-os.register_at_fork(after_in_child=_forget_locks_in_child)
-
-
-def _is_record(raw: bytes) -> bool:
-    try:
-        return isinstance(strict_json.loads(raw, _RECORD_LIMITS), dict)
-    except strict_json.JSONError:
-        return False
 
 
 def check_name(name: str) -> None:
@@ -427,28 +385,30 @@ def _result_problem(result: Any, where: str) -> str | None:
     return None
 
 
-def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[SessionInfo]:
-    """Sessions under the directory, newest first. A transcript that cannot be read is listed with its
-    `problem` set (and no messages): one bad file never hides the others."""
-    base = Path(directory or sessions_dir())
+def list_sessions(directory: str | os.PathLike[str] | SessionStore | None = None) -> list[SessionInfo]:
+    """Sessions in a store (a folder, a store URL or a SessionStore; default: `default_store()`), newest first.
+    A transcript that cannot be read is listed with its `problem` set (and no messages): one bad transcript
+    never hides the others."""
+    store = _store(directory)
     infos = []
-    for path in base.glob("*.jsonl"):
-        session = Session(path)
+    for stored in store.list():
+        session = Session(store.transcript(stored.id))
         problem = error = None
+        updated = stored.updated
         try:
             state = session.load()
             messages, error = state.messages, state.error
-            updated = path.stat().st_mtime
         except SessionError as exc:
             messages, problem = [], str(exc)
-            updated = _mtime(path)
         except OSError as exc:  # vanished or unreadable between the listing and now
-            messages, problem, updated = [], f"cannot read session {path}: {exc.strerror}", 0.0
+            messages, problem, updated = [], f"cannot read session {session.location}: {exc.strerror}", 0.0
         first = next((m.content for m in messages if m.role == "user"), "")
+        transcript = session.transcript
         infos.append(
             SessionInfo(
                 id=session.id,
-                path=path,
+                path=transcript.path if isinstance(transcript, LocalTranscript) else None,
+                location=session.location,
                 updated=updated,
                 messages=len(messages),
                 first_prompt=first[:80],
@@ -457,13 +417,6 @@ def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[Sessi
             )
         )
     return sorted(infos, key=lambda info: info.updated, reverse=True)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 def new_session_id() -> str:

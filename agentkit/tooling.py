@@ -152,6 +152,7 @@ class Tool:
         self._binder = binder
         self.requires_approval = False  # the run pauses for a person's yes or no before each call (agent.resume)
         self.ends_run = False  # a successful call ends the run (the final-answer tool of typed results)
+        self.nests_events = False  # the call runs an agent whose events the loop streams live (Agent.as_tool)
 
     @property
     def name(self) -> str:

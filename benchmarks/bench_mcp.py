@@ -1,6 +1,7 @@
 """MCP client per-call overhead: agentkit's `MCPServer` tool against the official SDK's bare `mcp.Client` and
 Strands' `MCPClient`, on the same server (tests/integrations/mcp_servers/py_server.py, its trivial `pid` tool),
-over stdio and streamable HTTP, in one run.
+over stdio and streamable HTTP, in one run; plus agentkit's stdio client with the server in the sandbox
+(`sandbox=Policy(...)`: agentkit's own pipe transport instead of the SDK's, the server confined).
 
     .venv/bin/python benchmarks/bench_mcp.py [--calls 300] [--reps 3]
 
@@ -92,12 +93,19 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         from mcp.client.stdio import stdio_client
+
+        from agentkit.sandbox import Policy
+
+        confined = Policy(read_paths=(str(SERVER.parent),), memory_bytes=2 << 30)
         from mcp.client.streamable_http import streamable_http_client
 
         cases: dict[str, dict[str, Callable[[], float | None]]] = {
             "stdio": {
                 "bare SDK": lambda: bare_sdk(lambda: params, args.calls),
                 "agentkit": lambda: agentkit(MCPServer.stdio(sys.executable, [str(SERVER)]), args.calls),
+                "agentkit+sandbox": lambda: agentkit(
+                    MCPServer.stdio(sys.executable, [str(SERVER)], sandbox=confined), args.calls
+                ),
                 "strands": lambda: strands(lambda: stdio_client(params), args.calls),
             },
             "http": {
@@ -118,10 +126,10 @@ def main() -> None:
         http_server.terminate()
         http_server.wait(10)
     print(f"MCP per-call time, {args.calls} sequential calls of a trivial tool, best of {args.reps}")
-    print(f"{'transport':<10}{'client':<10}{'ms/call':>10}{'vs bare SDK':>14}")
+    print(f"{'transport':<10}{'client':<18}{'ms/call':>10}{'vs bare SDK':>14}")
     for (transport, name), value in best.items():
         ratio = value / best[(transport, "bare SDK")]
-        print(f"{transport:<10}{name:<10}{value * 1000:>10.3f}{ratio:>13.2f}x")
+        print(f"{transport:<10}{name:<18}{value * 1000:>10.3f}{ratio:>13.2f}x")
 
 
 if __name__ == "__main__":

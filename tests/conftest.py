@@ -44,6 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     for name in _PROVIDER_ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AGENTKIT_SESSIONS", raising=False)  # the developer's session store stays theirs
     home = tmp_path_factory.mktemp("agentkit-home")
     monkeypatch.setenv("AGENTKIT_HOME", str(home))
     # botocore must not find the developer's ~/.aws files either

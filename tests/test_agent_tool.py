@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 
 from agentkit import Agent, ScriptedModel, ToolCall, Turn, Usage, tool
-from agentkit.loop import NestedEvent, RunEnd, ToolResultEvent
+from agentkit.loop import NestedEvent, RunEnd, ToolCallStarted, ToolResultEvent
 from agentkit.tooling import InProcessExecutor
 
 
@@ -72,3 +74,96 @@ def test_the_live_display_shows_nested_calls() -> None:
     display.handle(NestedEvent(agent="math", event=ToolCallStarted(call=ToolCall(name="add", arguments={"a": 1}))))
     display.close()
     assert "[math] → add(" in out.getvalue()
+
+
+def _waiting_agent(go: anyio.Event) -> Agent:
+    @tool
+    async def wait_for_go() -> str:
+        """Wait until the caller says go."""
+        await go.wait()
+        return "went"
+
+    model = ScriptedModel([ToolCall(name="wait_for_go", arguments={}), "done waiting"])
+    return Agent(model=model, tools=[wait_for_go], name="waiter", executor=InProcessExecutor())
+
+
+def test_nested_events_reach_the_callers_stream_while_the_inner_agent_runs() -> None:
+    """The inner tool waits for a go the consumer gives only on seeing the inner call: events must be live."""
+    go = anyio.Event()
+    script = [ToolCall(name="waiter", arguments={"prompt": "wait"}), "the waiter is done"]
+    outer = Agent(model=ScriptedModel(script), tools=[_waiting_agent(go).as_tool()], executor=InProcessExecutor())
+
+    async def consume() -> list[object]:
+        seen: list[object] = []
+        with anyio.fail_after(10):
+            async for event in outer.stream("go"):
+                seen.append(event)
+                inner = event.event if isinstance(event, NestedEvent) else None
+                if isinstance(inner, ToolCallStarted) and inner.call.name == "wait_for_go":
+                    go.set()
+        return seen
+
+    events = anyio.run(consume)
+    kinds = [(type(e).__name__, type(getattr(e, "event", None)).__name__) for e in events]
+    started = kinds.index(("NestedEvent", "ToolCallStarted"))
+    assert started < kinds.index(("ToolResultEvent", "NoneType"))  # before the outer call's result
+    assert events[-1].result.text == "the waiter is done"  # type: ignore[attr-defined]
+
+
+def test_a_cancelled_run_cancels_the_inner_agent_too() -> None:
+    go = anyio.Event()  # never set: the inner tool waits until it is cancelled
+    script = [ToolCall(name="waiter", arguments={"prompt": "wait"}), "unreached"]
+    outer = Agent(model=ScriptedModel(script), tools=[_waiting_agent(go).as_tool()], executor=InProcessExecutor())
+
+    async def consume() -> None:
+        with anyio.move_on_after(0.5):
+            async for _ in outer.stream("go"):
+                pass
+
+    anyio.run(consume)  # returns: the waiting inner tool did not hold the cancelled run
+    assert not go.is_set()
+
+
+def test_an_agent_with_a_session_records_each_call_in_a_session_of_its_own(tmp_path: Path) -> None:
+    from agentkit.sessions import Session
+
+    helper = Agent(
+        model=ScriptedModel(["bonjour", "au revoir"]),
+        name="translator",
+        session=tmp_path / "translator.jsonl",
+        executor=InProcessExecutor(),
+    )
+    calls = [ToolCall(name="translate", arguments={"prompt": word}) for word in ("hello", "goodbye")]
+    outer = Agent(
+        model=ScriptedModel([calls[0], calls[1], "done"]),
+        tools=[helper.as_tool(name="translate")],
+        session=tmp_path / "main.jsonl",
+        executor=InProcessExecutor(),
+    )
+    outer("translate two words")
+    inner = sorted(tmp_path.glob("translator.*.jsonl"))
+    assert len(inner) == 2
+    conversations = [[(m.role, m.content) for m in Session(p).load().messages] for p in inner]
+    assert sorted(conversations) == [
+        [("user", "goodbye"), ("assistant", "au revoir")],
+        [("user", "hello"), ("assistant", "bonjour")],
+    ]
+    assert Session(tmp_path / "translator.jsonl").load().messages == []  # the agent's own session is untouched
+    main = [m.role for m in Session(tmp_path / "main.jsonl").load().messages]
+    assert main == ["user", "assistant", "tool", "assistant", "tool", "assistant"]
+
+
+def test_the_inner_agents_own_limits_apply_and_the_caller_reads_why_it_stopped() -> None:
+    from agentkit import Limits
+
+    looping = ScriptedModel([ToolCall(name="add", arguments={"a": 1, "b": 1})] * 3)
+    inner = Agent(model=looping, tools=[add], name="looper", limits=Limits(max_turns=2), executor=InProcessExecutor())
+    outer = Agent(
+        model=ScriptedModel([ToolCall(name="looper", arguments={"prompt": "loop"}), "gave up"]),
+        tools=[inner.as_tool()],
+        executor=InProcessExecutor(),
+    )
+    result = outer("go")
+    (answer,) = result.tool_results
+    assert answer.is_error and "the looper agent stopped (max_turns" in answer.content
+    assert looping.position == 2  # the inner limit, not the caller's (100 turns), stopped it

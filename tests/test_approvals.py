@@ -142,13 +142,37 @@ def test_cli_without_a_terminal_pauses_exits_4_and_resumes_with_yes(tmp_path: Pa
     assert direct.returncode == 0 and "result: launched 3" in direct.stdout
 
 
+# The same agent with a tool named `write_file` and no requires_approval: asked about by default on a terminal.
+WRITE_FILE_AGENT = """
+from agentkit import Agent, FunctionModel, ToolCall, tool
+
+@tool
+def write_file(path: str) -> str:
+    '''Write a file.'''
+    return f"wrote {path}"
+
+def answer(messages, tools):
+    results = [r for m in messages for r in m.tool_results]
+    if not results:
+        return ToolCall(name="write_file", arguments={"path": "a.txt"})
+    return "result: " + results[-1].content
+
+agent = Agent(model=FunctionModel(answer), tools=[write_file])
+"""
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)")
 @pytest.mark.parametrize(
-    ("reply", "expected"), [("y", "result: launched 3"), ("too risky", "denied this call: too risky")]
+    ("agent_file", "reply", "expected"),
+    [
+        (AGENT_FILE, "y", "result: launched 3"),
+        (AGENT_FILE, "too risky", "denied this call: too risky"),
+        (WRITE_FILE_AGENT, "y", "result: wrote a.txt"),
+    ],
 )
-def test_cli_asks_on_the_terminal(tmp_path: Path, reply: str, expected: str) -> None:
+def test_cli_asks_on_the_terminal(tmp_path: Path, agent_file: str, reply: str, expected: str) -> None:
     path = tmp_path / "rockets.py"
-    path.write_text(AGENT_FILE)
+    path.write_text(agent_file)
     done, out = tmp_path / "done", tmp_path / "out"
     session = f"agentkit-approve-{os.getpid()}"
     env = f"AGENTKIT_HOME={os.environ['AGENTKIT_HOME']} "
@@ -156,7 +180,7 @@ def test_cli_asks_on_the_terminal(tmp_path: Path, reply: str, expected: str) -> 
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", command], check=True)
     try:
         deadline = time.monotonic() + 30
-        while "allow launch" not in _screen(session):
+        while "allow launch" not in _screen(session) and "allow write_file" not in _screen(session):
             assert time.monotonic() < deadline, _screen(session)
             time.sleep(0.1)
         subprocess.run(["tmux", "send-keys", "-t", session, reply, "Enter"], check=True)
@@ -171,3 +195,103 @@ def test_cli_asks_on_the_terminal(tmp_path: Path, reply: str, expected: str) -> 
 
 def _screen(session: str) -> str:
     return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+
+# ---- default approval of the tools that change things, when the CLI runs interactively ----------------
+
+
+class _Terminal:
+    def isatty(self) -> bool:
+        return True
+
+
+def _changing_agent(name: str, ran: list[str]) -> Agent:
+    from agentkit.tooling import Tool
+
+    def change(path: str) -> str:
+        ran.append(path)
+        return f"changed {path}"
+
+    schema = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+    script = ScriptedModel([ToolCall(name=name, arguments={"path": "a.txt"}), "done"])
+    return Agent(
+        model=script, tools=[Tool.from_schema(name, "Change a file.", schema, change)], executor=InProcessExecutor()
+    )
+
+
+def _drive_cli(agent: Agent, monkeypatch: pytest.MonkeyPatch, *, terminal: bool, yes: bool) -> list[str]:
+    """Run the CLI's driver on `agent`; the terminal prompts it showed (each answered "n")."""
+    import io
+
+    from agentkit.cli import run_cmd
+    from agentkit.cli.display import LiveDisplay
+
+    asked: list[str] = []
+
+    def prompt(text: str, **kwargs: object) -> str:
+        asked.append(text)
+        return "n"
+
+    if terminal:
+        monkeypatch.setattr(sys, "stdin", _Terminal())
+    monkeypatch.setattr(run_cmd.click, "prompt", prompt)
+    display = LiveDisplay(out=io.StringIO(), err=io.StringIO(), show_reasoning=False)
+    result = run_cmd._drive(agent, "change it", display, yes=yes)
+    assert result.text == "done"
+    return asked
+
+
+@pytest.mark.parametrize("name", ["apply_patch", "edit_file", "run", "write_file"])
+def test_tools_that_change_things_are_asked_about_on_a_terminal_by_default(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+    agent = _changing_agent(name, ran)
+    asked = _drive_cli(agent, monkeypatch, terminal=True, yes=False)
+    assert len(asked) == 1 and asked[0].startswith(f'allow {name}({{"path": "a.txt"}})?')
+    assert ran == []  # "n": denied, and the model read why
+    assert "the user denied this call" in agent.messages[2].tool_results[0].content
+
+
+@pytest.mark.parametrize(("terminal", "yes"), [(True, True), (False, False)])
+def test_yes_or_no_terminal_runs_them_without_asking(
+    terminal: bool, yes: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+    assert _drive_cli(_changing_agent("write_file", ran), monkeypatch, terminal=terminal, yes=yes) == []
+    assert ran == ["a.txt"]
+
+
+def test_a_tool_that_changes_nothing_is_not_asked_about(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    assert _drive_cli(_changing_agent("read_file", ran), monkeypatch, terminal=True, yes=False) == []
+    assert ran == ["a.txt"]
+    assert Agent(model=ScriptedModel(["x"])).approval_required == set()  # from Python, nothing is asked by default
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)")
+def test_chat_asks_on_the_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "rockets.py"
+    path.write_text(AGENT_FILE)
+    done, out = tmp_path / "done", tmp_path / "out"
+    session = f"agentkit-chat-approve-{os.getpid()}"
+    env = f"AGENTKIT_HOME={os.environ['AGENTKIT_HOME']} "
+    command = f"{env}{sys.executable} -m agentkit chat {path} > {out}; echo EXIT=$? > {done}; sleep 30"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", command], check=True)
+    try:
+        deadline = time.monotonic() + 30
+        subprocess.run(["tmux", "send-keys", "-t", session, "go", "Enter"], check=True)
+        while "allow launch" not in _screen(session):
+            assert time.monotonic() < deadline, _screen(session)
+            time.sleep(0.1)
+        subprocess.run(["tmux", "send-keys", "-t", session, "y", "Enter"], check=True)
+        while "result: launched 3" not in out.read_text():
+            assert time.monotonic() < deadline, _screen(session)
+            time.sleep(0.1)
+        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)  # an empty line ends the chat
+        while not done.exists():
+            assert time.monotonic() < deadline, _screen(session)
+            time.sleep(0.1)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    assert done.read_text().strip() == "EXIT=0"

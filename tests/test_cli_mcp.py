@@ -9,15 +9,23 @@ import sys
 from pathlib import Path
 
 import pytest
-from mcp_support import npm_bin, py_server_args
+from mcp_support import NPM_PREFIX, PY_SERVER, npm_bin, py_server_args
 
 pytestmark = pytest.mark.integration
 
 
-def agentkit(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+def agentkit(
+    *args: str, home: Path, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AGENTKIT_HOME": str(home)}
     return subprocess.run(
-        [sys.executable, "-m", "agentkit", *args], capture_output=True, text=True, timeout=120, env=env
+        [sys.executable, "-m", "agentkit", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+        input=stdin,
     )
 
 
@@ -60,7 +68,7 @@ def test_tools_list_shows_an_mcp_servers_tools(tmp_path: Path) -> None:
     run = agentkit("tools", "list", "--mcp", " ".join([command, *args]), home=tmp_path)
     assert run.returncode == 0, run.stderr
     names = [line.split()[0] for line in run.stdout.splitlines()]
-    assert names == ["divide", "pid", "repeat", "pixel"]  # in the order the server lists them
+    assert names == ["divide", "pid", "repeat", "read", "environment", "pixel"]  # in the order the server lists them
 
 
 @pytest.mark.parametrize(
@@ -71,8 +79,10 @@ def test_tools_list_shows_an_mcp_servers_tools(tmp_path: Path) -> None:
         ('{"mcpServers": {"x": {"args": []}}}', "server 'x': give it a \"command\""),
         ("[" * 100_000, "nesting is deeper than the limit"),  # hostile: was a RecursionError traceback
         ('{"mcpServers": {}, "pad": "' + "x" * (1 << 20) + '"}', "larger than 1048576 bytes"),
+        ('{"mcpServers": {"x": {"command": "s", "sandbox": {"net": true}}}}', 'unknown "sandbox" key(s) net'),
+        ('{"mcpServers": {"x": {"command": "s", "sandbox": {"read": "/a"}}}}', '"read" must be a list of paths'),
     ],
-    ids=["truncated", "no-mcpServers", "no-command", "deeply-nested", "huge"],
+    ids=["truncated", "no-mcpServers", "no-command", "deeply-nested", "huge", "sandbox-key", "sandbox-read"],
 )
 def test_a_bad_mcp_config_is_one_clear_line(tmp_path: Path, content: str, message: str) -> None:
     config = tmp_path / "bad.json"
@@ -128,3 +138,49 @@ def test_a_resumed_session_starts_the_same_mcp_servers(tmp_path: Path) -> None:
     )
     assert resumed.returncode == 0, resumed.stderr
     assert tool_results(resumed.stdout)[0]["content"] == "Echo: again"
+
+
+def test_chat_with_an_npm_server_calls_its_tool(tmp_path: Path) -> None:
+    server = npm_bin("mcp-server-everything")
+    replay = f"replay:{echo_transcript(tmp_path)}"
+    chat = agentkit("chat", "assistant", "-m", replay, "--mcp", f"{server} stdio", home=tmp_path, stdin="echo it\n")
+    assert chat.returncode == 0, chat.stderr
+    assert "Echo: via mcp" in chat.stdout + chat.stderr
+
+
+def read_transcript(tmp_path: Path, *paths: str) -> Path:
+    calls = [{"name": "read", "arguments": {"path": p}} for p in paths]
+    turns = [{"text": "".join(f"<tool_call>\n{json.dumps(c)}\n</tool_call>" for c in calls)}, {"text": "read."}]
+    path = tmp_path / "read.jsonl"
+    path.write_text("".join(json.dumps(t) + "\n" for t in turns))
+    return path
+
+
+def test_mcp_sandbox_confines_a_stdio_server_to_its_folder(tmp_path: Path) -> None:
+    """--mcp-sandbox: the server reads its working folder (read-only) and nothing beside it."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "server.py").write_text(PY_SERVER.read_text())
+    (work / "inside.txt").write_text("inside text")
+    (tmp_path / "secret.txt").write_text("outside text")
+    for path in (tmp_path, work):
+        path.chmod(0o755)
+    command, _ = py_server_args()
+    replay = f"replay:{read_transcript(tmp_path, 'inside.txt', str(tmp_path / 'secret.txt'))}"
+    args = ["run", "assistant", "read", "-m", replay, "--json", "--mcp-sandbox", "--mcp", f"{command} server.py"]
+    run = agentkit(*args, home=tmp_path, cwd=work)
+    assert run.returncode == 0, run.stderr
+    inside, outside = tool_results(run.stdout)
+    assert inside["content"] == "inside text" and not inside["is_error"]
+    assert outside["is_error"] and "outside text" not in str(outside["content"])
+
+
+def test_an_mcp_config_entry_confined_with_its_grants(tmp_path: Path) -> None:
+    server = npm_bin("mcp-server-everything")
+    entry = {"command": server, "args": ["stdio"], "sandbox": {"read": [str(NPM_PREFIX)]}}
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"everything": entry}}))
+    replay = f"replay:{echo_transcript(tmp_path)}"
+    run = agentkit("run", "assistant", "echo", "-m", replay, "--json", "--mcp-config", str(config), home=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert tool_results(run.stdout)[0]["content"] == "Echo: via mcp"

@@ -81,3 +81,35 @@ def test_an_output_type_agentkit_cannot_validate_is_a_config_error() -> None:
     agent, _ = text_agent(["{}"])
     with pytest.raises(ConfigError, match="not a valid JSON schema"):
         agent("x", output={"type": 5})
+
+
+def test_answer_tool_retries_are_bounded_then_a_clear_error_keeps_the_raw_arguments() -> None:
+    def answer(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> ToolCall:
+        return ToolCall(name=ANSWER_TOOL, arguments={"name": "Paris"})  # never the population
+
+    model = FunctionModel(answer)
+    model.supports_tool_choice = True  # type: ignore[attr-defined]
+    agent = Agent(model=model, executor=InProcessExecutor())
+    with pytest.raises(OutputError, match=f"no valid {ANSWER_TOOL} \\(repeated_tool_error") as caught:
+        agent("city?", output=City)
+    assert caught.value.raw == '{"name": "Paris"}'
+    assert len([m for m in agent.messages if m.role == "assistant"]) == agent.limits.max_repeated_failures
+
+
+def test_a_run_stopped_before_its_answer_says_why_on_both_paths() -> None:
+    from agentkit import Limits, tool
+
+    @tool
+    def ping() -> str:
+        """Ping."""
+        return "pong"
+
+    looping = [ToolCall(name="ping", arguments={})] * 3
+    agent = Agent(model=ScriptedModel(looping), tools=[ping], limits=Limits(max_turns=1), executor=InProcessExecutor())
+    with pytest.raises(OutputError, match=r"the run stopped before a typed answer \(max_turns: the limit of 1"):
+        agent("city?", output=City)
+    forcing = ScriptedModel(looping)
+    forcing.supports_tool_choice = True  # type: ignore[attr-defined]
+    agent = Agent(model=forcing, tools=[ping], limits=Limits(max_turns=1), executor=InProcessExecutor())
+    with pytest.raises(OutputError, match=f"no valid {ANSWER_TOOL} \\(max_turns: the limit of 1"):
+        agent("city?", output=City)

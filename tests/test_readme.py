@@ -36,3 +36,8 @@ def test_the_test_command_is_what_ci_runs() -> None:
     install = test_command.split("&& pip install torch")[1].split("&& pytest")[0]
     assert "pip install torch" + install.strip() in ci
     assert "\npytest -q\n" in ci
+
+
+def test_the_environment_variables_are_documented() -> None:
+    for name in ("AGENTKIT_HOME", "AGENTKIT_MODEL", "AGENTKIT_BEDROCK_MODEL", "OPENAI_BASE_URL"):
+        assert f"`{name}`" in README, name

@@ -16,6 +16,7 @@ from agentkit.loop import (
     AgentEvent,
     AgentResult,
     ApprovalRequired,
+    ContextReduced,
     MessageEvent,
     NestedEvent,
     ReasoningEvent,
@@ -119,6 +120,16 @@ class LiveDisplay:
             elif isinstance(inner, ToolResultEvent):
                 mark, colour = ("✗", "red") if inner.result.is_error else ("✓", "green")
                 self._echo(f"  [{event.agent}] {mark} {inner.result.name}: {_short(inner.result.content)}", fg=colour)
+        elif isinstance(event, ContextReduced):
+            self._newline()
+            what = f"{event.left_out:,} messages left out" if event.left_out else "nothing left out"
+            if event.cleared:
+                what += f", {event.cleared:,} tool results cleared"
+            self._echo(
+                f"⇣ context reduced ({event.strategy}, {event.reason}): about {event.tokens_before:,} → "
+                f"{event.tokens_after:,} tokens; {what} (the session keeps everything)",
+                fg="yellow",
+            )
         elif isinstance(event, ApprovalRequired):
             self._newline()
             self._echo(f"⏸ waiting for approval: {', '.join(c.name for c in event.calls)}", fg="yellow")

@@ -3,10 +3,15 @@
 The config file is the common `{"mcpServers": {"name": {"command": ..., "args": [...], "env": {...}, "cwd": ...}}}`
 shape (Claude Desktop, Cursor, VS Code); an entry with `"url"` (and optional `"headers"`) is a streamable HTTP server,
 or a legacy HTTP+SSE one with `"type": "sse"`.
+
+Stdio servers are programs we start: `--mcp-sandbox` starts every one of them in agentkit's sandbox (no network,
+none of our environment, the system folders and its working folder read-only, a private /tmp); an entry's own
+`"sandbox": {"read": [...], "write": [...], "network": true}` (or `true`) confines that one server with those grants.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +26,13 @@ __all__ = ["mcp_options", "mcp_servers"]
 
 
 def mcp_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--mcp-sandbox",
+        "mcp_sandbox",
+        is_flag=True,
+        help="start the stdio MCP servers in agentkit's sandbox: no network, none of our environment, their working "
+        'folder read-only (grant more per server in --mcp-config with "sandbox": {"read": [...], "write": [...]})',
+    )(fn)
     fn = click.option(
         "--mcp-config",
         "mcp_config",
@@ -37,8 +49,8 @@ def mcp_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
-def mcp_servers(commands: tuple[str, ...], config: str | None) -> list[Any]:
-    """The MCPServers named on the command line (none started yet)."""
+def mcp_servers(commands: tuple[str, ...], config: str | None, sandbox: bool = False) -> list[Any]:
+    """The MCPServers named on the command line (none started yet); `sandbox` confines every stdio one."""
     if not commands and not config:
         return []
     from agentkit.integrations.mcp import MCPServer
@@ -51,10 +63,11 @@ def mcp_servers(commands: tuple[str, ...], config: str | None) -> list[Any]:
             raise ConfigError(f"--mcp {command!r}: cannot split it into words ({exc})") from None
         if not words:
             raise ConfigError("--mcp needs a command, e.g. --mcp 'npx -y @modelcontextprotocol/server-everything'")
-        servers.append(MCPServer.stdio(words[0], words[1:]))
+        confined = {"sandbox": _policy({}, "--mcp"), "cwd": os.getcwd()} if sandbox else {}
+        servers.append(MCPServer.stdio(words[0], words[1:], **confined))
     if config:
         for name, entry in _read_config(Path(config)).items():
-            servers.append(_from_entry(MCPServer, name, entry, config))
+            servers.append(_from_entry(MCPServer, name, entry, config, sandbox))
     return servers
 
 
@@ -80,7 +93,7 @@ def _read_config(path: Path) -> dict[str, Any]:
     return servers
 
 
-def _from_entry(factory: Any, name: str, entry: Any, path: str) -> Any:
+def _from_entry(factory: Any, name: str, entry: Any, path: str, sandbox: bool = False) -> Any:
     where = f"--mcp-config {path}: server {name!r}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected an object with a command or a url")
@@ -96,7 +109,48 @@ def _from_entry(factory: Any, name: str, entry: Any, path: str) -> Any:
     cwd = entry.get("cwd")
     if cwd is not None and not isinstance(cwd, str):
         raise ConfigError(f'{where}: "cwd" must be a string')
-    return factory.stdio(command, args, env=_strings(entry.get("env"), where, "env"), cwd=cwd, name=name)
+    env = _strings(entry.get("env"), where, "env")
+    grants = entry.get("sandbox", sandbox)
+    if grants is False:
+        return factory.stdio(command, args, env=env, cwd=cwd, name=name)
+    if grants is not True and not isinstance(grants, dict):
+        raise ConfigError(
+            f'{where}: "sandbox" must be true, false or {{"read": [...], "write": [...], "network": ...}}'
+        )
+    policy = _policy(grants if isinstance(grants, dict) else {}, where)
+    return factory.stdio(command, args, env=env, cwd=cwd or os.getcwd(), name=name, sandbox=policy)
+
+
+_SANDBOX_KEYS = {"read", "write", "network"}
+
+
+def _policy(grants: dict[str, Any], where: str) -> Any:
+    """The sandbox policy of a server: the default one (a server runs for the whole agent run, so its CPU
+    budget is larger than a tool call's) plus the entry's grants."""
+    from agentkit.sandbox import Policy
+
+    unknown = sorted(set(grants) - _SANDBOX_KEYS)
+    if unknown:
+        raise ConfigError(f'{where}: unknown "sandbox" key(s) {", ".join(unknown)}; known: read, write, network')
+    paths = {}
+    for key in ("read", "write"):
+        value = grants.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            raise ConfigError(f'{where}: "sandbox" "{key}" must be a list of paths')
+        paths[key] = tuple(os.path.abspath(os.path.expanduser(p)) for p in value)
+    network = grants.get("network", False)
+    if not isinstance(network, bool):
+        raise ConfigError(f'{where}: "sandbox" "network" must be true or false')
+    try:
+        return Policy(
+            cpu_seconds=3600,
+            memory_bytes=2 << 30,
+            read_paths=paths["read"],
+            write_paths=paths["write"],
+            network=network,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _strings(value: Any, where: str, key: str) -> dict[str, str] | None:

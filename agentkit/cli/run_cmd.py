@@ -22,7 +22,7 @@ from agentkit.agent import Agent
 from agentkit.agents import AgentDefinition, available_agents, load_definition
 from agentkit.cli.display import JsonDisplay, LiveDisplay, summarize
 from agentkit.cli.mcp_options import mcp_options, mcp_servers
-from agentkit.errors import ConfigError
+from agentkit.errors import AgentkitError, ConfigError
 from agentkit.loop import AgentResult, Decision, RunEnd
 from agentkit.sessions import Session, list_sessions, new_session_id
 
@@ -37,6 +37,19 @@ _family_option = click.option(
     help="a local model's tool-call format (hermes, qwen3_coder, harmony) when agentkit cannot tell it from "
     "the chat template and config (sets AGENTKIT_MODEL_FAMILY)",
 )
+
+
+_window_option = click.option(
+    "--context-window",
+    type=click.IntRange(min=256),
+    help="the model's context window in tokens, when agentkit's figure is wrong or unknown (what each turn sends "
+    "is reduced to fit it; the session keeps everything)",
+)
+
+
+def _use_window(agent: Agent, window: int | None) -> None:
+    if window and agent.context is not None:
+        agent.context.window_override = window
 
 
 def _use_family(family: str | None) -> None:
@@ -169,11 +182,14 @@ def _open_session(session_id: str | None) -> Session:
 
 # Exit statuses of `run` and `sessions resume` (in the README and `agentkit run --help`).
 EXIT_FAILED, EXIT_LIMIT, EXIT_APPROVAL, EXIT_CANCELLED = 1, 3, 4, 130
-_LIMIT_STOPS = frozenset({"max_turns", "max_tool_calls", "deadline", "max_tokens", "repeated_tool_error"})
+_LIMIT_STOPS = frozenset(
+    {"max_turns", "max_tool_calls", "deadline", "max_tokens", "repeated_tool_error", "context_overflow"}
+)
 EXIT_HELP = (
     "Exit status: 0 when the model finished, 1 on an error, 3 when a limit stopped the run (turns, tool calls, "
-    "time, tokens, repeated tool errors), 4 when a tool call waits for approval and nobody could be asked "
-    "(resume with `agentkit sessions resume ID --yes`), 130 when it was cancelled (Ctrl-C)."
+    "time, tokens, repeated tool errors, a conversation still over the context window after reducing it), 4 when "
+    "a tool call waits for approval and nobody could be asked (resume with `agentkit sessions resume ID --yes`), "
+    "130 when it was cancelled (Ctrl-C)."
 )
 
 
@@ -214,11 +230,20 @@ def _finish(
     click.echo(
         summarize(
             result,
-            session=f"{session.path} (resume: agentkit sessions resume {session.id})",
+            session=f"{session.location} (resume: agentkit sessions resume {_resume_name(session)})",
             elapsed=time.monotonic() - started,
         ),
         err=True,
     )
+
+
+def _resume_name(session: Session) -> str:
+    """What to pass to `agentkit sessions resume`: the id in the default store, else the session's URL."""
+    try:
+        in_default = Session.open(session.id).location == session.location
+    except AgentkitError:  # not a plain name, or $AGENTKIT_SESSIONS names no store
+        in_default = False
+    return session.id if in_default else session.location
 
 
 # ---- agentkit run ----------------------------------------------------------------------------------
@@ -258,11 +283,15 @@ class _RunCommand(click.Command):
 @click.argument("agent_spec", metavar="AGENT")
 @click.option("--model", "-m", help="model name, e.g. qwen.qwen3-coder-480b-a35b-v1:0, openai:NAME, hf:ID, replay:FILE")
 @click.option(
-    "--session", "session_id", help="session name (default: a new session); sessions live under $AGENTKIT_HOME/sessions"
+    "--session",
+    "session_id",
+    help="session name or URL (s3://BUCKET/PREFIX/ID; default: a new session); "
+    "sessions live in $AGENTKIT_SESSIONS, else $AGENTKIT_HOME/sessions",
 )
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
+@_window_option
 @mcp_options
 @_yes_option
 @click.pass_context
@@ -274,12 +303,14 @@ def run_command(
     as_json: bool,
     hide_reasoning: bool,
     family: str | None,
+    context_window: int | None,
     mcp_commands: tuple[str, ...],
     mcp_config: str | None,
+    mcp_sandbox: bool,
     yes: bool,
 ) -> None:
     _use_family(family)
-    servers = mcp_servers(mcp_commands, mcp_config)
+    servers = mcp_servers(mcp_commands, mcp_config, mcp_sandbox)
     definition = load_definition(agent_spec)
     options, words = _parse_agent_options(definition, ctx.args)
     prompt = " ".join(words) or None
@@ -290,12 +321,16 @@ def run_command(
             raise click.UsageError(f'give {definition.name} a prompt: agentkit run {agent_spec} "..."')
     started = time.monotonic()
     agent = definition.create(model, **options)
+    _use_window(agent, context_window)
     for server in servers:
         agent.tools.add_source(server)
     session = _open_session(session_id)
     meta: dict[str, Any] = {"type": "meta", "agent": agent_spec, "options": options, "model": model}
+    if context_window:  # a resumed run rebuilds the same view
+        meta["context_window"] = context_window
     if servers:  # a resumed run starts the same servers
         meta |= {"mcp": list(mcp_commands), "mcp_config": os.path.abspath(mcp_config) if mcp_config else None}
+        meta |= {"mcp_sandbox": True} if mcp_sandbox else {}
     session.append(meta)
     agent.attach_session(session)
     display = JsonDisplay() if as_json else LiveDisplay(show_reasoning=not hide_reasoning)
@@ -320,30 +355,49 @@ def _default_prompt(agent: Agent) -> str:
 @click.command("chat", help="Chat with AGENT interactively (empty line or Ctrl-D ends; the session is kept).")
 @click.argument("agent_spec", metavar="AGENT")
 @click.option("--model", "-m", help="model name (see `agentkit run --help`)")
-@click.option("--session", "session_id", help="session name to continue (under $AGENTKIT_HOME/sessions)")
+@click.option("--session", "session_id", help="session name or URL to continue (see `agentkit run --help`)")
 @click.option("--hide-reasoning", is_flag=True, help="do not show the model's reasoning")
 @_family_option
+@mcp_options
 @_yes_option
 def chat_command(
-    agent_spec: str, model: str | None, session_id: str | None, hide_reasoning: bool, family: str | None, yes: bool
+    agent_spec: str,
+    model: str | None,
+    session_id: str | None,
+    hide_reasoning: bool,
+    family: str | None,
+    mcp_commands: tuple[str, ...],
+    mcp_config: str | None,
+    mcp_sandbox: bool,
+    yes: bool,
 ) -> None:
     _use_family(family)
+    servers = mcp_servers(mcp_commands, mcp_config, mcp_sandbox)
     definition = load_definition(agent_spec)
     agent = definition.create(model)
+    for server in servers:
+        agent.tools.add_source(server)
     session = _open_session(session_id)
-    session.append({"type": "meta", "agent": agent_spec, "options": {}, "model": model})
+    meta: dict[str, Any] = {"type": "meta", "agent": agent_spec, "options": {}, "model": model}
+    if servers:  # a resumed chat starts the same servers
+        meta |= {"mcp": list(mcp_commands), "mcp_config": os.path.abspath(mcp_config) if mcp_config else None}
+        meta |= {"mcp_sandbox": True} if mcp_sandbox else {}
+    session.append(meta)
     agent.attach_session(session)
     click.echo(f"chatting with {definition.name} (session {session.id}); empty line or Ctrl-D to end", err=True)
-    while True:
-        try:
-            line = input("you> ")
-        except EOFError:
-            break
-        if not line.strip():
-            break
-        started = time.monotonic()
-        result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning), yes=yes)
-        click.echo(summarize(result, session=None, elapsed=time.monotonic() - started), err=True)
+    try:
+        while True:
+            try:
+                line = input("you> ")
+            except EOFError:
+                break
+            if not line.strip():
+                break
+            started = time.monotonic()
+            result = _drive(agent, line, LiveDisplay(show_reasoning=not hide_reasoning), yes=yes)
+            click.echo(summarize(result, session=None, elapsed=time.monotonic() - started), err=True)
+    finally:
+        agent.tools.close()  # stops the MCP servers
     click.echo(f"session kept: agentkit sessions resume {session.id}", err=True)
 
 
@@ -369,15 +423,26 @@ def sessions_group() -> None:
     pass
 
 
+_sessions_option = click.option(
+    "--sessions",
+    "store",
+    envvar="AGENTKIT_SESSIONS",
+    help="where sessions live: a folder, s3://BUCKET/PREFIX or agentcore-memory://MEMORY_ID[/ACTOR] "
+    "[default: $AGENTKIT_SESSIONS, else $AGENTKIT_HOME/sessions]",
+)
+
+
 @sessions_group.command("list", help="List sessions, newest first (a failed run's error is shown).")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON array of sessions")
-def sessions_list(as_json: bool) -> None:
-    infos = list_sessions()
+@_sessions_option
+def sessions_list(as_json: bool, store: str | None) -> None:
+    infos = list_sessions(store or None)
     if as_json:
         rows = [
             {
                 "id": i.id,
-                "path": str(i.path),
+                "path": str(i.path) if i.path is not None else None,
+                "location": i.location,
                 "updated": i.updated,
                 "messages": i.messages,
                 "first_prompt": i.first_prompt,
@@ -399,18 +464,19 @@ def sessions_list(as_json: bool) -> None:
         click.echo(line + (f"  FAILED: {info.error}" if info.error else ""))
 
 
-def _existing(session_id: str) -> Session:
-    session = Session.open(session_id)
+def _existing(session_id: str, store: str | None) -> Session:
+    session = Session.open(session_id, store or None)
     if not session.exists():
-        raise click.ClickException(f"no session {session_id!r} (see `agentkit sessions list`)")
+        raise click.ClickException(f"no session {session_id!r} in {session.location} (see `agentkit sessions list`)")
     return session
 
 
-@sessions_group.command("show", help="Print a session's conversation.")
+@sessions_group.command("show", help="Print a session's conversation (SESSION_ID: an id, or a session's URL).")
 @click.argument("session_id")
 @click.option("--json", "as_json", is_flag=True)
-def sessions_show(session_id: str, as_json: bool) -> None:
-    state = _existing(session_id).load()
+@_sessions_option
+def sessions_show(session_id: str, as_json: bool, store: str | None) -> None:
+    state = _existing(session_id, store).load()
     for message in state.messages:
         if as_json:
             click.echo(json.dumps(message.to_dict(), ensure_ascii=False))
@@ -433,18 +499,27 @@ def sessions_show(session_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines of events instead of the live display")
 @_family_option
 @_yes_option
+@_sessions_option
 def sessions_resume(
-    session_id: str, prompt: str | None, model: str | None, as_json: bool, family: str | None, yes: bool
+    session_id: str,
+    prompt: str | None,
+    model: str | None,
+    as_json: bool,
+    family: str | None,
+    yes: bool,
+    store: str | None,
 ) -> None:
     _use_family(family)
-    session = _existing(session_id)
+    session = _existing(session_id, store)
     meta = next((r for r in session.records() if r.get("type") == "meta"), None)
     if meta is None:
         raise click.ClickException(f"session {session_id!r} was not started by `agentkit run`; resume it in Python")
     definition = load_definition(meta["agent"])
     started = time.monotonic()
     agent = _build(definition, model or meta.get("model"), session, dict(meta.get("options") or {}))
-    for server in mcp_servers(tuple(meta.get("mcp") or ()), meta.get("mcp_config")):
+    window = meta.get("context_window")
+    _use_window(agent, window if isinstance(window, int) else None)
+    for server in mcp_servers(tuple(meta.get("mcp") or ()), meta.get("mcp_config"), meta.get("mcp_sandbox") is True):
         agent.tools.add_source(server)
     last = agent.messages[-1] if agent.messages else None
     if prompt is None and last is not None and last.role == "assistant" and not last.tool_calls:

@@ -41,6 +41,12 @@ __all__ = ["serve_command"]
     help="Seconds a request's headers may take to arrive (HTTP 408 after).",
 )
 @click.option(
+    "--sessions",
+    envvar="AGENTKIT_SESSIONS",
+    help="Where sessions live: a folder, s3://BUCKET/PREFIX or agentcore-memory://MEMORY_ID[/ACTOR] "
+    "[default: $AGENTKIT_SESSIONS, else $AGENTKIT_HOME/sessions].",
+)
+@click.option(
     "--log-level",
     default="warning",
     show_default=True,
@@ -56,19 +62,21 @@ def serve_command(
     max_receiving_bytes: int | None,
     body_timeout: float,
     header_timeout: float,
+    sessions: str | None,
     log_level: str,
 ) -> None:
     """Serve AGENT (a ready-made agent's name, module:attribute, or a Python file) over HTTP.
 
-    Sessions: the X-Amzn-Bedrock-AgentCore-Runtime-Session-Id header names a durable session kept under
-    $AGENTKIT_HOME (default ~/.agentkit), so a conversation continues across invocations.
+    Sessions: the X-Amzn-Bedrock-AgentCore-Runtime-Session-Id header names a durable session kept in
+    --sessions (default $AGENTKIT_HOME/sessions), so a conversation continues across invocations; in S3 it
+    also continues on another machine.
     """
     import logging
 
     from agentkit.serve import create_app, load_agent_factory, serve
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    factory = load_agent_factory(agent, model=model)
+    factory = load_agent_factory(agent, model=model, sessions=sessions or None)
     factory(None)  # build one agent now: a broken agent fails here, with one line, not on the first request
     app = create_app(
         factory,

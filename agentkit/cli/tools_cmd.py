@@ -24,11 +24,11 @@ def tools_group() -> None:
 @tools_group.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print the full definitions (name, description, schema).")
 @mcp_options
-def list_command(as_json: bool, mcp_commands: tuple[str, ...], mcp_config: str | None) -> None:
+def list_command(as_json: bool, mcp_commands: tuple[str, ...], mcp_config: str | None, mcp_sandbox: bool) -> None:
     """Print every registered tool (or, with --mcp / --mcp-config, the MCP servers' tools): its name and the
     first line of its description."""
     from_mcp = bool(mcp_commands or mcp_config)
-    tools = _load_mcp(mcp_commands, mcp_config) if from_mcp else _load()
+    tools = _load_mcp(mcp_commands, mcp_config, mcp_sandbox) if from_mcp else _load()
     if as_json:
         click.echo(json.dumps([t.definition.to_json_schema() for t in tools.values()], indent=2, ensure_ascii=False))
         return
@@ -94,9 +94,9 @@ def _executor() -> ToolExecutor:
     return executor
 
 
-def _load_mcp(commands: tuple[str, ...], config: str | None) -> dict[str, Tool]:
+def _load_mcp(commands: tuple[str, ...], config: str | None, sandbox: bool) -> dict[str, Tool]:
     registry = ToolRegistry()
-    for server in mcp_servers(commands, config):
+    for server in mcp_servers(commands, config, sandbox):
         registry.add_source(server)
     try:
         return {t.name: t for t in registry}

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, str] = {
     "MCPServer": "agentkit.integrations.mcp",
     "MCPServerError": "agentkit.integrations.mcp",
+    "SigV4": "agentkit.integrations.mcp",
+    "oauth_client_credentials": "agentkit.integrations.mcp",
     "sigv4_auth": "agentkit.integrations.mcp",
     "AgentkitModelProvider": "agentkit.integrations.strands",
     "AgentkitStrandsTool": "agentkit.integrations.strands",
@@ -25,6 +27,8 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from agentkit.integrations.mcp import MCPServer as MCPServer
     from agentkit.integrations.mcp import MCPServerError as MCPServerError
+    from agentkit.integrations.mcp import SigV4 as SigV4
+    from agentkit.integrations.mcp import oauth_client_credentials as oauth_client_credentials
     from agentkit.integrations.mcp import sigv4_auth as sigv4_auth
     from agentkit.integrations.strands import (
         AgentkitModelProvider as AgentkitModelProvider,

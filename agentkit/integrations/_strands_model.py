@@ -62,12 +62,13 @@ class _Call:
 class StrandsModel:
     """Wraps a `strands.models.Model` instance so the agentkit loop can drive it.
 
-    `settings` are not sent per request: Strands providers take their options (max_tokens, temperature...)
-    in their own constructor or `update_config`. Text is still searched for leaked tool calls
+    `settings` are not sent per request, save `tool_choice`: Strands providers take their options (max_tokens,
+    temperature...) in their own constructor or `update_config`. Text is still searched for leaked tool calls
     (`text_format="auto"`), since servers sometimes leave a `<tool_call>` in the content.
     """
 
     text_thinking = False  # Strands providers stream reasoning as reasoningContent
+    supports_tool_choice = True  # Strands passes tool_choice on to every provider (typed results force their tool)
 
     def __init__(self, model: Any, *, name: str | None = None, text_format: str | None = "auto") -> None:
         if not isinstance(model, StrandsModelBase):
@@ -85,8 +86,10 @@ class StrandsModel:
         history, system = messages_to_strands(messages)
         specs: Any = [definition_to_spec(d) for d in tools] or None
         reader = _EventReader()
+        choice = _tool_choice(settings.tool_choice) if specs else None
+        options: dict[str, Any] = {"tool_choice": choice} if choice else {}
         try:
-            async for chunk in self.strands_model.stream(cast(Any, history), specs, system):
+            async for chunk in self.strands_model.stream(cast(Any, history), specs, system, **options):
                 for event in reader.read(cast(dict[str, Any], chunk)):
                     yield event
         except ModelThrottledException as exc:
@@ -185,6 +188,15 @@ def _complete(call: _Call) -> ToolCall:
     except ValueError as exc:
         # Unlike Strands (which silently substitutes {}), keep the text so validation can tell the model.
         return ToolCall(name=call.name, arguments=text, raw=text, invalid_reason=f"input is not valid JSON ({exc})")
+
+
+def _tool_choice(choice: str | None) -> dict[str, Any] | None:
+    """agentkit's tool_choice -> Strands' ToolChoice; Strands has no "none", so "none" (like "auto") sends nothing."""
+    if choice in (None, "auto", "none"):
+        return None
+    if choice == "required":
+        return {"any": {}}
+    return {"tool": {"name": choice}}
 
 
 def _default_name(model: StrandsModelBase) -> str:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pydantic
 from strands.models import Model as StrandsModelBase
 
-from agentkit.errors import ConfigError, ModelError
+from agentkit.errors import ConfigError
 from agentkit.integrations._strands_convert import (
     INVALID_CALL_KEY,
     UNREADABLE_CALL_NAME,
@@ -28,6 +28,7 @@ from agentkit.integrations._strands_convert import (
     system_text,
     usage_to_strands,
 )
+from agentkit.integrations._strands_structured import structured_output
 from agentkit.messages import ReasoningDelta, StreamEvent, TextDelta, ToolCall, ToolCallEvent, TurnEnd
 from agentkit.models.base import Model, ModelSettings
 from agentkit.parsing import recover_tool_calls
@@ -44,7 +45,8 @@ class AgentkitModelProvider(StrandsModelBase):
     """Any agentkit Model (Bedrock, OpenAI-compatible, local Transformers, ScriptedModel...) as a Strands Model.
 
     Config keys: `max_tokens`, `temperature`, `top_p`, `stop`, `reasoning_effort` (agentkit ModelSettings),
-    `text_format` (how the backend's text is searched for tool calls; default: the backend's own), and
+    `text_format` (how the backend's text is searched for tool calls; default: the backend's own),
+    `structured_output_retries` (how often an answer that does not validate is sent back; default 2), and
     anything else, which reaches the backend as `ModelSettings.extra`.
     """
 
@@ -65,7 +67,7 @@ class AgentkitModelProvider(StrandsModelBase):
 
     def _settings(self, tool_choice: Any) -> ModelSettings:
         settings = ModelSettings(**{k: self.config[k] for k in _SETTINGS_KEYS if self.config.get(k) is not None})
-        skip = {*_SETTINGS_KEYS, "text_format", "context_window_limit"}
+        skip = {*_SETTINGS_KEYS, "text_format", "context_window_limit", "structured_output_retries"}
         settings.extra = {k: v for k, v in self.config.items() if k not in skip}
         settings.tool_choice = _tool_choice(tool_choice)
         return settings
@@ -101,30 +103,21 @@ class AgentkitModelProvider(StrandsModelBase):
     async def structured_output(
         self, output_model: type[T], prompt: Any, system_prompt: str | None = None, **kwargs: Any
     ) -> AsyncGenerator[dict[str, Any], None]:
-        """Ask for `output_model` through one forced tool call; the last event is `{"output": instance}`."""
-        spec = {
-            "name": output_model.__name__,
-            "description": (output_model.__doc__ or f"Return a {output_model.__name__}.").strip(),
-            "inputSchema": {"json": output_model.model_json_schema()},
-        }
-        arguments: Any = None
-        async for event in self.stream(prompt, [spec], system_prompt, tool_choice={"tool": {"name": spec["name"]}}):
+        """Ask for `output_model` through agentkit's typed results (agentkit.output): one tool call, forced where
+        the backend can force it, else that call or the JSON as text; the errors of an answer that does not
+        validate go back to the model (config `structured_output_retries`, default 2). The last event is
+        `{"output": instance}`; OutputError (keeping the raw answer) when no answer validates."""
+        events = structured_output(
+            self.stream,
+            f"{type(self).__name__}: model {self.model.name!r}",
+            output_model,
+            prompt,
+            system_prompt,
+            forcing=bool(getattr(self.model, "supports_tool_choice", False)),
+            retries=int(self.config.get("structured_output_retries", 2)),
+        )
+        async for event in events:
             yield event
-            start = event.get("contentBlockStart", {}).get("start", {})
-            if "toolUse" in start and start["toolUse"]["name"] == spec["name"]:
-                arguments = ""
-            delta = event.get("contentBlockDelta", {}).get("delta", {})
-            if arguments is not None and "toolUse" in delta:
-                arguments += delta["toolUse"].get("input", "")
-        if arguments is None:
-            raise ModelError(
-                f"{type(self).__name__}: model {self.model.name!r} did not call the {spec['name']!r} tool for "
-                "structured output; use a model that follows tool instructions or describe the format in the prompt"
-            )
-        try:
-            yield {"output": output_model.model_validate_json(arguments or "{}")}
-        except pydantic.ValidationError as exc:
-            raise ModelError(f"{type(self).__name__}: structured output does not match {spec['name']}: {exc}") from exc
 
 
 class _BlockWriter:

@@ -15,8 +15,11 @@ from any loop (sync `agent(...)` calls, several `asyncio.run`s). Calls hop to th
 - Results: text parts as they are, images and audio as a one-line note (type and size), embedded text resources
   as their text, structured content as JSON when there is no text; `isError` becomes an error result; past
   `max_result_chars` a result is cut, with a note.
-- Transports: stdio, streamable HTTP (`headers=`, `auth=` an httpx2.Auth; `sigv4_auth` for an AgentCore Gateway
-  with IAM authorization) and the legacy HTTP+SSE one.
+- Stdio servers are programs we start: `sandbox=` (a Policy or Sandbox) confines one like an isolated tool
+  (`_mcp_confined.py` starts it from the sandbox's launch and moves JSON-RPC lines for the SDK's session).
+- Transports: stdio, streamable HTTP (`headers=`, `auth=` an httpx2.Auth; for an AgentCore Gateway `SigV4(region)`
+  with IAM authorization, a bearer token in `headers`, or `oauth_client_credentials(...)`, see `_mcp_auth.py`)
+  and the legacy HTTP+SSE one.
 """
 
 from __future__ import annotations
@@ -27,15 +30,20 @@ import contextlib
 import json
 import logging
 import re
+import shutil
 import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentkit.errors import AgentkitError, ConfigError, MissingExtra, RetryTool
+from agentkit.integrations._mcp_auth import SigV4, oauth_client_credentials, sigv4_auth
 from agentkit.tooling import TOOL_NAME, Tool
 
-__all__ = ["MCPServer", "MCPServerError", "sigv4_auth"]
+if TYPE_CHECKING:
+    from agentkit.sandbox import Policy, Sandbox
+
+__all__ = ["MCPServer", "MCPServerError", "SigV4", "oauth_client_credentials", "sigv4_auth"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +95,8 @@ class MCPServer:
             None  # made on the server's loop: calls arriving together share one start
         )
         self._lock = threading.Lock()
+        self._refusal: dict[str, str] = {}  # HTTP servers: the last refusal, to explain an SDK error
+        self._start_hint = ""  # said when the server closes the connection before answering
 
     # ---- construction --------------------------------------------------------------------------
 
@@ -99,14 +109,30 @@ class MCPServer:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         name: str | None = None,
+        sandbox: Policy | Sandbox | None = None,
         **options: Any,
     ) -> MCPServer:
-        """A server we start as a program and talk to over its stdin and stdout."""
+        """A server we start as a program and talk to over its stdin and stdout.
+
+        `sandbox` confines the program like an isolated tool: a `Policy` (run with the strongest backend
+        here; `mode="required"`) or a `Sandbox` (its backend, mode and policy). It then sees the system
+        folders, the Python interpreter, `cwd` (read-only) and exactly the policy's grants; the network only
+        if the policy allows it; the policy's environment plus `env`, never ours; and the policy's limits
+        (`cpu_seconds` counts over the server's whole life: past it the server is killed, and restarted on
+        the next call). Without `sandbox` the program runs as the SDK starts it, as the user who runs us."""
         sdk = _require_sdk()
         if not command:
             raise ConfigError("MCPServer.stdio needs a command to run, e.g. MCPServer.stdio('npx', ['-y', '...'])")
+        server_name = name or _name_from(command, args)
+        if sandbox is not None:
+            server = cls(server_name, _confined_target(sandbox, command, args, env, cwd, server_name), **options)
+            server._start_hint = (
+                "if it printed that it cannot open a file, grant that file's folder in the sandbox policy "
+                "(read_paths): a confined server sees the system folders, the interpreter, its cwd and its grants"
+            )
+            return server
         params = sdk.StdioServerParameters(command=command, args=list(args), env=dict(env) if env else None, cwd=cwd)
-        return cls(name or _name_from(command, args), lambda: params, **options)
+        return cls(server_name, lambda: params, **options)
 
     @classmethod
     def http(
@@ -124,6 +150,13 @@ class MCPServer:
         if not re.match(r"^https?://", url):
             raise ConfigError(f"MCPServer.http needs an http:// or https:// URL, got {url!r}")
         fixed = dict(headers or {})
+        last: dict[str, str] = {}  # the last HTTP refusal, which the SDK's error does not carry
+
+        async def remember(response: Any) -> None:
+            if response.status_code >= 400:
+                last["refusal"] = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+            else:
+                last.pop("refusal", None)
 
         @contextlib.asynccontextmanager
         async def target() -> AsyncIterator[Any]:  # the SDK leaves a client it was given open: close ours
@@ -131,13 +164,18 @@ class MCPServer:
             from mcp.client.streamable_http import streamable_http_client
 
             timeout = httpx2.Timeout(30.0, read=300.0)
+            hooks = {"response": [remember]}
             async with (
-                httpx2.AsyncClient(headers=fixed, auth=auth, timeout=timeout, follow_redirects=True) as http_client,
+                httpx2.AsyncClient(
+                    headers=fixed, auth=auth, timeout=timeout, follow_redirects=True, event_hooks=hooks
+                ) as http_client,
                 streamable_http_client(url, http_client=http_client) as streams,
             ):
                 yield streams
 
-        return cls(name or _name_from_url(url), target, transport="http", **options)
+        server = cls(name or _name_from_url(url), target, transport="http", **options)
+        server._refusal = last
+        return server
 
     @classmethod
     def sse(
@@ -212,7 +250,7 @@ class MCPServer:
             raise RetryTool(f"MCP server {self.name!r} did not start within {self.startup_timeout:g} s") from None
         except Exception as exc:
             await self._disconnect()
-            raise RetryTool(f"MCP server {self.name!r} could not start: {_describe(exc)}") from None
+            raise RetryTool(f"MCP server {self.name!r} could not start: {self._describe(exc)}") from None
         try:
             result = await asyncio.wait_for(client.call_tool(remote, arguments), self.timeout)
         except TimeoutError:
@@ -224,7 +262,7 @@ class MCPServer:
         except Exception as exc:
             await self._disconnect()
             raise RetryTool(
-                f"MCP server {self.name!r} failed on {remote!r} ({_describe(exc)}); "
+                f"MCP server {self.name!r} failed on {remote!r} ({self._describe(exc)}); "
                 "it will be restarted on the next call"
             ) from None
         return _capped(_result_value(self.name, result), self.max_result_chars)
@@ -240,7 +278,7 @@ class MCPServer:
             ) from None
         except Exception as exc:
             await self._disconnect()
-            raise MCPServerError(f"MCP server {self.name!r} could not start: {_describe(exc)}") from None
+            raise MCPServerError(f"MCP server {self.name!r} could not start: {self._describe(exc)}") from None
         tools: list[Any] = []
         cursor = None
         try:
@@ -258,7 +296,7 @@ class MCPServer:
             ) from None
         except Exception as exc:
             await self._disconnect()
-            raise MCPServerError(f"MCP server {self.name!r} failed to list its tools: {_describe(exc)}") from None
+            raise MCPServerError(f"MCP server {self.name!r} failed to list its tools: {self._describe(exc)}") from None
 
     # ---- the connection, on the server's own loop ------------------------------------------------
 
@@ -289,7 +327,7 @@ class MCPServer:
                 ready.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
             if not isinstance(exc, Exception):
                 raise
-            log.debug("MCP server %r closed with %s", self.name, _describe(exc))
+            log.debug("MCP server %r closed with %s", self.name, self._describe(exc))
 
     async def _disconnect(self) -> None:
         task, stop = self._session_task, self._stop
@@ -321,6 +359,14 @@ class MCPServer:
             future.cancel()
             raise MCPServerError(f"MCP server {self.name!r} did not {what} in time") from None
 
+    def _describe(self, exc: BaseException) -> str:
+        refusal = self._refusal.get("refusal")
+        if refusal is None:
+            text = _describe(exc)
+            return f"{text} ({self._start_hint})" if self._start_hint and "Connection closed" in text else text
+        hint = ": check the token or credentials" if refusal.startswith(("HTTP 401", "HTTP 403")) else ""
+        return f"{_describe(exc)}; the server answered {refusal}{hint}"
+
     def _public_name(self, remote: str, taken: Collection[str]) -> str:
         if self.prefix or remote in taken or not TOOL_NAME.match(remote):
             prefixed = f"{_safe(self.name)}_{_safe(remote)}"[:64]
@@ -328,33 +374,33 @@ class MCPServer:
         return remote
 
 
-def sigv4_auth(region: str, *, service: str = "bedrock-agentcore", session: Any = None) -> Any:
-    """An `httpx2.Auth` that signs each request with AWS SigV4, for an AgentCore Gateway created with IAM
-    authorization: `MCPServer.http(gateway_url, auth=sigv4_auth("us-west-2"))`. Credentials come from `session`
-    (a boto3 Session), else boto3's default chain, and are read afresh per request (so refreshed ones are used)."""
-    try:
-        import boto3
-        import httpx2
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-    except ImportError:
-        raise MissingExtra("boto3", "bedrock") from None
-    credentials = (session or boto3.Session()).get_credentials()
-    if credentials is None:
-        raise ConfigError("no AWS credentials found for SigV4 signing: configure them (aws configure, AWS_PROFILE)")
+def _confined_target(
+    sandbox: Policy | Sandbox,
+    command: str,
+    args: Sequence[str],
+    env: Mapping[str, str] | None,
+    cwd: str | None,
+    name: str,
+) -> Callable[[], Any]:
+    from agentkit.sandbox import Policy, Sandbox
 
-    class _SigV4(httpx2.Auth):
-        requires_request_body = True
+    if not isinstance(sandbox, Policy | Sandbox):
+        raise ConfigError(
+            f"MCPServer.stdio(sandbox=...) takes an agentkit.sandbox.Policy or Sandbox, got {type(sandbox).__name__}"
+        )
+    made: list[Sandbox] = [sandbox] if isinstance(sandbox, Sandbox) else []
 
-        def auth_flow(self, request: Any) -> Any:
-            signed = AWSRequest(
-                method=request.method, url=str(request.url), data=request.content, headers=dict(request.headers)
-            )
-            SigV4Auth(credentials.get_frozen_credentials(), service, region).add_auth(signed)
-            request.headers.update(dict(signed.headers))
-            yield request
+    def target() -> Any:
+        from agentkit.integrations._mcp_confined import confined_stdio
 
-    return _SigV4()
+        if not made:  # probing the machine's sandbox waits for the first start
+            made.append(Sandbox(sandbox) if isinstance(sandbox, Policy) else sandbox)
+        program = shutil.which(command)  # found on our PATH, as an unconfined server would be
+        if program is None:
+            raise FileNotFoundError(f"no program {command!r} (not a file, nor on PATH)")
+        return confined_stdio(made[0], [program, *args], env=env, cwd=cwd, what=f"MCP server {name!r}")
+
+    return target
 
 
 # ---- results -------------------------------------------------------------------------------------

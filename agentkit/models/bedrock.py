@@ -56,6 +56,7 @@ from agentkit.messages import (
     TurnEnd,
     Usage,
 )
+from agentkit.models._overflow import overflow_error
 from agentkit.models.base import ModelSettings
 from agentkit.models.converse import to_converse_messages
 from agentkit.tooling import TOOL_NAME, ToolDefinition
@@ -321,6 +322,9 @@ class BedrockModel:
             return ModelTimeout(f"{where} timed out ({detail}); retry or shorten the request")
         if code in _RETRYABLE_CODES or (status is not None and status >= 500):
             return ModelUnavailable(f"{where} is unavailable after retries ({code}: {detail}); try again later")
+        if code == "ValidationException" and (overflow := overflow_error(detail)):
+            overflow.args = (f"{where} rejected a request longer than the model's context window: {detail}",)
+            return overflow
         if code == "ValidationException":
             return ModelError(
                 f"Bedrock rejected the request to {where}: {detail}. Check the messages, the tool schemas "

@@ -40,6 +40,8 @@ class FallbackModel:
         self.name = name or "fallback(" + ", ".join(m.name for m in self.models) + ")"
         # Each backend's text is read with its own format as it serves, so the loop parses nothing more.
         self.text_format: str | None = None
+        # a typed result may force its answer tool only if whichever backend serves the turn can (agentkit.output)
+        self.supports_tool_choice = all(getattr(m, "supports_tool_choice", False) for m in self.models)
         self.served_by: str | None = None
         self.last_errors: list[tuple[str, BaseException]] = []  # backends skipped on the last turn
 

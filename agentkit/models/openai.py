@@ -52,6 +52,7 @@ from agentkit.messages import (
     Usage,
 )
 from agentkit.models._openai_servers import ServerQuirks, estimate_tokens, quirks_for
+from agentkit.models._overflow import overflow_error
 from agentkit.models.base import ModelSettings
 from agentkit.tooling import ToolDefinition
 
@@ -76,6 +77,9 @@ def _format_for(model: str) -> str:
     if "qwen" in lowered or "smollm" in lowered:  # SmolLM2 was trained on a Hermes-like list form
         return "hermes"
     return "auto"
+
+
+_WINDOW_SERVERS = frozenset({"vllm", "sglang"})  # their /v1/models lists max_model_len
 
 
 class OpenAIModel:
@@ -110,6 +114,8 @@ class OpenAIModel:
             )
         self.include_usage = include_usage
         self.quirks = quirks_for(server)
+        named = server if isinstance(server, str) else os.environ.get("AGENTKIT_OPENAI_SERVER")
+        self.reports_window = named in _WINDOW_SERVERS  # its /v1/models says the window (fetch_context_window)
         self.supports_tool_choice = self.quirks.accepts_required  # else typed results ask for JSON text
         self.streaming = stream if stream is not None else _stream_from_env()
         self._explicit_format = text_format
@@ -284,6 +290,27 @@ class OpenAIModel:
             raise ConfigError(f"{self.base_url} lists no models; pass model= or set OPENAI_MODEL")
         return str(ids[0])
 
+    async def fetch_context_window(self) -> int | None:
+        """The served model's window, where `/v1/models` says it: vLLM's `max_model_len`, llama.cpp's
+        `meta.n_ctx_train` (the trained window; its server may run a smaller one, which an overflow then
+        tells). None when the server says nothing (OpenAI itself), is not declared as one that does
+        (`server="vllm"` or "sglang": other servers are not asked, so no request is spent), or cannot be asked."""
+        if not self.reports_window:
+            return None
+        try:
+            page = await self._client.models.list()
+        except openai.OpenAIError:
+            return None
+        for entry in page.data:
+            if self.model is not None and entry.id != self.model:
+                continue
+            extra = entry.model_extra or {}
+            meta = extra.get("meta")
+            value = extra.get("max_model_len") or (meta.get("n_ctx_train") if isinstance(meta, dict) else None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
     # ---- errors -------------------------------------------------------------------------------
 
     def _translate(self, exc: Exception) -> ModelError:
@@ -308,6 +335,11 @@ class OpenAIModel:
             )
         elif status == 429 or status >= 500:
             error = ModelUnavailable(f"{where} is unavailable after retries (HTTP {status}: {detail}); try later")
+        elif status in (400, 413, 422) and (
+            overflow := overflow_error(detail, exc.body, code=getattr(exc, "code", None))
+        ):
+            overflow.args = (f"{where} rejected a request longer than the model's context window: {detail}",)
+            error = overflow
         elif status in (400, 422):
             error = ModelHTTPError(
                 status, f"{where} rejected the request: {detail}. Check the messages, tool schemas and settings"

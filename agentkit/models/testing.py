@@ -215,6 +215,7 @@ class RecordingModel:
         self.path = Path(path)
         self.name = f"recording({inner.name})"
         self.text_format = inner.text_format
+        self.supports_tool_choice = getattr(inner, "supports_tool_choice", False)  # typed results, as unwrapped
         self.text_thinking = getattr(inner, "text_thinking", None)
 
     async def stream(

@@ -46,7 +46,7 @@ from typing import Any
 import anyio
 
 from agentkit import prompts
-from agentkit.errors import ConfigError, MissingExtra, ModelError, clip
+from agentkit.errors import ConfigError, ContextOverflow, MissingExtra, ModelError, clip
 from agentkit.messages import Message, StopReason, StreamEvent, TextDelta, TurnEnd, Usage
 from agentkit.models.base import ModelSettings
 from agentkit.tooling import ToolDefinition
@@ -295,6 +295,8 @@ class TransformersModel:
         self._tokenizer_lock = threading.Lock()  # fast tokenizers raise "Already borrowed" when encoding concurrently
         self.own_prompt = not _template_text(self.tokenizer) or self._template_drops_tools()
         self.text_thinking = self._prompt_opens_think()
+        window = getattr(self.model.config, "max_position_embeddings", None)
+        self.context_window: int | None = window if isinstance(window, int) and window > 0 else None
 
     def __repr__(self) -> str:
         return f"TransformersModel({self.name!r}, family={self.family!r}, device={str(self.device)!r})"
@@ -363,6 +365,11 @@ class TransformersModel:
                 return list(self.tokenizer.encode(text, add_special_tokens=False))
         return self._template_ids(messages, tools, settings)
 
+    def count_tokens(self, text: str) -> int:
+        """How many tokens `text` takes with this model's tokenizer (agentkit.context counts what it sends)."""
+        with self._tokenizer_lock:
+            return len(self.tokenizer.encode(text, add_special_tokens=False))
+
     def _template_ids(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings
     ) -> list[int]:
@@ -408,6 +415,15 @@ class TransformersModel:
         """Stream one assistant turn as raw text, then a TurnEnd with usage."""
         prompt = await anyio.to_thread.run_sync(self.prompt_ids, messages, tools, settings)
         options = self._options(settings)
+        window = self.context_window
+        if window is not None:
+            if len(prompt) >= window:
+                raise ContextOverflow(
+                    f"the prompt of {len(prompt)} tokens is longer than {self.name!r}'s context window of {window} "
+                    "tokens (max_position_embeddings); send a shorter conversation",
+                    limit=window,
+                )
+            options.max_new_tokens = min(options.max_new_tokens, window - len(prompt))
         # Without reuse, or while another stream owns the shared cache, this turn gets a private one.
         shared = self.reuse_cache and self._kv_lock.acquire(blocking=False)
         state = self._kv if shared else KVState(self.model)

@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 from typing import Any
@@ -88,11 +89,49 @@ class _ExactLocations:
 
 
 def _private_tmp(base: str) -> str:
-    """A temp dir for one call (TMPDIR and tempfile point at it), removed when the call returns."""
+    """The calls' temp dir (TMPDIR and tempfile point at it); `_empty` clears it after each call."""
     path = tempfile.mkdtemp(prefix="call-", dir=base)
     os.environ["TMPDIR"] = path
     tempfile.tempdir = path
     return path
+
+
+def _empty(path: str) -> None:
+    """Remove what a call left in the temp dir, so the next call finds it empty. The folder itself stays:
+    removing and making it again cost milliseconds per call on some host file systems (Landlock's TMPDIR
+    is on the host's /tmp), and most calls leave nothing."""
+    with os.scandir(path) as entries:
+        leftovers = [entry.path for entry in entries]
+    for item in leftovers:
+        if os.path.isdir(item) and not os.path.islink(item):
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            try:
+                os.unlink(item)
+            except OSError:
+                pass
+
+
+def _reap_namespace() -> None:
+    """Kill what the call left running (a setsid daemon too), where no cgroup finds it for the parent.
+
+    Only where the parent says the worker started in a PID namespace of its own and the worker's pid proves it
+    (1 as the namespace's init, 2 under bubblewrap's init: numbers no process of the host namespace can have):
+    kill(-1) there reaches this namespace only, never the user's other processes. Then reap the orphans that
+    came to us as init."""
+    if os.getpid() not in (1, 2):
+        return
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def main() -> None:
@@ -109,10 +148,10 @@ def main() -> None:
     requests = sys.stdin.buffer
     reply.write('{"ready": true}\n')
     reply.flush()
-    temp_base = os.environ.get("TMPDIR") or "/tmp"
+    call_tmp = _private_tmp(os.environ.get("TMPDIR") or "/tmp")
     for line in requests:
         request = json.loads(line)
-        call_tmp = _private_tmp(temp_base)
+        _empty(call_tmp)  # again: a process of the last call may have written there before it was killed
         try:
             _cpu_budget(int(config["cpu_seconds"]))
             result = _call(_resolve(request["module"], request["qualname"]), request["kwargs"])
@@ -123,7 +162,9 @@ def main() -> None:
             error = {"type": type(exc).__name__, "module": type(exc).__module__, "message": str(exc)}
             text = json.dumps({"id": request["id"], "ok": False, "error": error})
         finally:
-            shutil.rmtree(call_tmp, ignore_errors=True)
+            if request.get("reap"):
+                _reap_namespace()
+            _empty(call_tmp)
         reply.write(text + "\n")
         reply.flush()
 

@@ -14,10 +14,13 @@ rlimits and namespaces; `agentkit sandbox doctor` says why. Works with cgroup v2
 
 from __future__ import annotations
 
+import atexit
 import functools
 import itertools
 import os
+import queue
 import signal
+import threading
 import time
 
 __all__ = ["SandboxCgroup", "cgroup_support"]
@@ -138,20 +141,41 @@ class SandboxCgroup:
             return []
 
     def kill(self) -> None:
-        """SIGKILL every process inside (a process forking meanwhile is caught by the next pass)."""
+        """SIGKILL every process inside, until none is left (a process forking meanwhile is caught by the
+        next pass)."""
+        for _ in range(100):
+            if not self.signal_all():
+                return
+            time.sleep(0.002)
+
+    def signal_all(self) -> bool:
+        """One pass of SIGKILL to every process inside; False when there was none to signal."""
         for path in self.dirs:
             if _write_if_present(os.path.join(path, "cgroup.kill"), "1"):
-                return
-        for _ in range(100):
-            pids = [pid for pid in self.pids() if pid != os.getpid()]
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.002)
+                return bool(self.pids())
+        pids = [pid for pid in self.pids() if pid != os.getpid()]
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return bool(pids)
+
+    def remove_soon(self) -> None:
+        """SIGKILL everything inside now, and delete the group once the kernel has let the processes go: at
+        once where it already has, else on a background thread (the wait is a few milliseconds of the
+        kernel tearing a PID namespace down, which a call's result need not wait for)."""
+        self.signal_all()
+        for path in list(self.dirs):
+            try:
+                os.rmdir(path)
+                self.dirs.remove(path)
+            except FileNotFoundError:
+                self.dirs.remove(path)
+            except OSError:
+                pass
+        if self.dirs:
+            _remover().put(self)
 
     def remove(self) -> None:
         """Kill what is left and delete the group (rmdir succeeds once the last process is gone)."""
@@ -159,6 +183,7 @@ class SandboxCgroup:
             return
         self.kill()
         for path in list(self.dirs):
+            pause = 0.0002  # the kernel releases the killed processes within a millisecond or two
             for _ in range(250):
                 try:
                     os.rmdir(path)
@@ -167,8 +192,27 @@ class SandboxCgroup:
                     break
                 except OSError:
                     self.kill()
-                    time.sleep(0.004)
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.004)
             self.dirs.remove(path)
+
+
+@functools.cache
+def _remover() -> queue.SimpleQueue[SandboxCgroup]:
+    """The queue of groups `remove_soon` left to a daemon thread; what is still queued at exit is removed then."""
+    pending: queue.SimpleQueue[SandboxCgroup] = queue.SimpleQueue()
+
+    def drain(block: bool) -> None:
+        while True:
+            try:
+                group = pending.get(block=block)
+            except queue.Empty:
+                return
+            group.remove()
+
+    threading.Thread(target=drain, args=(True,), name="agentkit-cgroup-remover", daemon=True).start()
+    atexit.register(drain, False)
+    return pending
 
 
 def join(procs_files: tuple[str, ...]) -> None:

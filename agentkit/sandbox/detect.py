@@ -52,6 +52,7 @@ class Capabilities:
     setpriv: str | None
     bwrap_path: str | None
     root_userns: bool = False  # as root: a user namespace can be made (landlock/rlimits map root to uid 65534)
+    own_userns: bool = False  # as an ordinary user: a user and PID namespace of its own can be made
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -115,6 +116,7 @@ def probe() -> Capabilities:
         setpriv=setpriv,
         bwrap_path=bwrap_path,
         root_userns=is_root and userns_error is None,
+        own_userns=not is_root and _own_userns_error() is None,
     )
 
 
@@ -180,6 +182,23 @@ def _root_userns_error() -> str | None:
         subprocess.run(["true"], preexec_fn=lambda: enter_user_namespace(65534), env={"PATH": MINIMAL_PATH}, check=True)
     except (OSError, subprocess.SubprocessError) as exc:
         return str(exc)
+    return None
+
+
+def _own_userns_error() -> str | None:
+    """None when an ordinary user can start a command as the init of a PID namespace in a user namespace of
+    its own (landlock and rlimits do, where no cgroup can be made), else why not."""
+    from agentkit.sandbox.kernel import child_setup
+
+    setup = child_setup(rlimits={}, pid_namespace=True, own_user_namespace=True)
+    try:
+        done = subprocess.run(
+            ["sh", "-c", "echo $$"], preexec_fn=setup, env={"PATH": MINIMAL_PATH}, capture_output=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    if done.stdout.strip() != b"1":  # the init of a new PID namespace is pid 1
+        return "unshare(CLONE_NEWUSER | CLONE_NEWPID) is refused here"
     return None
 
 

@@ -8,8 +8,11 @@ and where a daemon can outlive its call.
 
 from __future__ import annotations
 
+import shutil
+
 from agentkit.sandbox.detect import Capabilities
 from agentkit.sandbox.kernel import landlock_abi
+from agentkit.sandbox.policy import MINIMAL_PATH
 
 __all__ = ["ASPECTS", "guarantees"]
 
@@ -56,20 +59,26 @@ def _processes(caps: Capabilities, backend: str) -> str:
             "a cgroup of its own per call or worker (pids.max): no sandbox can starve another or the agent, which "
             "stays outside; whatever a call leaves running (a daemon too) is killed when it ends"
         )
+    own_namespace = backend == "bwrap" or caps.is_root or caps.own_userns
     if backend == "bwrap":
         lifetime = "a PID namespace (no process outlives the call)"
-    elif caps.is_root:
+    elif own_namespace:
         lifetime = "the command is the init of its own PID namespace (no process outlives the call)"
     else:
         lifetime = "no PID namespace and no cgroup (a double-forked daemon can outlive the call)"
+    return f"{lifetime}; {_process_count(caps, backend)}"
+
+
+def _process_count(caps: Capabilities, backend: str) -> str:
     mapped = caps.setpriv is None if backend == "bwrap" else caps.root_userns
     if caps.is_root and mapped:
-        count = "no per-call count (root mapped to uid 65534: RLIMIT_NPROC would count every root process)"
-    elif caps.is_root:
-        count = "RLIMIT_NPROC of uid 65534, shared by every sandbox on the machine"
-    else:
-        count = "RLIMIT_NPROC of your uid, shared with your own processes"
-    return f"{lifetime}; {count}"
+        return "no per-call count (host uid 0, mapped to uid 65534, is exempt from RLIMIT_NPROC)"
+    if caps.is_root:
+        return "RLIMIT_NPROC of uid 65534, shared by every sandbox on the machine"
+    in_userns = shutil.which("prlimit", path=MINIMAL_PATH) is not None if backend == "bwrap" else caps.own_userns
+    if in_userns:
+        return "RLIMIT_NPROC set in a user namespace of its own, where it counts this sandbox's processes only"
+    return "RLIMIT_NPROC of your uid, shared with your own processes"
 
 
 def _memory(caps: Capabilities, backend: str) -> str:

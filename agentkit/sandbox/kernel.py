@@ -158,20 +158,36 @@ def _drop_capabilities() -> None:
 
 
 _CLONE_NEWPID = 0x20000000
+_CLONE_NEWUSER = 0x10000000
 _PR_SET_PDEATHSIG = 1
 
 
-def _enter_pid_namespace() -> None:
-    """Make the command pid 1 of a new PID namespace (needs CAP_SYS_ADMIN: root), so that when it exits
-    the kernel kills everything it left behind, setsid daemons included.
+def _map_own_ids(uid: int, gid: int) -> None:
+    """In a user namespace just made by an ordinary user: be the same uid and gid inside as outside."""
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+
+
+def _enter_pid_namespace(own_user: bool) -> None:
+    """Make the command pid 1 of a new PID namespace, so that when it exits the kernel kills everything it
+    left behind, setsid daemons included. Root makes it directly; an ordinary user (`own_user`) makes a user
+    namespace of its own first, mapped to itself, which also makes RLIMIT_NPROC count this sandbox's
+    processes only (the kernel counts processes per user namespace).
 
     unshare(CLONE_NEWPID) only moves the children of the caller, so this forks: the parent stays outside
     as a monitor that closes every descriptor (the agent's and the output pipes), waits, and exits with
     the command's status; the child is the namespace's init, dies with the monitor, and goes on to exec.
     Where the namespace cannot be made, nothing changes."""
     libc = _libc()
-    if libc.unshare(_CLONE_NEWPID) != 0:
+    uid, gid = os.geteuid(), os.getegid()
+    if libc.unshare(_CLONE_NEWPID | (_CLONE_NEWUSER if own_user else 0)) != 0:
         return
+    if own_user:
+        _map_own_ids(uid, gid)
     pid = os.fork()
     if pid == 0:
         libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)  # SIGKILL when the monitor goes (a killpg, say)
@@ -200,19 +216,21 @@ def child_setup(
     drop_caps: bool = False,
     cgroup_procs: tuple[str, ...] = (),
     pid_namespace: bool = False,
+    own_user_namespace: bool = False,
     become: Callable[[], None] | None = None,
     become_after_landlock: bool = False,
 ) -> Callable[[], None]:
     """A `preexec_fn`: join the sandbox's cgroup (first: Landlock and the capability drop would forbid it) or enter
-    a PID namespace, rlimits, then (optionally) capability drop, `become` (the uid change of `identity`),
-    no_new_privs, Landlock and seccomp. `become_after_landlock` moves the uid change after Landlock, so that
-    its rules are opened as root (a plain uid drop could not reach folders beneath root's 0700 ones)."""
+    a PID namespace (in a user namespace of its own with `own_user_namespace`), rlimits, then (optionally)
+    capability drop, `become` (the uid change of `identity`), no_new_privs, Landlock and seccomp.
+    `become_after_landlock` moves the uid change after Landlock, so that its rules are opened as root (a plain
+    uid drop could not reach folders beneath root's 0700 ones)."""
     keep: list[object] = []
 
     def setup() -> None:
         join_cgroup(cgroup_procs)
         if pid_namespace:
-            _enter_pid_namespace()
+            _enter_pid_namespace(own_user_namespace)
         for which, limits in rlimits.items():
             resource.setrlimit(which, limits)
         if drop_caps:

@@ -63,6 +63,7 @@ class Launch:
     cwd: str | None = None
     cgroup: SandboxCgroup | None = None  # the child's own cgroup, where one could be made
     temp_dirs: list[str] = field(default_factory=list)  # the private TMPDIR, removed by release()
+    private_pids: bool = False  # the child starts in a PID namespace of its own (it may fail to, as root)
 
     def start(self, *, stdin: int, stderr: int, what: str) -> subprocess.Popen[bytes]:
         """Start the child in its own session (so a timeout can kill the whole group); `what` names it in
@@ -88,12 +89,15 @@ class Launch:
         finally:
             self.close_fds()
 
-    def release(self) -> None:
-        """Once the call is over: kill whatever is left in the sandbox's cgroup, remove the group, and remove
-        the private temp dir (symlinks in it are not followed)."""
+    def release(self, *, wait: bool = False) -> None:
+        """Once the call is over: kill whatever is left in the sandbox's cgroup, remove the group (at once with
+        `wait`, else soon: see `SandboxCgroup.remove_soon`), and remove the private temp dir (symlinks in it are
+        not followed)."""
         group, self.cgroup = self.cgroup, None
-        if group is not None:
+        if group is not None and wait:
             group.remove()
+        elif group is not None:
+            group.remove_soon()
         while self.temp_dirs:
             shutil.rmtree(self.temp_dirs.pop(), ignore_errors=True)
 
@@ -231,15 +235,20 @@ def bwrap_argv(
     binds += [(p, "--bind") for p in _dedupe_existing(policy.write_paths)]
     if cwd and not _host_wide(cwd) and not any(cwd == p or cwd.startswith(p.rstrip("/") + "/") for p, _ in binds):
         binds.append((cwd, "--ro-bind"))
+    read_only: list[str] = [*_SYSTEM_DIRS, *etc]
+    bound: list[str] = []
     for path, flag in sorted(binds, key=lambda item: item[0].count("/")):
-        if any(path == s or path.startswith(s + "/") for s in (*_SYSTEM_DIRS, *etc)) and flag == "--ro-bind":
-            continue  # already visible read-only
+        if flag == "--ro-bind" and _within(path, read_only):
+            continue  # already visible read-only (each mount costs the cold start time)
         for parent in _parents(path):
-            if parent not in created:  # bubblewrap would create it 0700, unreadable to the sandbox uid
+            if parent not in created and not _within(parent, bound):  # bubblewrap would make it 0700
                 out += ["--perms", "0755", "--dir", parent]
                 created.add(parent)
         out += [flag, path, path]
         created.add(path)
+        bound.append(path)
+        if flag == "--ro-bind":
+            read_only.append(path)
     out.append("--clearenv")
     for key, value in {**policy.environment(), "TMPDIR": "/tmp"}.items():
         out += ["--setenv", key, value]
@@ -314,11 +323,21 @@ def _build_launch(
         mapped = root and (caps.setpriv is None or needs_root_mapping(policy))
         limits = _rlimits(policy, group=group, per_uid_nproc=not mapped and inner_nproc is None)
         pre = child_setup(rlimits=limits, cgroup_procs=group.procs_files if group is not None else ())
-        return Launch(backend, full, launcher_env, pre, fds, list(fds), None, group)
+        return Launch(backend, full, launcher_env, pre, fds, list(fds), None, group, private_pids=True)
     if backend in ("landlock", "rlimits"):
         mapped = root and caps.root_userns
+        own_userns = not root and caps.own_userns
         return _host_launch(
-            backend, policy, argv, cwd=cwd, extra_ro=extra_ro, seccomp=seccomp, root=root, mapped=mapped, group=group
+            backend,
+            policy,
+            argv,
+            cwd=cwd,
+            extra_ro=extra_ro,
+            seccomp=seccomp,
+            root=root,
+            mapped=mapped,
+            own_userns=own_userns,
+            group=group,
         )
     env = policy.environment()
     if backend == "sandbox-exec":
@@ -350,12 +369,14 @@ def _host_launch(
     seccomp: bytes | None,
     root: bool,
     mapped: bool,
+    own_userns: bool,
     group: SandboxCgroup | None,
 ) -> Launch:
     """Landlock or rlimits: the command runs on the host's file system, with a private TMPDIR of its own;
     as root it becomes the sandbox uid, in a user namespace mapped to root where one can be made (`mapped`),
-    else on the host (see `identity`). Without a cgroup to find its leftovers, a root command becomes the init
-    of its own PID namespace."""
+    else on the host (see `identity`). Without a cgroup to find its leftovers and count its processes, the
+    command becomes the init of its own PID namespace (an ordinary user's in a user namespace of its own,
+    `own_userns`, where RLIMIT_NPROC then counts this sandbox's processes only)."""
     _refuse_host_wide(policy)
     become = None
     uid = policy.sandbox_uid
@@ -372,22 +393,24 @@ def _host_launch(
     if env.get("HOME") == "/tmp":
         env["HOME"] = tmp
     rules = None
+    private_pids = group is None and (root or own_userns)
     if backend == "landlock":
         visible = [p for p in (*extra_ro, *([cwd] if cwd else [])) if not _host_wide(p)]
         read = (*_SYSTEM_DIRS, *ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)
         rules = (landlock_abi(), read, (*policy.write_paths, "/dev/null"), policy.network)
     pre = child_setup(
-        # host root mapped into a namespace would count every root process on the host against RLIMIT_NPROC
+        # mapped root keeps host uid 0, which the kernel exempts from RLIMIT_NPROC in any namespace
         rlimits=_rlimits(policy, group=group, per_uid_nproc=not mapped),
         seccomp=seccomp,
         landlock=rules,
-        drop_caps=root,
+        drop_caps=root or own_userns,
         cgroup_procs=group.procs_files if group is not None else (),
-        pid_namespace=group is None and root,
+        pid_namespace=private_pids,
+        own_user_namespace=own_userns,
         become=become,
         become_after_landlock=not mapped,
     )
-    return Launch(backend, list(argv), env, pre, cwd=cwd, cgroup=group, temp_dirs=[tmp])
+    return Launch(backend, list(argv), env, pre, cwd=cwd, cgroup=group, temp_dirs=[tmp], private_pids=private_pids)
 
 
 def _seatbelt_profile(policy: Policy, extra_ro: Sequence[str], cwd: str | None) -> str:

@@ -112,7 +112,7 @@ class WarmWorker:
         launch, self._launch = self._launch, None
         if proc is None:
             if launch is not None:
-                launch.release()
+                launch.release(wait=True)
             return
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -128,8 +128,8 @@ class WarmWorker:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        if launch is not None:
-            launch.release()  # everything the worker started dies with it (cgroup), then its temp dir goes
+        if launch is not None:  # everything the worker started dies with it (cgroup), then its temp dir goes
+            launch.release(wait=True)
 
     def __enter__(self) -> WarmWorker:
         return self
@@ -151,6 +151,7 @@ class WarmWorker:
             assert self._proc is not None and self._proc.stdin is not None
             self._next_id += 1
             request = {"id": self._next_id, "module": module, "qualname": qualname, "kwargs": kwargs}
+            request["reap"] = self._launch is not None and self._launch.cgroup is None and self._launch.private_pids
             try:
                 line = json.dumps(request).encode() + b"\n"
             except (TypeError, ValueError) as exc:
@@ -176,7 +177,8 @@ class WarmWorker:
 
     def _kill_leftovers(self) -> None:
         """Kill what the call started and left running (a daemon too): everything in the worker's cgroup
-        that was not there when the worker became ready. Without a cgroup they live until the worker stops."""
+        that was not there when the worker became ready. Without a cgroup, the worker does it itself in its PID
+        namespace (see `_worker_child`); with neither they live until the worker stops."""
         group = self._launch.cgroup if self._launch is not None else None
         if group is None:
             return

@@ -213,10 +213,10 @@ def test_a_resumed_run_continues_on_the_files_the_crashed_one_left(repo: Path, t
     """The first process dies after the edit (its recorded model runs out of turns); the resumed one
     restores the edit from the session, evaluates and keeps it, without the model editing again."""
     turns = (EXAMPLES / "repo-optimizer.qwen3coder.jsonl").read_text().splitlines()
-    edit_at = next(i for i, turn in enumerate(turns) if "edit_file" in turn)
+    edit_at = next(i for i, turn in enumerate(turns) if "<function=edit_file>" in turn)
     first, rest = tmp_path / "first.jsonl", tmp_path / "rest.jsonl"
     first.write_text("\n".join(turns[: edit_at + 1]) + "\n")
-    rest.write_text("\n".join(t for t in turns[edit_at + 1 :] if "edit_file" not in t) + "\n")
+    rest.write_text("\n".join(t for t in turns[edit_at + 1 :] if "<function=edit_file>" not in t) + "\n")
     before = snapshot(repo)
 
     crashed = optimize(repo, first, tmp_path, "--session", "opt")
@@ -233,7 +233,7 @@ def test_a_resumed_run_continues_on_the_files_the_crashed_one_left(repo: Path, t
 
 def test_a_resume_whose_changes_no_longer_apply_says_so(repo: Path, tmp_path: Path) -> None:
     turns = (EXAMPLES / "repo-optimizer.qwen3coder.jsonl").read_text().splitlines()
-    edit_at = next(i for i, turn in enumerate(turns) if "edit_file" in turn)
+    edit_at = next(i for i, turn in enumerate(turns) if "<function=edit_file>" in turn)
     first = tmp_path / "first.jsonl"
     first.write_text("\n".join(turns[: edit_at + 1]) + "\n")
     assert optimize(repo, first, tmp_path, "--session", "opt").returncode != 0
@@ -260,3 +260,20 @@ def test_files_the_measuring_writes_are_not_part_of_the_change(repo: Path, tmp_p
     applied = next(line for line in run.stdout.splitlines() if line.startswith("applied to"))
     assert applied.endswith(": primes.py")
     assert not (repo / ".pytest_cache").exists() and not list(repo.glob("bench-*.txt"))
+
+
+def test_every_shipped_transcript_records_the_tools_it_was_recorded_with() -> None:
+    """A replay is checked against them; the repo-optimizer's prompt carries fresh timings, so only its
+    tools are recorded, which still tells another agent's replay from its own."""
+    for path in EXAMPLES.glob("*.jsonl"):
+        turns = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        assert all(turn.get("tools") for turn in turns), path.name
+
+
+def test_replaying_the_optimizer_transcript_with_another_agent_is_an_error(tmp_path: Path) -> None:
+    transcript = EXAMPLES / "repo-optimizer.qwen3coder.jsonl"
+    command = [sys.executable, "-m", "agentkit", "run", "assistant", "hi", "--model", f"replay:{transcript}"]
+    run = _agentkit(command, tmp_path)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "was recorded for an agent with the tools apply_patch, diff, edit_file, evaluate" in run.stderr

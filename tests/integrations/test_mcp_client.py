@@ -185,6 +185,19 @@ def test_an_agent_lists_lazily_calls_the_server_and_closes_it(py_server: Any) ->
     assert py_server._loop is not None
 
 
+def test_async_with_an_agent_stops_its_servers(py_server: Any) -> None:
+    model = ScriptedModel([[ToolCall(id="c1", name="divide", arguments={"a": 9, "b": 3})], "three"])
+
+    async def main() -> str:
+        async with Agent(model=model, tools=[py_server]) as agent:
+            result = await agent.invoke_async("9/3?")
+            assert py_server._loop is not None  # started by the run
+        return result.text
+
+    assert asyncio.run(main()) == "three"
+    assert py_server._loop is None and py_server._thread is None
+
+
 def test_calls_arriving_together_share_one_server_start(py_server: Any) -> None:
     pid = by_name(py_server)["pid"]
     py_server.close()
@@ -246,16 +259,18 @@ def test_filesystem_server_reads_a_file_in_its_root(tmp_path: Path) -> None:
         server.close()
 
 
-def recording_server() -> tuple[Any, list[dict[str, str]], str]:
-    """A plain HTTP server that records each request's headers and refuses it (HTTP 500)."""
+def recording_server() -> tuple[Any, list[dict[str, Any]], str]:
+    """A plain HTTP server that records each request (its headers, and its method, path and body under
+    `_method`, `_path` and `_body`) and refuses it (HTTP 500)."""
     import http.server
     import threading
 
-    seen: list[dict[str, str]] = []
+    seen: list[dict[str, Any]] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            seen.append(dict(self.headers))
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append({**dict(self.headers), "_method": "POST", "_path": self.path, "_body": body})
             self.send_response(500)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -285,18 +300,40 @@ def test_http_headers_and_auth_are_sent() -> None:
 
 
 def test_sigv4_signs_requests_for_an_agentcore_gateway() -> None:
+    """What arrived carries a SigV4 signature for bedrock-agentcore that botocore's own signer, verifying the
+    request as received (method, path, signed headers, body) with the same secret, computes identically."""
     boto3 = pytest.importorskip("boto3")
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
     httpd, seen, url = recording_server()
     module = mcp()
-    session = boto3.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret", region_name="us-west-2")
-    server = module.MCPServer.http(url, auth=module.sigv4_auth("us-west-2", session=session), name="gateway")
+    session = boto3.Session(
+        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="wJalrXUtnFEMI", aws_session_token="tok"
+    )
+    server = module.MCPServer.http(url, auth=module.SigV4("us-west-2", session=session), name="gateway")
     try:
         with pytest.raises(module.MCPServerError, match="MCP server 'gateway'"):
             server.tools()
-        authorization = seen[0]["Authorization"]
-        assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
-        assert "/us-west-2/bedrock-agentcore/aws4_request" in authorization
-        assert "host" in authorization and "X-Amz-Date" in seen[0]
     finally:
         server.close()
         httpd.shutdown()
+    got = seen[0]
+    algorithm, _, fields = got["Authorization"].partition(" ")
+    parts = dict(field.strip().split("=", 1) for field in fields.split(","))
+    assert algorithm == "AWS4-HMAC-SHA256"
+    assert parts["Credential"] == f"AKIDEXAMPLE/{got['X-Amz-Date'][:8]}/us-west-2/bedrock-agentcore/aws4_request"
+    assert got["X-Amz-Security-Token"] == "tok"
+    signed = parts["SignedHeaders"].split(";")
+    assert {"host", "x-amz-date", "content-type", "x-amz-security-token"} <= set(signed)
+    received = {k: v for k, v in got.items() if k.lower() in signed}
+    origin = url.rsplit("/", 1)[0]
+    request = AWSRequest(method=got["_method"], url=origin + got["_path"], data=got["_body"], headers=received)
+    request.context["timestamp"] = got["X-Amz-Date"]
+    signer = SigV4Auth(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI", "tok"), "bedrock-agentcore", "us-west-2")
+    canonical = signer.canonical_request(request)
+    assert signer.signed_headers(signer.headers_to_sign(request)) == parts["SignedHeaders"]
+    assert signer.signature(signer.string_to_sign(request, canonical), request) == parts["Signature"]
+    wrong = SigV4Auth(Credentials("AKIDEXAMPLE", "other-secret", "tok"), "bedrock-agentcore", "us-west-2")
+    assert wrong.signature(wrong.string_to_sign(request, canonical), request) != parts["Signature"]

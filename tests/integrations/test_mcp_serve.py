@@ -109,7 +109,7 @@ def test_unknown_tool_names_and_a_bad_address_are_clear_errors() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "agentkit", "mcp", "serve", "nope"], capture_output=True, text=True, timeout=60
     )
-    assert run.returncode == 1 and "unknown tool(s) nope; registered: calculator" in run.stderr
+    assert run.returncode == 1 and "unknown tool 'nope': give a registered tool (calculator" in run.stderr
     run = subprocess.run(
         [sys.executable, "-m", "agentkit", "mcp", "serve", "--http", "localhost"],
         capture_output=True,
@@ -178,3 +178,77 @@ def test_the_mcp_inspector_cli_lists_and_calls_our_tools() -> None:
     assert answer["isError"] is False and json.loads(answer["content"][0]["text"])["result"] == "42"
     refused = inspector("--method", "tools/call", "--tool-name", "calculator", "--tool-arg", "nope=1")
     assert refused["isError"] is True and "'expression' is a required property" in refused["content"][0]["text"]
+
+
+TOOLS_FILE = '''
+from agentkit.tooling import Needs, tool
+
+
+@tool
+def shout(text: str) -> str:
+    """The text in capitals."""
+    return text.upper()
+
+
+@tool(needs=Needs(isolated=True))
+def peek(path: str) -> str:
+    """The text of a file, read inside the sandbox (which grants no folder)."""
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def _helper() -> None:
+    pass
+'''
+
+
+def served_calls(*serve_args: str, calls: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[Any]]:
+    async def main() -> tuple[list[str], list[Any]]:
+        import mcp
+
+        async with mcp.Client(stdio_params(*serve_args)) as client:
+            names = [t.name for t in (await client.list_tools()).tools]
+            return names, [await client.call_tool(name, args) for name, args in calls]
+
+    return asyncio.run(main())
+
+
+def test_a_py_files_tools_are_served_with_the_sandbox_in_front(tmp_path: Path) -> None:
+    """`agentkit mcp serve my_tools.py`: its Tools are offered; an isolated one runs in the sandbox, where a file
+    we can read is out of its reach."""
+    module = tmp_path / "my_tools.py"
+    module.write_text(TOOLS_FILE)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host-only")
+    names, (loud, peeked) = served_calls(
+        str(module), calls=[("shout", {"text": "hi"}), ("peek", {"path": str(secret)})]
+    )
+    assert names == ["shout", "peek"]
+    assert not loud.is_error and loud.content[0].text == "HI"
+    assert peeked.is_error and "host-only" not in peeked.content[0].text
+    assert "FileNotFoundError" in peeked.content[0].text or "PermissionError" in peeked.content[0].text
+
+
+def test_a_modules_named_tools_and_an_agents_tools_are_served() -> None:
+    names, (answer,) = served_calls(
+        "agentkit.tools.calculator:calculator_tool", calls=[("calculator", {"expression": "2**5"})]
+    )
+    assert names == ["calculator"] and json.loads(answer.content[0].text)["result"] == "32"
+    names, _ = served_calls("--agent-tools", "assistant", calls=[])
+    assert {"calculator", "weather", "read_file", "list_files"} <= set(names)
+
+
+def test_a_tool_spec_that_names_nothing_is_one_clear_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.py"
+    empty.write_text("X = 1\n")
+    for spec, message in [
+        ("no_such_tool", "unknown tool 'no_such_tool'"),
+        (str(empty), "holds no tools"),
+        (f"{empty}:Y", "defines no 'Y'"),
+        (str(tmp_path / "missing.py"), "does not exist"),
+    ]:
+        run = subprocess.run(
+            [sys.executable, "-m", "agentkit", "mcp", "serve", spec], capture_output=True, text=True, timeout=60
+        )
+        assert run.returncode != 0 and "Traceback" not in run.stderr, run.stderr
+        assert message in run.stderr, run.stderr

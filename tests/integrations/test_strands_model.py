@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pydantic
 import pytest
 import strands
 from strands.models import Model as StrandsBase
@@ -19,6 +20,7 @@ from strands.types.exceptions import ModelThrottledException
 from agentkit import Agent, ScriptedModel, ToolCall, Turn, Usage, tool
 from agentkit.errors import ConfigError, ModelError, ModelUnavailable
 from agentkit.integrations.strands import AgentkitModelProvider, StrandsModel, from_strands_tool
+from agentkit.output import ANSWER_TOOL
 
 
 class ScriptedStrandsProvider(StrandsBase):
@@ -40,7 +42,14 @@ class ScriptedStrandsProvider(StrandsBase):
     async def stream(
         self, messages: Any, tool_specs: Any = None, system_prompt: str | None = None, **kwargs: Any
     ) -> AsyncGenerator[Any, None]:
-        self.requests.append({"messages": copy.deepcopy(messages), "tools": tool_specs, "system": system_prompt})
+        self.requests.append(
+            {
+                "messages": copy.deepcopy(messages),
+                "tools": tool_specs,
+                "system": system_prompt,
+                "tool_choice": kwargs.get("tool_choice"),
+            }
+        )
         turn = self.turns.pop(0)
         if isinstance(turn, Exception):
             raise turn
@@ -118,6 +127,34 @@ def test_strands_provider_drives_an_agentkit_agent() -> None:
     assert last["messages"][2]["content"] == [
         {"toolResult": {"toolUseId": "tu-1", "status": "success", "content": [{"text": "42"}]}}
     ]
+
+
+class City(pydantic.BaseModel):
+    name: str
+    population: int
+
+
+def test_typed_results_through_a_strands_provider_force_the_answer_tool() -> None:
+    provider = ScriptedStrandsProvider(
+        [
+            _tool_turn("tu-1", ANSWER_TOOL, ['{"name": "Paris"}']),
+            _tool_turn("tu-2", ANSWER_TOOL, ['{"name": "Paris", ', '"population": 2100000}']),
+        ]
+    )
+    result = Agent(model=StrandsModel(provider), tools=[multiply])("Biggest city in France?", output=City)
+    assert result.output == City(name="Paris", population=2100000)
+    assert [r["tool_choice"] for r in provider.requests] == [{"any": {}}, {"any": {}}]
+    assert [s["name"] for s in provider.requests[0]["tools"]] == ["multiply", ANSWER_TOOL]
+    error = provider.requests[1]["messages"][-1]["content"][0]["toolResult"]
+    assert error["status"] == "error" and "'population' is a required property" in error["content"][0]["text"]
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [(None, None), ("auto", None), ("none", None), ("multiply", "multiply")])
+def test_tool_choice_reaches_the_strands_provider_in_its_shape(ours: Any, theirs: Any) -> None:
+    provider = ScriptedStrandsProvider([_text_turn("ok")])
+    Agent(model=StrandsModel(provider), tools=[multiply])("x", tool_choice=ours)
+    expected = {"tool": {"name": theirs}} if theirs else None
+    assert provider.requests[0]["tool_choice"] == expected
 
 
 def test_malformed_tool_json_is_reported_to_the_model_not_replaced_by_empty_input() -> None:

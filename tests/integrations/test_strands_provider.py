@@ -13,7 +13,7 @@ from strands.types.exceptions import MaxTokensReachedException
 from strands_tools import calculator
 
 from agentkit import ScriptedModel, ToolCall, Turn, Usage, tool
-from agentkit.errors import ConfigError, ModelError
+from agentkit.errors import ConfigError, OutputError
 from agentkit.integrations.strands import AgentkitModelProvider, to_strands_tool
 from agentkit.messages import Message, StreamEvent, TextDelta, TurnEnd
 from agentkit.models.base import ModelSettings
@@ -220,11 +220,54 @@ def test_structured_output_through_a_tool_call() -> None:
     assert events[-1] == {"output": Person(name="Ada", age=36)}
 
 
-def test_structured_output_without_the_call_names_the_class() -> None:
-    provider = AgentkitModelProvider(ScriptedModel(["no tool for you"]))
+def test_structured_output_that_never_validates_is_an_output_error_keeping_the_raw_answer() -> None:
+    provider = AgentkitModelProvider(ScriptedModel(["no tool for you", "still none", "never"]))
 
-    with pytest.raises(ModelError, match="AgentkitModelProvider: model 'scripted' did not call the 'Person' tool"):
+    with pytest.raises(OutputError, match="AgentkitModelProvider: model 'scripted' gave no valid Person after 3 tries"):
         anyio.run(_structured, provider)
+    provider = AgentkitModelProvider(ScriptedModel(["no", "never"]), structured_output_retries=1)
+    with pytest.raises(OutputError, match="after 2 tries") as caught:
+        anyio.run(_structured, provider)
+    assert caught.value.raw == "never"
+
+
+def test_structured_output_sends_the_exact_errors_back_then_accepts_the_fixed_call() -> None:
+    first, fixed = {"name": "Ada"}, {"name": "Ada", "age": 36}
+    model = ScriptedModel([ToolCall(name="Person", arguments=first), ToolCall(name="Person", arguments=fixed)])
+
+    events = anyio.run(_structured, AgentkitModelProvider(model))
+
+    assert events[-1] == {"output": Person(name="Ada", age=36)}
+    error = model.requests[1][-1].tool_results[0]
+    assert error.is_error and "age: Field required" in error.content
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        '{"name": "Ada", "age": 36}',
+        '<think>\nwho is it\n</think>\n\n```json\n{"name": "Ada", "age": 36}\n```',
+        '<|channel|>final<|message|>{"name": "Ada", "age": 36}<|return|>',
+    ],
+)
+def test_structured_output_from_a_backend_that_cannot_force_a_call_reads_json_text(answer: str) -> None:
+    """A local model (no tool_choice) may answer with the JSON alone, in any of the three text formats."""
+    fmt = "harmony" if "<|channel|>" in answer else "hermes"
+    model = ScriptedModel(['{"name": "Ada"}', answer], text_format=fmt)
+
+    events = anyio.run(_structured, AgentkitModelProvider(model))
+
+    assert events[-1] == {"output": Person(name="Ada", age=36)}
+    assert "or with only a JSON value" in model.requests[0][-1].content
+    assert "age: Field required" in model.requests[1][-1].content
+
+
+def test_a_strands_agent_gets_typed_output_from_a_text_only_backend() -> None:
+    """strands.Agent.structured_output (the model's own method) on a backend that answers with JSON text."""
+    agent = _strands_agent(ScriptedModel(['{"name": "Ada", "age": 36}']), [])
+
+    with pytest.warns(DeprecationWarning):
+        assert agent.structured_output(Person, "who?") == Person(name="Ada", age=36)
 
 
 def test_bad_inputs_get_clear_errors() -> None:

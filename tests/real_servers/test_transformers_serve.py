@@ -7,12 +7,15 @@ and the call goes back to the server as a structured assistant message with cont
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 from real_server_parts import Server, few_shot, hermes_list_call, multiply
 
@@ -112,3 +115,35 @@ def test_strands_agent_over_the_bridge(transformers_server: Server) -> None:
     assert [(u["name"], u["input"]) for u in uses] == [("multiply", {"a": 6, "b": 7})]
     assert [r["content"][0]["text"] for r in results] == ["42"]
     assert "42" in str(result)
+
+
+class Product(pydantic.BaseModel):
+    """The product of two numbers."""
+
+    a: int
+    b: int
+
+
+def product_call(a: int, b: int) -> str:
+    return f"<tool_call>[{json.dumps({'name': 'Product', 'arguments': {'a': a, 'b': b}})}]</tool_call>"
+
+
+def test_structured_output_over_the_bridge(transformers_server: Server) -> None:
+    """This server cannot force a call (the template drops tools, and it has no constrained decoding), so the
+    bridge reads the model's own text: two worked examples of the Product call in SmolLM2's trained form, then
+    the question. What comes back must be a validated Product, not text."""
+    from agentkit.integrations.strands import AgentkitModelProvider
+
+    model = OpenAIModel(transformers_server.model, base_url=transformers_server.url, server="transformers-serve")
+    provider = AgentkitModelProvider(model, max_tokens=48, temperature=0)
+    prompt: list[dict[str, Any]] = []
+    for a, b in ((2, 3), (4, 5)):
+        prompt.append({"role": "user", "content": [{"text": f"Give the numbers {a} and {b} as a and b."}]})
+        prompt.append({"role": "assistant", "content": [{"text": product_call(a, b)}]})
+    prompt.append({"role": "user", "content": [{"text": "Give the numbers 6 and 7 as a and b."}]})
+
+    async def run() -> list[dict[str, Any]]:
+        return [event async for event in provider.structured_output(Product, prompt)]
+
+    output = asyncio.run(run())[-1]["output"]
+    assert isinstance(output, Product) and (output.a, output.b) == (6, 7)

@@ -59,12 +59,19 @@ def test_sleep_past_wall_limit_leaves_nothing(backend: str) -> None:
     assert not _processes_with(token)
 
 
+def _pid_namespace_or_skip(backend: str) -> None:
+    """Without a cgroup, landlock and rlimits make the command the init of a PID namespace: root directly, an
+    ordinary user in a user namespace of its own (refused in some containers)."""
+    if backend != "bwrap" and os.geteuid() != 0 and not probe().own_userns:
+        pytest.skip(f"{backend} as a user who can make no user namespace has no PID namespace")
+
+
 def _daemon_dies_or_skip(backend: str) -> None:
-    """A backend kills escaped daemons with the call's own cgroup or a PID namespace (bwrap; root elsewhere)."""
+    """A backend kills escaped daemons with the call's own cgroup or a PID namespace."""
     from agentkit.sandbox.cgroup import cgroup_support
 
-    if backend != "bwrap" and os.geteuid() != 0 and not cgroup_support()[0]:
-        pytest.skip(f"{backend} as a user without a writable cgroup cannot find a setsid daemon")
+    if not cgroup_support()[0]:
+        _pid_namespace_or_skip(backend)
 
 
 DAEMON = """
@@ -94,8 +101,7 @@ def test_escaped_daemon_dies_without_a_cgroup_too(backend: str, monkeypatch: pyt
     """Point 4 where no cgroup can be made (a container's read-only /sys/fs/cgroup): a PID namespace."""
     import agentkit.sandbox.cgroup
 
-    if os.geteuid() != 0:
-        pytest.skip("the PID namespace without bubblewrap needs root")
+    _pid_namespace_or_skip(backend)
     monkeypatch.setattr(agentkit.sandbox.cgroup, "cgroup_support", lambda: (False, "switched off by the test"))
     token = uuid.uuid4().hex
     code, out, err, res = run(backend, DAEMON.replace("TOKEN", token), wall_seconds=10)
@@ -103,16 +109,25 @@ def test_escaped_daemon_dies_without_a_cgroup_too(backend: str, monkeypatch: pyt
     assert not _processes_with(token)
 
 
-def test_escaped_daemon_of_a_tool_dies_with_its_call() -> None:
+@pytest.mark.parametrize("cgroup", [True, False], ids=["cgroup", "no-cgroup"])
+@pytest.mark.parametrize("backend", ISOLATING)
+def test_escaped_daemon_of_a_tool_dies_with_its_call(
+    backend: str, cgroup: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Point 4 for a warm worker: the parent kills what a call left through the worker's cgroup; without one,
+    the worker kills it inside its own PID namespace before it replies."""
+    import agentkit.sandbox.cgroup
     from agentkit.sandbox import WarmWorker
-    from agentkit.sandbox.cgroup import cgroup_support
 
     from . import toolmods
 
-    if not cgroup_support()[0]:
-        pytest.skip(f"a warm worker finds what a call left running through its cgroup: {cgroup_support()[1]}")
+    if cgroup and not agentkit.sandbox.cgroup.cgroup_support()[0]:
+        pytest.skip(f"no cgroup can be made here: {agentkit.sandbox.cgroup.cgroup_support()[1]}")
+    if not cgroup:
+        _pid_namespace_or_skip(backend)
+        monkeypatch.setattr(agentkit.sandbox.cgroup, "cgroup_support", lambda: (False, "switched off by the test"))
     token = uuid.uuid4().hex
-    with WarmWorker(Policy(cpu_seconds=2, wall_seconds=10), sandbox=Sandbox(backend=ISOLATING[0])) as worker:
+    with WarmWorker(Policy(cpu_seconds=2, wall_seconds=10), sandbox=Sandbox(backend=backend)) as worker:
         assert worker.call(toolmods.__name__, "spawn_daemon", {"token": token}) == "spawned"
         assert not _processes_with(token)
         assert worker.call(toolmods.__name__, "add", {"a": 1, "b": 2}) == 3  # the worker itself lives on
@@ -213,7 +228,28 @@ def test_one_sandbox_full_of_processes_does_not_starve_another(backend: str) -> 
 
     _pids_bound_or_skip(backend)
     if not cgroup_support()[0]:
-        pytest.skip("without a cgroup the process limit is RLIMIT_NPROC, which counts per uid")
+        pytest.skip("this case is about the cgroup; the next one covers machines without one")
+    _assert_process_limits_are_per_sandbox(backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_without_a_cgroup_process_limits_are_per_sandbox_too(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point 7 where no cgroup can be made: RLIMIT_NPROC is set inside a user namespace of the sandbox's own,
+    where the kernel counts that sandbox's processes only: bubblewrap's for an ordinary user, the landlock and
+    rlimits launch's own for an ordinary user. As root there is no such count without a cgroup: RLIMIT_NPROC
+    of uid 65534 is shared, and host uid 0 (mapped to 65534) is exempt from it."""
+    import agentkit.sandbox.cgroup
+
+    caps = probe()
+    if caps.is_root:
+        pytest.skip("as root without a cgroup there is no per-sandbox process count (see the docstring)")
+    if backend != "bwrap" and not caps.own_userns:
+        pytest.skip("no user namespace can be made here: RLIMIT_NPROC counts per uid")
+    monkeypatch.setattr(agentkit.sandbox.cgroup, "cgroup_support", lambda: (False, "switched off by the test"))
+    _assert_process_limits_are_per_sandbox(backend)
+
+
+def _assert_process_limits_are_per_sandbox(backend: str) -> None:
     busy: dict[str, object] = {}
     hog = HOLD.replace("COUNT", "60").replace("HOLD_SECONDS", "3")
     thread = threading.Thread(target=lambda: busy.update(r=run(backend, hog, max_processes=64, wall_seconds=6)))
@@ -227,6 +263,8 @@ def test_one_sandbox_full_of_processes_does_not_starve_another(backend: str) -> 
     finally:
         thread.join()
     assert busy["r"][1].startswith("made 60"), busy  # type: ignore[index]
+    _code, out, _, _ = run(backend, HOLD.replace("COUNT", "200").replace("HOLD_SECONDS", "0"), max_processes=64)
+    assert int(out.split()[1]) < 64, out  # and each one is still bounded
 
 
 SHARED_MEMORY = """

@@ -114,10 +114,16 @@ def test_a_bad_forced_backend_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
 
 def test_process_and_memory_lines_follow_the_cgroup() -> None:
     with_cgroup = dataclasses.replace(probe(), cgroup=Layer("cgroup", True, "v1"))
-    without = dataclasses.replace(probe(), cgroup=Layer("cgroup", False, "read-only"), is_root=False)
+    without = dataclasses.replace(
+        probe(), cgroup=Layer("cgroup", False, "read-only"), is_root=False, root_userns=False, own_userns=False
+    )
     for backend in ("bwrap", "landlock"):
         assert "cgroup of its own" in guarantees(with_cgroup, backend)["processes"]
         assert "shared memory and tmpfs" in guarantees(with_cgroup, backend)["memory"]
         assert "RLIMIT_AS" in guarantees(without, backend)["memory"]
     assert "can outlive the call" in guarantees(without, "landlock")["processes"]
     assert "no process outlives the call" in guarantees(without, "bwrap")["processes"]
+    with_userns = dataclasses.replace(without, own_userns=True)
+    assert "no process outlives the call" in guarantees(with_userns, "landlock")["processes"]
+    assert "counts this sandbox's processes only" in guarantees(with_userns, "landlock")["processes"]
+    assert "shared with your own processes" in guarantees(without, "landlock")["processes"]

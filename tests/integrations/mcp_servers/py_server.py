@@ -11,7 +11,9 @@ import sys
 import time
 
 from mcp.server.mcpserver import Image, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
+STARTED = os.urandom(4).hex()
 MODE = sys.argv[1] if len(sys.argv) > 1 else ""
 server = MCPServer("pytest-server")
 
@@ -30,14 +32,30 @@ def divide(a: float, b: float) -> float:
 
 @server.tool()
 def pid() -> str:
-    """This server's process id."""
-    return str(os.getpid())
+    """This server's process id, with a token of this start (in a PID namespace every start is the same pid)."""
+    return f"{os.getpid()}-{STARTED}"
 
 
 @server.tool()
 def repeat(text: str, times: int) -> str:
     """`text` repeated `times` times."""
     return text * times
+
+
+@server.tool()
+def read(path: str) -> str:
+    """The text of the file at `path` (a sandboxed server may read only what its policy grants)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise ToolError(f"{type(exc).__name__}: {exc.strerror}") from None
+
+
+@server.tool()
+def environment() -> str:
+    """This server's environment variable names, one a line."""
+    return "\n".join(sorted(os.environ))
 
 
 @server.tool()

@@ -1,0 +1,173 @@
+"""What the model is sent: a view of the transcript, entry by entry, with a token estimate for each.
+
+An `Entry` is one transcript message as sent: whole, with its tool results cleared, or with a note added (the
+first user message carries the note saying what was left out, or a summary of it). A view is described by
+where its entries come from, so a record of one (`encode`) rebuilds the same view from the same transcript
+(`decode`): ["keep", a, b] (messages a..b-1 as they are), ["clear", a, b] (tool messages a..b-1, results
+cleared), ["note", i, text] (message i with a note), ["clip", i, n] (tool message i, results cut to n
+characters).
+
+Counting (`Counter`): with the model's own tokenizer where the backend has one (`count_tokens`, local
+models); else characters times a tokens-per-character ratio calibrated from the input tokens the backend
+reports. The view's total is the sum of its entries' estimates plus an offset (what the last report said
+minus what we estimated for that request: tool definitions, template tokens, estimation error), so each turn
+counts only what it adds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentkit.messages import Message, ToolResult
+
+__all__ = ["Counter", "Entry", "cleared", "clipped", "decode", "encode", "with_note"]
+
+_MESSAGE_OVERHEAD = 8  # chars: role markers and separators a template adds around each message
+
+
+@dataclass(slots=True, frozen=True)
+class Entry:
+    """One message as sent: `source` is its index in the transcript; `cleared` its tool results replaced by
+    notes; `note` a text appended to it (the first user message: what was left out, or a summary); `clip` its
+    tool results cut to that many characters each (a result too big for the window on its own)."""
+
+    source: int
+    message: Message
+    tokens: int
+    cleared: bool = False
+    note: str | None = None
+    clip: int | None = None  # its tool results were cut to this many characters
+
+
+def cleared(message: Message) -> Message:
+    """A tool message whose results are replaced by short notes saying how to get them again."""
+    results = [
+        ToolResult(
+            call_id=r.call_id,
+            name=r.name,
+            content=(
+                f"[result cleared to fit the context window: {r.name} returned {len(r.content):,} characters "
+                f"here. Call {r.name} again if you need it.]"
+            ),
+            is_error=r.is_error,
+        )
+        for r in message.tool_results
+    ]
+    return dataclasses.replace(message, tool_results=results)
+
+
+def clipped(message: Message, limit: int) -> Message | None:
+    """A tool message whose results longer than `limit` characters are cut there, with a note saying how much
+    more the transcript holds; None when none is that long."""
+    if not any(len(r.content) > limit for r in message.tool_results):
+        return None
+    results = []
+    for r in message.tool_results:
+        content = r.content
+        if len(content) > limit:
+            content = (
+                f"{content[:limit]}\n[agentkit: cut to fit the context window; {len(content) - limit:,} more "
+                f"characters of this result are not shown. Call {r.name} again with narrower arguments for a part.]"
+            )
+        results.append(ToolResult(call_id=r.call_id, name=r.name, content=content, is_error=r.is_error))
+    return dataclasses.replace(message, tool_results=results)
+
+
+def with_note(message: Message, note: str) -> Message:
+    return dataclasses.replace(message, content=f"{message.content}\n\n{note}")
+
+
+class Counter:
+    """Token estimates for messages, calibrated from what the backend reports."""
+
+    def __init__(self, tokenizer: Callable[[str], int] | None = None, tokens_per_char: float = 0.3) -> None:
+        self.tokenizer = tokenizer
+        self.tokens_per_char = tokens_per_char
+        self.offset = 0  # reported minus estimated, at the last report
+        self._last: tuple[int, int] | None = None  # (reported tokens, estimated tokens) of the last report
+
+    def tokens(self, message: Message) -> int:
+        text = _text(message)
+        if self.tokenizer is not None:
+            return self.tokenizer(text) + 4
+        return math.ceil((len(text) + _MESSAGE_OVERHEAD) * self.tokens_per_char)
+
+    def observe(self, reported: int, estimated: int) -> None:
+        """The backend reported `reported` input tokens for a request we estimated at `estimated`."""
+        if reported <= 0:
+            return
+        if self.tokenizer is None and self._last is not None:
+            grew_reported, grew_estimated = reported - self._last[0], estimated - self._last[1]
+            if abs(grew_estimated) >= 100:  # enough text between the two to learn the ratio from
+                sample = self.tokens_per_char * grew_reported / grew_estimated
+                if 0.02 <= sample <= 2.0:
+                    self.tokens_per_char = 0.5 * self.tokens_per_char + 0.5 * sample
+        self._last = (reported, estimated)
+        self.offset = reported - estimated
+
+
+def _text(message: Message) -> str:
+    parts = [message.content]
+    if message.reasoning:
+        parts.append(message.reasoning)
+    for call in message.tool_calls:
+        parts.append(call.name)
+        parts.append(call.arguments_json())
+    for result in message.tool_results:
+        parts.append(result.content)
+    return " ".join(parts)
+
+
+# ---- records ------------------------------------------------------------------------------------
+
+
+def encode(entries: Sequence[Entry]) -> list[list[Any]]:
+    """The view as runs of transcript indexes (see the module docstring)."""
+    runs: list[list[Any]] = []
+    for entry in entries:
+        if entry.note is not None:
+            runs.append(["note", entry.source, entry.note])
+            continue
+        if entry.clip is not None:
+            runs.append(["clip", entry.source, entry.clip])
+            continue
+        kind = "clear" if entry.cleared else "keep"
+        last = runs[-1] if runs else None
+        if last is not None and last[0] == kind and last[2] == entry.source:
+            last[2] = entry.source + 1
+        else:
+            runs.append([kind, entry.source, entry.source + 1])
+    return runs
+
+
+def decode(runs: Sequence[Sequence[Any]], messages: Sequence[Message], counter: Counter) -> list[Entry] | None:
+    """The entries a record describes, over `messages`; None when it does not fit them (a damaged record)."""
+    entries: list[Entry] = []
+    try:
+        for run in runs:
+            kind = run[0]
+            if kind == "note":
+                index, note = int(run[1]), str(run[2])
+                message = with_note(messages[index], note)
+                entries.append(Entry(index, message, counter.tokens(message), note=note))
+                continue
+            if kind == "clip":
+                index, limit = int(run[1]), int(run[2])
+                message = clipped(messages[index], limit) or messages[index]
+                entries.append(Entry(index, message, counter.tokens(message), clip=limit))
+                continue
+            start, stop = int(run[1]), int(run[2])
+            if not 0 <= start < stop <= len(messages) or kind not in ("keep", "clear"):
+                return None
+            for index in range(start, stop):
+                message = messages[index]
+                if kind == "clear":
+                    message = cleared(message)
+                entries.append(Entry(index, message, counter.tokens(message), cleared=kind == "clear"))
+    except (IndexError, TypeError, ValueError):
+        return None
+    return entries

@@ -1,0 +1,234 @@
+"""Sessions in Amazon Bedrock AgentCore Memory: one short-term event per record.
+
+    agentcore-memory://MEMORY_ID[/ACTOR]/SESSION_ID
+
+Each record is one `CreateEvent` for (memory, actor, session): its payload holds the record's JSON text as a
+`blob`, and, for a message with text, the text again as a `conversational` item (role USER, ASSISTANT or
+TOOL), so the memory's long-term strategies see the conversation. The event's metadata `agentkit-seq` numbers
+the records; reading (`ListEvents`, every page) orders them by it, refuses a gap or a repeat, and skips
+events without it (written by another client into the same session). A record is acknowledged once
+CreateEvent has returned.
+
+The writer lock is this process's only: AgentCore Memory has no conditional write, so two machines writing
+one session at once are not stopped here (AgentCore Runtime sends a session to one microVM at a time; use
+the S3 store where separate machines may write one session). Within a process a second writer gets
+SessionBusy, as with the other stores.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from agentkit import strict_json
+from agentkit.errors import SessionBusy, SessionError
+from agentkit.session_stores._aws import new_client
+from agentkit.session_stores.base import RawRecord, SessionStore, StoredSession, Transcript
+
+__all__ = ["AgentCoreMemoryStore", "AgentCoreMemoryTranscript"]
+
+SEQ_KEY = "agentkit-seq"
+_MAX_TEXT = 100_000  # the service's limit on a conversational item's text
+_ROLES = {"user": "USER", "assistant": "ASSISTANT", "tool": "TOOL"}
+_PEEK_LIMITS = strict_json.Limits(max_depth=256, max_values=1_000_000, max_number_digits=4300)
+
+# (memory, actor, session) written by a run of this process now
+_writers: set[tuple[str, str, str]] = set()
+_writers_lock = threading.Lock()
+
+
+class AgentCoreMemoryStore(SessionStore):
+    """Sessions of one actor in one AgentCore memory; `client` is a boto3 `bedrock-agentcore` client
+    (default: made on first use)."""
+
+    def __init__(
+        self,
+        memory_id: str,
+        actor_id: str = "agentkit",
+        *,
+        region: str | None = None,
+        client: Any = None,
+        url: str = "",
+    ) -> None:
+        self.memory_id = memory_id
+        self.actor_id = actor_id
+        self.region = region
+        self.url = url or f"agentcore-memory://{memory_id}/{actor_id}"
+        self._client = client
+        self._client_lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        with self._client_lock:
+            if self._client is None:
+                self._client = new_client("bedrock-agentcore", self.region)
+            return self._client
+
+    def transcript(self, session_id: str) -> AgentCoreMemoryTranscript:
+        return AgentCoreMemoryTranscript(self, session_id)
+
+    def list(self) -> list[StoredSession]:
+        found = []
+        with _memory_errors(f"list sessions in {self.url}"):
+            token = None
+            while True:
+                page = self.client.list_sessions(
+                    memoryId=self.memory_id, actorId=self.actor_id, maxResults=100, **_token(token)
+                )
+                for summary in page.get("sessionSummaries", []):
+                    found.append(StoredSession(id=summary["sessionId"], updated=summary["createdAt"].timestamp()))
+                token = page.get("nextToken")
+                if not token:
+                    return found
+
+
+class AgentCoreMemoryTranscript(Transcript):
+    def __init__(self, store: AgentCoreMemoryStore, session_id: str) -> None:
+        self.store = store
+        self.id = session_id
+        self.location = f"agentcore-memory://{store.memory_id}/{store.actor_id}/{session_id}"
+        self._key = (store.memory_id, store.actor_id, session_id)
+        self._held = False
+        self._next: int | None = None
+        self._known: int | None = None
+
+    def append(self, data: bytes) -> None:
+        if not self._held or self._next is None:
+            raise SessionError(f"session {self.location}: append without the writer lock (a bug in agentkit)")
+        text = data.decode("utf-8", "replace")
+        payload: list[dict[str, Any]] = [{"blob": text}]
+        conversational = _conversational(data)
+        if conversational is not None:
+            payload.append({"conversational": conversational})
+        with _memory_errors(f"write record {self._next} of session {self.location}"):
+            self.store.client.create_event(
+                memoryId=self.store.memory_id,
+                actorId=self.store.actor_id,
+                sessionId=self.id,
+                eventTimestamp=time.time(),
+                payload=payload,
+                metadata={SEQ_KEY: {"stringValue": str(self._next)}},
+            )
+        self._known, self._next = self._next, self._next + 1
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def acquire(self) -> bool:
+        with _writers_lock:
+            if self._key in _writers:
+                raise SessionBusy(self.id, "another run in this process")
+            _writers.add(self._key)
+        try:
+            count = len(self._events(payloads=False))
+        except BaseException:
+            with _writers_lock:
+                _writers.discard(self._key)
+            raise
+        self._held = True
+        changed = self._known is not None and count != self._known
+        self._next = count + 1
+        return changed
+
+    def release(self) -> None:
+        if self._held:
+            self._held, self._next = False, None
+            with _writers_lock:
+                _writers.discard(self._key)
+
+    def exists(self) -> bool:
+        with _memory_errors(f"read session {self.location}"):
+            page = self.store.client.list_events(
+                memoryId=self.store.memory_id,
+                actorId=self.store.actor_id,
+                sessionId=self.id,
+                includePayloads=False,
+                maxResults=1,
+            )
+        return bool(page.get("events"))
+
+    def read(self) -> list[RawRecord]:
+        records = []
+        for seq, event in self._events(payloads=True):
+            blob = next((item["blob"] for item in event.get("payload", []) if "blob" in item), None)
+            if not isinstance(blob, str):
+                raise self._damaged(f"record {seq} (event {event.get('eventId')}) holds no agentkit record")
+            records.append(RawRecord(where=f"record {seq}", data=blob.encode("utf-8", "replace")))
+        self._known = len(records)
+        return records
+
+    def _events(self, *, payloads: bool) -> list[tuple[int, dict[str, Any]]]:
+        """agentkit's events of this session as (seq, event), in order, checked: numbered 1..N."""
+        numbered = []
+        with _memory_errors(f"read session {self.location}"):
+            token = None
+            while True:
+                page = self.store.client.list_events(
+                    memoryId=self.store.memory_id,
+                    actorId=self.store.actor_id,
+                    sessionId=self.id,
+                    includePayloads=payloads,
+                    maxResults=100,
+                    **_token(token),
+                )
+                for event in page.get("events", []):
+                    seq = event.get("metadata", {}).get(SEQ_KEY, {}).get("stringValue")
+                    if isinstance(seq, str) and seq.isdigit() and len(seq) <= 12:
+                        numbered.append((int(seq), event))
+                token = page.get("nextToken")
+                if not token:
+                    break
+        numbered.sort(key=lambda item: item[0])
+        for expected, (seq, _) in enumerate(numbered, start=1):
+            if seq != expected:
+                problem = "appears twice" if seq < expected else f"is missing (the next is record {seq})"
+                raise self._damaged(f"record {min(seq, expected)} {problem}")
+        return numbered
+
+    def _damaged(self, problem: str) -> SessionError:
+        return SessionError(
+            f"session {self.location} {problem}; the transcript is damaged: start a new session, or delete "
+            "the session's events"
+        )
+
+
+def _conversational(data: bytes) -> dict[str, Any] | None:
+    """A message record's text, as AgentCore Memory's conversational item (None: not a message with text)."""
+    try:
+        record = strict_json.loads(data, _PEEK_LIMITS)
+    except strict_json.JSONError:
+        return None
+    message = record.get("message") if isinstance(record, dict) and record.get("type") == "message" else None
+    if not isinstance(message, dict) or not isinstance(message.get("content"), str) or not message["content"]:
+        return None
+    role = _ROLES.get(message.get("role", ""), "OTHER")
+    return {"content": {"text": message["content"][:_MAX_TEXT]}, "role": role}
+
+
+def _token(token: str | None) -> dict[str, str]:
+    return {"nextToken": token} if token else {}
+
+
+@contextmanager
+def _memory_errors(action: str) -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "")
+        message = " ".join(str(error.get("Message", "")).split())[:200]
+        raise SessionError(
+            f"cannot {action}: AgentCore Memory said {code}: {message}; check the memory id, region and credentials"
+        ) from None
+    except NoCredentialsError:
+        raise SessionError(
+            f"cannot {action}: no AWS credentials; configure them (AWS_PROFILE, aws configure, a role)"
+        ) from None
+    except BotoCoreError as exc:
+        raise SessionError(f"cannot {action}: {exc}") from None
