@@ -16,7 +16,8 @@ builds a wheel of this installation's source (never `agentkit` from PyPI: that n
 
 The account is a real one, everywhere (runtime.json, IAM files; the CloudFormation template uses
 ${AWS::AccountId}): the caller passes it or the CLI asks STS. `model` and `sessions` (a session store URL,
-`s3://bucket/prefix` or `agentcore-memory://MEMORY_ID`) go into the environment, and the execution role may
+`s3://bucket/prefix` or `agentcore-memory://MEMORY_ID[/ACTOR]`, as agentkit.session_stores reads them) go into
+the environment, and the execution role may
 touch exactly that store. Observability is on unless `observability=False`: ADOT (aws-opentelemetry-distro) in
 the image, the server started by `opentelemetry-instrument`, AgentCore's OTEL environment, and X-Ray/CloudWatch
 permissions; agentkit's own spans (agentkit.telemetry) then flow through ADOT's tracer provider.
@@ -47,7 +48,7 @@ __all__ = [
     "RUNTIME_NAME_PATTERN",
     "ApplyResult",
     "DeployConfig",
-    "SessionStore",
+    "StoreResource",
     "apply",
     "build_wheel",
     "default_runtime_name",
@@ -205,60 +206,57 @@ def _check_account(account: str) -> None:
 
 
 @dataclass(slots=True, frozen=True)
-class SessionStore:
-    """Where a deployed agent keeps its sessions, as read from a `--sessions` URL."""
+class StoreResource:
+    """The shared session store a `--sessions` URL names, as far as IAM needs it."""
 
     kind: str  # "s3" or "agentcore-memory"
     bucket: str = ""
     prefix: str = ""  # no leading or trailing slash; "" for the whole bucket
     memory_id: str = ""
+    region: str | None = None  # the memory's region when the URL names one (?region=)
 
 
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_MEMORY_ID = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}")
+def parse_sessions_url(url: str) -> StoreResource:
+    """Read a `--sessions` URL as agentkit.session_stores does; ConfigError (one line) for a bad URL or a local
+    folder, which a deployed agent would lose with its microVM."""
+    from agentkit.session_stores import open_store
+    from agentkit.session_stores.agentcore_memory import AgentCoreMemoryStore
+    from agentkit.session_stores.s3 import S3Store
 
-
-def parse_sessions_url(url: str) -> SessionStore:
-    """`s3://bucket/prefix` or `agentcore-memory://MEMORY_ID`; ConfigError naming the problem otherwise."""
-    scheme, sep, rest = url.partition("://")
-    if scheme == "s3" and sep:
-        bucket, _, prefix = rest.partition("/")
-        if not _BUCKET.fullmatch(bucket):
-            raise ConfigError(f"--sessions {url!r}: {bucket!r} is not an S3 bucket name")
-        prefix = prefix.strip("/")
-        if any(c in prefix for c in '*?"') or "//" in prefix:
-            raise ConfigError(f'--sessions {url!r}: the prefix may not hold *, ?, " or an empty segment')
-        return SessionStore(kind="s3", bucket=bucket, prefix=prefix)
-    if scheme == "agentcore-memory" and sep:
-        if not _MEMORY_ID.fullmatch(rest):
-            raise ConfigError(f"--sessions {url!r}: {rest!r} is not an AgentCore Memory id (like my_memory-a1B2c3D4e5)")
-        return SessionStore(kind="agentcore-memory", memory_id=rest)
-    raise ConfigError(f"--sessions {url!r} is not s3://BUCKET/PREFIX or agentcore-memory://MEMORY_ID")
+    store = open_store(url)
+    if isinstance(store, S3Store):
+        return StoreResource(kind="s3", bucket=store.bucket, prefix=store.prefix)
+    if isinstance(store, AgentCoreMemoryStore):
+        return StoreResource(kind="agentcore-memory", memory_id=store.memory_id, region=store.region)
+    raise ConfigError(
+        f"--sessions {url!r} is a local folder, which a deployed agent loses when its microVM ends: "
+        "use s3://BUCKET/PREFIX or agentcore-memory://MEMORY_ID"
+    )
 
 
 def _session_statements(config: DeployConfig, arn: str, region: str, account: str) -> list[dict[str, Any]]:
-    """Exactly the store `config.sessions` names: objects under its prefix, or its one memory."""
+    """Exactly the store `config.sessions` names: objects under its prefix (DeleteObject: the S3 store
+    releases its writer lock), or its one memory."""
     if config.sessions is None:
         return []
     store = parse_sessions_url(config.sessions)
     if store.kind == "agentcore-memory":
-        memory = f"{arn}:bedrock-agentcore:{region}:{account}:memory/{store.memory_id}"
-        actions = ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents"]
+        memory = f"{arn}:bedrock-agentcore:{store.region or region}:{account}:memory/{store.memory_id}"
+        actions = ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents", "bedrock-agentcore:ListSessions"]
         return [{"Sid": "SessionMemory", "Effect": "Allow", "Action": actions, "Resource": [memory]}]
     bucket = f"{arn}:s3:::{store.bucket}"
     objects = f"{bucket}/{store.prefix}/*" if store.prefix else f"{bucket}/*"
-    listing: dict[str, Any] = {
-        "Sid": "SessionList",
-        "Effect": "Allow",
-        "Action": ["s3:ListBucket"],
-        "Resource": [bucket],
-    }
+    listing: dict[str, Any] = {"Sid": "SessionList", "Effect": "Allow", "Action": ["s3:ListBucket"]}
+    listing["Resource"] = [bucket]
     if store.prefix:
         listing["Condition"] = {"StringLike": {"s3:prefix": [store.prefix, f"{store.prefix}/*"]}}
-    return [
-        {"Sid": "SessionObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": [objects]},
-        listing,
-    ]
+    objects_statement = {
+        "Sid": "SessionObjects",
+        "Effect": "Allow",
+        "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+        "Resource": [objects],
+    }
+    return [objects_statement, listing]
 
 
 def _json(data: Any) -> str:
@@ -626,8 +624,8 @@ def _build_script(config: DeployConfig) -> str:
 # Needs docker with buildx (and QEMU/binfmt on x86 hosts), the AWS CLI, and credentials for the account.
 # The image gets the agentkit installed where this runs (`agentkit deploy wheel`), never PyPI's `agentkit`,
 # which is another project.
-#   PYTHON           the Python whose agentkit goes into the image (default: python3)
-#   AGENTKIT_SOURCE  build the wheel from this agentkit source folder instead
+#   AGENTKIT         the agentkit command whose installation goes into the image (default: agentkit)
+#   AGENTKIT_SOURCE  build the wheel from this agentkit source folder instead (with python3 -m pip wheel)
 #   IMAGE_TAG        default: latest        AWS_REGION  default: {config.region}
 #   AWS_ACCOUNT_ID   default: {config.account} (the account the manifests name)
 set -euo pipefail
@@ -641,9 +639,9 @@ wheels="$(mktemp -d)"
 trap 'rm -rf "$wheels"' EXIT
 
 if [ -n "${{AGENTKIT_SOURCE:-}}" ]; then
-  "${{PYTHON:-python3}}" -m pip wheel --no-deps --wheel-dir "$wheels" "$AGENTKIT_SOURCE"
+  python3 -m pip wheel --no-deps --wheel-dir "$wheels" "$AGENTKIT_SOURCE"
 else
-  "${{PYTHON:-python3}}" -m agentkit deploy wheel --out "$wheels"
+  "${{AGENTKIT:-agentkit}}" deploy wheel --out "$wheels"
 fi
 aws ecr describe-repositories --region "$region" --repository-names "$repository" >/dev/null 2>&1 \\
   || aws ecr create-repository --region "$region" --repository-name "$repository" >/dev/null
@@ -866,7 +864,7 @@ def apply(
 ) -> ApplyResult:
     """Create the runtime, or update the one with the same name; wait until it is READY.
 
-    `control` is a boto3 `bedrock-agentcore-control` client; `account` replaces the placeholder account.
+    `control` is a boto3 `bedrock-agentcore-control` client; `account` replaces the account the request names.
     """
     from botocore.exceptions import ClientError
 

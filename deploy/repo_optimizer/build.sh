@@ -3,8 +3,8 @@
 # Needs docker with buildx (and QEMU/binfmt on x86 hosts), the AWS CLI, and credentials for the account.
 # The image gets the agentkit installed where this runs (`agentkit deploy wheel`), never PyPI's `agentkit`,
 # which is another project.
-#   PYTHON           the Python whose agentkit goes into the image (default: python3)
-#   AGENTKIT_SOURCE  build the wheel from this agentkit source folder instead
+#   AGENTKIT         the agentkit command whose installation goes into the image (default: agentkit)
+#   AGENTKIT_SOURCE  build the wheel from this agentkit source folder instead (with python3 -m pip wheel)
 #   IMAGE_TAG        default: latest        AWS_REGION  default: us-west-2
 #   AWS_ACCOUNT_ID   default: 123456789012 (the account the manifests name)
 set -euo pipefail
@@ -18,9 +18,9 @@ wheels="$(mktemp -d)"
 trap 'rm -rf "$wheels"' EXIT
 
 if [ -n "${AGENTKIT_SOURCE:-}" ]; then
-  "${PYTHON:-python3}" -m pip wheel --no-deps --wheel-dir "$wheels" "$AGENTKIT_SOURCE"
+  python3 -m pip wheel --no-deps --wheel-dir "$wheels" "$AGENTKIT_SOURCE"
 else
-  "${PYTHON:-python3}" -m agentkit deploy wheel --out "$wheels"
+  "${AGENTKIT:-agentkit}" deploy wheel --out "$wheels"
 fi
 aws ecr describe-repositories --region "$region" --repository-names "$repository" >/dev/null 2>&1 \
   || aws ecr create-repository --region "$region" --repository-name "$repository" >/dev/null

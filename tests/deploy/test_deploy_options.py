@@ -81,13 +81,14 @@ def test_s3_sessions_are_granted_exactly_that_bucket_and_prefix() -> None:
         "s3://team-agents/prod/assistant/"
     )
     sts = statements(files)
-    assert sts["SessionObjects"]["Action"] == ["s3:GetObject", "s3:PutObject"]
+    # DeleteObject: the S3 store deletes its writer lock when a run ends
+    assert sts["SessionObjects"]["Action"] == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
     assert sts["SessionObjects"]["Resource"] == ["arn:aws:s3:::team-agents/prod/assistant/*"]
     assert sts["SessionList"]["Action"] == ["s3:ListBucket"]
     assert sts["SessionList"]["Resource"] == ["arn:aws:s3:::team-agents"]
     assert sts["SessionList"]["Condition"] == {"StringLike": {"s3:prefix": ["prod/assistant", "prod/assistant/*"]}}
     s3_actions = [a for st in sts.values() for a in st["Action"] if a.startswith("s3:")]
-    assert sorted(s3_actions) == ["s3:GetObject", "s3:ListBucket", "s3:PutObject"]
+    assert sorted(s3_actions) == ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]
     # the CloudFormation role says the same, with the partition substituted
     role = yaml.safe_load(files["template.yaml"])["Resources"]["ExecutionRole"]["Properties"]
     cfn = {st["Sid"]: st for st in role["Policies"][0]["PolicyDocument"]["Statement"]}
@@ -103,10 +104,18 @@ def test_a_whole_bucket_is_listed_without_a_prefix_condition() -> None:
 def test_agentcore_memory_sessions_are_granted_exactly_that_memory() -> None:
     files = render(sessions=f"agentcore-memory://{MEMORY}", region="eu-west-1")
     memory = statements(files)["SessionMemory"]
-    assert memory["Action"] == ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents"]
+    listed = ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents", "bedrock-agentcore:ListSessions"]
+    assert memory["Action"] == listed
     assert memory["Resource"] == [f"arn:aws:bedrock-agentcore:eu-west-1:{ACCOUNT}:memory/{MEMORY}"]
     assert not [s for s in statements(files) if s.startswith("Session") and s != "SessionMemory"]
     assert template_env(files)["AGENTKIT_SESSIONS"] == f"agentcore-memory://{MEMORY}"
+
+
+def test_store_urls_read_as_the_session_stores_read_them() -> None:
+    memory = statements(render(sessions=f"agentcore-memory://{MEMORY}/team-a?region=us-east-1"))["SessionMemory"]
+    assert memory["Resource"] == [f"arn:aws:bedrock-agentcore:us-east-1:{ACCOUNT}:memory/{MEMORY}"]
+    objects = statements(render(sessions="s3://team-agents/prod?region=eu-west-1&lease=60"))["SessionObjects"]
+    assert objects["Resource"] == ["arn:aws:s3:::team-agents/prod/*"]
 
 
 def test_no_sessions_no_store_permissions() -> None:
@@ -118,11 +127,12 @@ def test_no_sessions_no_store_permissions() -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("s3://Bad_Bucket/x", "is not an S3 bucket name"),
-        ("s3://bucket/a*b", "the prefix may not hold"),
-        ("agentcore-memory://nope", "is not an AgentCore Memory id"),
-        ("file:///tmp/sessions", "is not s3://BUCKET/PREFIX or agentcore-memory://MEMORY_ID"),
-        ("bucket/prefix", "is not s3://BUCKET/PREFIX"),
+        ("s3://Bad_Bucket/x", "has no valid bucket name"),
+        ("s3://bucket/a b", "is not a plain S3 key name"),
+        ("s3://bucket/x?color=red", "unknown option 'color'"),
+        ("agentcore-memory://nope", "has no valid memory id"),
+        ("file:///tmp/sessions", "is a local folder, which a deployed agent loses"),
+        ("bucket/prefix", "is a local folder"),
     ],
 )
 def test_bad_sessions_urls_are_one_line(url: str, message: str, tmp_path: Path) -> None:
