@@ -250,7 +250,7 @@ class MCPServer:
             raise RetryTool(f"MCP server {self.name!r} did not start within {self.startup_timeout:g} s") from None
         except Exception as exc:
             await self._disconnect()
-            raise RetryTool(f"MCP server {self.name!r} could not start: {self._describe(exc)}") from None
+            raise RetryTool(f"MCP server {self.name!r} could not start: {self._describe(exc, starting=True)}") from None
         try:
             result = await asyncio.wait_for(client.call_tool(remote, arguments), self.timeout)
         except TimeoutError:
@@ -278,7 +278,9 @@ class MCPServer:
             ) from None
         except Exception as exc:
             await self._disconnect()
-            raise MCPServerError(f"MCP server {self.name!r} could not start: {self._describe(exc)}") from None
+            raise MCPServerError(
+                f"MCP server {self.name!r} could not start: {self._describe(exc, starting=True)}"
+            ) from None
         tools: list[Any] = []
         cursor = None
         try:
@@ -296,7 +298,9 @@ class MCPServer:
             ) from None
         except Exception as exc:
             await self._disconnect()
-            raise MCPServerError(f"MCP server {self.name!r} failed to list its tools: {self._describe(exc)}") from None
+            raise MCPServerError(
+                f"MCP server {self.name!r} failed to list its tools: {self._describe(exc, starting=True)}"
+            ) from None
 
     # ---- the connection, on the server's own loop ------------------------------------------------
 
@@ -359,11 +363,12 @@ class MCPServer:
             future.cancel()
             raise MCPServerError(f"MCP server {self.name!r} did not {what} in time") from None
 
-    def _describe(self, exc: BaseException) -> str:
+    def _describe(self, exc: BaseException, *, starting: bool = False) -> str:
         refusal = self._refusal.get("refusal")
         if refusal is None:
             text = _describe(exc)
-            return f"{text} ({self._start_hint})" if self._start_hint and "Connection closed" in text else text
+            closed = starting and bool(self._start_hint) and "Connection closed" in text
+            return f"{text} ({self._start_hint})" if closed else text
         hint = ": check the token or credentials" if refusal.startswith(("HTTP 401", "HTTP 403")) else ""
         return f"{_describe(exc)}; the server answered {refusal}{hint}"
 
