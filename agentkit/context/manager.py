@@ -21,7 +21,7 @@ from typing import Any, Literal
 from agentkit.context.strategies import ContextStrategy, View, default_strategy
 from agentkit.context.view import Counter, Entry, clipped, decode, encode
 from agentkit.context.windows import find_window
-from agentkit.errors import ContextOverflow
+from agentkit.errors import ConfigError, ContextOverflow
 from agentkit.messages import Message, Usage
 from agentkit.models.base import Model, ModelSettings
 
@@ -65,7 +65,15 @@ class ContextManager:
     def __init__(
         self, strategy: ContextStrategy | None = None, *, window: int | None = None, reserve: int | None = None
     ) -> None:
+        if strategy is not None and not callable(getattr(strategy, "reduce", None)):
+            raise ConfigError(
+                f"context={strategy!r} is not a context strategy; pass True (the default), False (send "
+                "everything) or one of agentkit.context's strategies, e.g. SlidingWindow()"
+            )
+        if window is not None and (not isinstance(window, int) or window < 64):
+            raise ConfigError(f"context_window={window!r} is not a window; give the model's window in tokens (>= 64)")
         self.strategy = strategy or default_strategy()
+        self.strategy_name = str(getattr(self.strategy, "name", type(self.strategy).__name__))
         self.window_override = window
         self.reserve = reserve  # tokens kept free for the answer (default: settings.max_tokens, else window/8)
         self.window: int | None = None
@@ -210,13 +218,13 @@ class ContextManager:
         self._record = {
             "type": "context",
             "upto": len(messages),
-            "strategy": self.strategy.name,
+            "strategy": self.strategy_name,
             "reason": reason,
             "view": encode(entries),
             "tokens_per_char": round(self._counter.tokens_per_char, 6),
         }
         return ContextReduced(
-            strategy=self.strategy.name,
+            strategy=self.strategy_name,
             reason=reason,
             tokens_before=before,
             tokens_after=self._total(),

@@ -205,7 +205,7 @@ class Chain:
 
     def __init__(self, *strategies: ContextStrategy) -> None:
         self.strategies = strategies
-        self.name = "+".join(s.name for s in strategies)
+        self.name = "+".join(str(getattr(s, "name", type(s).__name__)) for s in strategies)
 
     async def reduce(self, view: View, target: int) -> list[Entry]:
         for strategy in self.strategies:

@@ -273,3 +273,14 @@ def test_the_displays_say_when_and_how_the_context_was_reduced() -> None:
     assert "12 messages left out, 9 tool results cleared" in live.getvalue()
     data = json.loads(lines.getvalue())
     assert data["kind"] == "context_reduced" and data["tokens_after"] == 16_000 and "record" not in data
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [({"context": "sliding"}, "is not a context strategy"), ({"context_window": 0}, "is not a window")],
+)
+def test_a_bad_context_setting_is_a_clear_config_error(kwargs: dict[str, Any], words: str) -> None:
+    from agentkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        Agent(FunctionModel(lambda m, t: "hi"), **kwargs)
