@@ -84,6 +84,7 @@ class ContextManager:
         self._sent: list[Message] = []  # the entries' messages, kept beside them
         self._synced = 0
         self._record: dict[str, Any] | None = None  # the last reduction, this run's or the session's
+        self._record_of: list[Message] | None = None  # the transcript it describes (None: the next one, restored)
         self._tokens = 0  # the entries' estimates, summed as they come
         self._sent_estimate = 0
         self._forced: int | None = None  # the target after an overflow
@@ -142,7 +143,7 @@ class ContextManager:
 
     def restore(self, record: dict[str, Any] | None) -> None:
         """The last reduction record of a transcript being loaded; the next `prepare` rebuilds from it."""
-        self._record = record
+        self._record, self._record_of = record, None
         self._messages = None
         if record is not None:
             self._counter.tokens_per_char = float(record.get("tokens_per_char", self._counter.tokens_per_char))
@@ -181,7 +182,9 @@ class ContextManager:
 
     def _rebuild(self, messages: list[Message]) -> None:
         entries: list[Entry] | None = None
-        record = self._record
+        if self._record_of is not None and self._record_of is not messages:
+            self._record = None  # a conversation put in place of the one it described
+        record, self._record_of = self._record, messages
         if record is not None and isinstance(record.get("upto"), int) and record["upto"] <= len(messages):
             entries = decode(record.get("view", []), messages, self._counter)
         start = record["upto"] if entries is not None and record is not None else 0

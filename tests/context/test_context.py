@@ -284,3 +284,13 @@ def test_a_bad_context_setting_is_a_clear_config_error(kwargs: dict[str, Any], w
 
     with pytest.raises(ConfigError, match=words):
         Agent(FunctionModel(lambda m, t: "hi"), **kwargs)
+
+
+def test_a_conversation_put_in_place_of_another_is_not_read_through_the_old_reduction() -> None:
+    agent = Agent(paging_model(30), [read_page], system_prompt="s", executor=InProcessExecutor(), context_window=6_000)
+    agent(TASK)
+    assert agent.context is not None and agent.context._record is not None
+    fresh = [m for m in agent.messages if m.role != "system"]  # another conversation, as long as the old one
+    fresh.insert(0, Message.system("another system prompt"))
+    agent.messages = fresh
+    assert agent.context.view(agent.messages) == fresh  # whole until it is reduced for itself
