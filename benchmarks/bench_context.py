@@ -8,7 +8,7 @@
 2. Tokens sent: one fixed 300-turn script (each turn reads a 2 KB page; then an answer) against a backend
    with a 32,000-token window that refuses longer requests (ContextOverflow / Strands'
    ContextWindowOverflowException), for agentkit's default (clear old tool results, then a sliding window),
-   agentkit's Summarize, Strands' default (SlidingWindowConversationManager(40), managed at the end of a
+   agentkit's Summarize (alone, and after clearing), Strands' default (SlidingWindowConversationManager(40), managed at the end of a
    call), Strands' sliding window applied before every model call (`per_turn=True`), and Strands'
    SummarizingConversationManager. Tokens are counted the same way for both: characters of the text, tool
    inputs and tool results sent (system prompt included) / 4, per accepted request; refused requests are
@@ -31,7 +31,7 @@ from typing import Any
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 
 from agentkit import Agent, FunctionModel, Limits, ToolCall
-from agentkit.context import Summarize
+from agentkit.context import Chain, ClearToolResults, Summarize
 from agentkit.errors import ContextOverflow
 from agentkit.messages import Message, Usage
 from agentkit.models.testing import Turn
@@ -109,7 +109,7 @@ class Tally:
 
     def row(self, label: str) -> str:
         return (
-            f"{label:<44} {self.tokens:>12,} {self.requests:>9} {self.refused:>8} {self.summaries:>10}"
+            f"{label:<48} {self.tokens:>12,} {self.requests:>9} {self.refused:>8} {self.summaries:>10}"
             f" {self.largest:>9,} {self.separated:>10}"
         )
 
@@ -253,8 +253,12 @@ def overhead(quick: bool) -> None:
     print("per-turn overhead, agentkit (each turn reads a 2 KB page; ms per model turn, median)")
     print(f"{'window':>8} {'K=10':>9} {'K=2,000':>9} {'ratio':>7}")
     for window in (32_000, 4_000):
-        small = statistics.median(ms_per_turn(10, window) for _ in range(20 if quick else 200))
-        large = statistics.median(ms_per_turn(2000, window) for _ in range(1 if quick else 3))
+        smalls: list[float] = []
+        larges: list[float] = []
+        for _ in range(1 if quick else 5):  # interleaved, so a load change on the machine moves both alike
+            smalls += [ms_per_turn(10, window) for _ in range(40)]
+            larges.append(ms_per_turn(2000, window))
+        small, large = statistics.median(smalls), statistics.median(larges)
         print(f"{window:>8,} {small:>9.3f} {large:>9.3f} {large / small:>7.2f}")
 
 
@@ -266,10 +270,13 @@ def tokens_sent(turns: int) -> None:
 
     print(f"\ninput tokens sent over a {turns}-turn script, window {WINDOW:,} tokens (characters / 4, both sides)")
     header = ("", "tokens sent", "requests", "refused", "summaries", "largest", "separated")
-    print("{:<44} {:>12} {:>9} {:>8} {:>10} {:>9} {:>10}".format(*header))
+    print("{:<48} {:>12} {:>9} {:>8} {:>10} {:>9} {:>10}".format(*header))
     rows = {
         "agentkit default (clear results, slide)": agentkit_tokens(turns),
-        "agentkit Summarize": agentkit_tokens(turns, Summarize()),
+        "agentkit Summarize()": agentkit_tokens(turns, Summarize()),
+        "agentkit Chain(ClearToolResults(), Summarize())": agentkit_tokens(
+            turns, Chain(ClearToolResults(), Summarize())
+        ),
         "strands default (sliding 40, end of call)": strands_tokens(turns, None),
         "strands SlidingWindow(40, per_turn=True)": strands_tokens(
             turns, SlidingWindowConversationManager(window_size=40, per_turn=True)

@@ -294,3 +294,20 @@ def test_a_conversation_put_in_place_of_another_is_not_read_through_the_old_redu
     fresh.insert(0, Message.system("another system prompt"))
     agent.messages = fresh
     assert agent.context.view(agent.messages) == fresh  # whole until it is reduced for itself
+
+
+def test_a_reduction_record_rebuilds_the_same_view_and_stays_small() -> None:
+    from agentkit.context import Counter
+    from agentkit.context.view import decode, encode
+
+    agent = Agent(
+        paging_model(200), [read_page], system_prompt="s", executor=InProcessExecutor(), context_window=20_000
+    )
+    agent(TASK)
+    manager = agent.context
+    assert manager is not None and manager._record is not None
+    runs = encode(manager._entries)
+    assert len(runs) <= 6  # a stretch of cleared turns is one run, not one per message
+    rebuilt = decode(runs, agent.messages, Counter())
+    assert rebuilt is not None
+    assert [e.message for e in rebuilt] == [e.message for e in manager._entries]
