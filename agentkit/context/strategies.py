@@ -6,7 +6,7 @@ go or stay together), and the newest turn always stays.
 
 - `ClearToolResults(keep=3)`: every tool result but the newest `keep` tool messages' is replaced by a note
   naming the tool and saying to call it again for the result.
-- `SlidingWindow()`: the oldest turns are left out; the task message notes how many.
+- `SlidingWindow()`: the oldest turns are left out (down to half the target); the task message notes how many.
 - `Summarize()`: the oldest turns are replaced by a summary the model writes, carried on the task message.
 - `Chain(a, b, ...)`: each in turn until the view fits. The default, `default_strategy()`, is
   `Chain(ClearToolResults(), SlidingWindow())`: it keeps a run going with no setup and no extra model calls.
@@ -134,13 +134,16 @@ def _gap(entries: Sequence[Entry], dropped: set[int]) -> int:
 
 @dataclass(slots=True)
 class SlidingWindow:
-    """Leave out the oldest turns (never a call without its result) until the view fits."""
+    """Leave out the oldest turns (never a call without its result) until the view fits `share` of the target:
+    what is left out is gone from the view for good, so going well below the target at once makes the next
+    reduction many turns away rather than every few turns."""
 
+    share: float = 0.5
     name: str = "sliding_window"
 
     async def reduce(self, view: View, target: int) -> list[Entry]:
         entries = view.entries
-        dropped, _ = _left_out(entries, target, view.tokens)
+        dropped, _ = _left_out(entries, int(target * self.share), view.tokens)
         if not dropped:
             return list(entries)
         gap = _gap(entries, dropped)
@@ -164,11 +167,12 @@ class Summarize:
     call fails, the turns are left out as SlidingWindow does, with a note saying so."""
 
     words: int = 300
+    share: float = 0.5  # as SlidingWindow's: how far below the target the turns left go
     name: str = "summarize"
 
     async def reduce(self, view: View, target: int) -> list[Entry]:
         entries = view.entries
-        dropped, _ = _left_out(entries, target, view.tokens + self.words * 2)
+        dropped, _ = _left_out(entries, int(target * self.share), view.tokens + self.words * 2)
         if not dropped:
             return list(entries)
         first_user = next((e for e in entries if e.message.role == "user"), None)
