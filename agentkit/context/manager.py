@@ -43,6 +43,7 @@ class ContextReduced:
     left_out: int  # transcript messages not sent
     cleared: int  # tool messages sent with their results cleared
     record: dict[str, Any] = field(repr=False)  # for the session transcript
+    usage: Usage = field(default_factory=Usage)  # model calls the reduction made (a summary), added to the run's
     kind: Literal["context_reduced"] = "context_reduced"
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,4 +237,5 @@ class ContextManager:
             left_out=len(messages) - len(entries),
             cleared=sum(1 for e in entries if e.cleared),
             record=self._record,
+            usage=view.usage,
         )

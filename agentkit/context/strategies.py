@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from agentkit.context.view import Counter, Entry, cleared, with_note
 from agentkit.errors import AgentkitError
-from agentkit.messages import Message, TextDelta
+from agentkit.messages import Message, TextDelta, TurnEnd, Usage
 from agentkit.models.base import Model, ModelSettings
 
 __all__ = ["Chain", "ClearToolResults", "ContextStrategy", "SlidingWindow", "Summarize", "View", "default_strategy"]
@@ -35,7 +35,7 @@ class View:
     counter: Counter
     model: Model
     offset: int = 0  # tokens the backend counts beyond the entries (tool definitions, template)
-    extra_calls: list[str] = field(default_factory=list)  # what strategies asked the model, for the record
+    usage: Usage = field(default_factory=Usage)  # what strategies' own model calls cost (Summarize)
 
     @property
     def tokens(self) -> int:
@@ -179,19 +179,20 @@ class Summarize:
         earlier = first_user.note if first_user is not None and first_user.note else ""
         shown = [earlier] + [_render(entries[i].message) for i in sorted(dropped)]
         budget_chars = max(2000, int(target / max(view.counter.tokens_per_char, 0.05)) // 2)
-        summary = await self._ask(view.model, "\n".join(shown)[-budget_chars:])
-        view.extra_calls.append(self.name)
+        summary = await self._ask(view, "\n".join(shown)[-budget_chars:])
         gap = _gap(entries, dropped)
         note = f"[agentkit: summary of {gap:,} earlier messages, left out to fit the context window]\n{summary}"
         return _with_gap_note(view, list(entries), dropped, note)
 
-    async def _ask(self, model: Model, history: str) -> str:
+    async def _ask(self, view: View, history: str) -> str:
         request = [Message.system(_SUMMARY_PROMPT.format(words=self.words)), Message.user(history)]
         parts: list[str] = []
         try:
-            async for event in model.stream(request, [], ModelSettings(max_tokens=self.words * 2)):
+            async for event in view.model.stream(request, [], ModelSettings(max_tokens=self.words * 2)):
                 if isinstance(event, TextDelta):
                     parts.append(event.text)
+                elif isinstance(event, TurnEnd):
+                    view.usage.add(event.usage)
         except AgentkitError as exc:
             return f"(no summary: the model could not write one: {str(exc)[:200]})"
         return "".join(parts).strip() or "(the model wrote an empty summary)"

@@ -140,7 +140,7 @@ def test_summarize_puts_the_models_summary_on_the_task_message() -> None:
     def script(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> Turn:
         if messages[0].content.startswith("You compress"):
             asked.append(messages[1].content)
-            return Turn(text="SUMMARY: pages read so far")
+            return Turn(text="SUMMARY: pages read so far", usage=Usage(input_tokens=1000, output_tokens=7))
         done = sum(1 for m in messages if m.role == "tool")
         if "SUMMARY" in messages[1].content:
             done = int(messages[-1].tool_results[0].content.split(":")[0].split()[1]) + 1
@@ -153,8 +153,10 @@ def test_summarize_puts_the_models_summary_on_the_task_message() -> None:
     agent = Agent(
         model, [read_page], system_prompt="s", executor=InProcessExecutor(), context=Summarize(), context_window=6_000
     )
-    assert agent(TASK).text == "done"
+    result = agent(TASK)
+    assert result.text == "done"
     assert asked and "read_page" in asked[0]
+    assert result.usage.input_tokens >= 1000 * len(asked)  # the summaries' cost is the run's
     last = seen[-1]
     check_valid(last)
     assert "SUMMARY: pages read so far" in last[1].content
