@@ -376,6 +376,7 @@ class AgentLoop:
         if self.context is not None:
             sent, reduced = await self.context.prepare(messages, self.model, settings)
             if reduced is not None:
+                state.usage.add(reduced.usage)  # a summary the model wrote
                 yield reduced
         if self.hooks is not None:
             request = await self.hooks.before_model_call(

@@ -2,13 +2,14 @@
 
     python benchmarks/bench_context.py [--quick]
 
-1. Per-turn overhead with reduction active: ms per turn of a K-turn run (each turn reads a 2 KB page) with a
-   32K-token window, K=10 vs K=2,000, and the same with a 4K window (reducing every few turns at any K).
-   The ratio K=2,000 / K=10 is the point: the loop does no whole-history work per turn, so it stays near 1.
+1. Per-turn overhead with reduction active: per turn of a K-turn run (each turn reads a 2 KB page) with a
+   32K-token window, K=10 vs K=2,000, and the same with a 4K window (reducing every few turns at any K):
+   wall ms, the main thread's CPU ms, and the CPU us spent keeping the view (ContextManager.prepare). The
+   ratio K=2,000 / K=10 is the point: no whole-history work per turn, so it stays near 1.
 2. Tokens sent: one fixed 300-turn script (each turn reads a 2 KB page; then an answer) against a backend
    with a 32,000-token window that refuses longer requests (ContextOverflow / Strands'
    ContextWindowOverflowException), for agentkit's default (clear old tool results, then a sliding window),
-   agentkit's Summarize, Strands' default (SlidingWindowConversationManager(40), managed at the end of a
+   agentkit's Summarize (alone, and after clearing), Strands' default (SlidingWindowConversationManager(40), managed at the end of a
    call), Strands' sliding window applied before every model call (`per_turn=True`), and Strands'
    SummarizingConversationManager. Tokens are counted the same way for both: characters of the text, tool
    inputs and tool results sent (system prompt included) / 4, per accepted request; refused requests are
@@ -31,7 +32,7 @@ from typing import Any
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 
 from agentkit import Agent, FunctionModel, Limits, ToolCall
-from agentkit.context import Summarize
+from agentkit.context import Chain, ClearToolResults, Summarize
 from agentkit.errors import ContextOverflow
 from agentkit.messages import Message, Usage
 from agentkit.models.testing import Turn
@@ -109,7 +110,7 @@ class Tally:
 
     def row(self, label: str) -> str:
         return (
-            f"{label:<44} {self.tokens:>12,} {self.requests:>9} {self.refused:>8} {self.summaries:>10}"
+            f"{label:<48} {self.tokens:>12,} {self.requests:>9} {self.refused:>8} {self.summaries:>10}"
             f" {self.largest:>9,} {self.separated:>10}"
         )
 
@@ -225,8 +226,25 @@ def strands_tokens(turns: int, manager: Any) -> Tally:
 
 # ---- per-turn overhead -----------------------------------------------------------------------------
 
+_PREPARE = [0]  # thread CPU ns spent in ContextManager.prepare (the view kept in step, and reductions)
 
-def ms_per_turn(k: int, window: int) -> float:
+
+def _count_prepare() -> None:
+    from agentkit.context import ContextManager
+
+    original = ContextManager.prepare
+
+    async def timed(self: Any, *args: Any) -> Any:
+        started = time.thread_time_ns()
+        result = await original(self, *args)
+        _PREPARE[0] += time.thread_time_ns() - started
+        return result
+
+    ContextManager.prepare = timed  # type: ignore[method-assign]
+
+
+def per_turn(k: int, window: int) -> tuple[float, float, float]:
+    """(wall ms, main-thread CPU ms, context CPU us) per model turn of one K-turn run."""
     turn = 0
 
     def script(messages: Any, tools: Any) -> Any:
@@ -242,20 +260,30 @@ def ms_per_turn(k: int, window: int) -> float:
         executor=InProcessExecutor(),
         context_window=window,
     )
-    start = time.perf_counter()
+    _PREPARE[0] = 0
+    wall, cpu = time.perf_counter(), time.thread_time()
     result = asyncio.run(agent.invoke_async(TASK))
-    elapsed = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
     assert result.text == "done"
-    return elapsed * 1000 / (k + 1)
+    return wall * 1000 / (k + 1), cpu * 1000 / (k + 1), _PREPARE[0] / 1000 / (k + 1)
 
 
 def overhead(quick: bool) -> None:
-    print("per-turn overhead, agentkit (each turn reads a 2 KB page; ms per model turn, median)")
-    print(f"{'window':>8} {'K=10':>9} {'K=2,000':>9} {'ratio':>7}")
+    _count_prepare()
+    print("per-turn overhead, agentkit (each turn reads a 2 KB page), median per model turn; CPU is the main")
+    print("thread's (the tool runs on a worker thread), the figure least moved by other load on the machine")
+    header = ("window", "K", "wall ms", "CPU ms", "context us")
+    print("{:>8} {:>6} {:>9} {:>8} {:>11}".format(*header))
     for window in (32_000, 4_000):
-        small = statistics.median(ms_per_turn(10, window) for _ in range(20 if quick else 200))
-        large = statistics.median(ms_per_turn(2000, window) for _ in range(1 if quick else 3))
-        print(f"{window:>8,} {small:>9.3f} {large:>9.3f} {large / small:>7.2f}")
+        samples: dict[int, list[tuple[float, float, float]]] = {10: [], 2000: []}
+        for _ in range(1 if quick else 5):  # interleaved, so a load change on the machine moves both alike
+            samples[10] += [per_turn(10, window) for _ in range(40)]
+            samples[2000].append(per_turn(2000, window))
+        medians = {k: [statistics.median(s[i] for s in rows) for i in range(3)] for k, rows in samples.items()}
+        for k, (wall, cpu, context) in medians.items():
+            print(f"{window:>8,} {k:>6,} {wall:>9.3f} {cpu:>8.3f} {context:>11.1f}")
+        ratios = [big / small for big, small in zip(medians[2000], medians[10], strict=True)]
+        print(f"{'':>8} {'ratio':>6} {ratios[0]:>9.2f} {ratios[1]:>8.2f} {ratios[2]:>11.2f}  (K=2,000 / K=10)")
 
 
 def tokens_sent(turns: int) -> None:
@@ -266,10 +294,13 @@ def tokens_sent(turns: int) -> None:
 
     print(f"\ninput tokens sent over a {turns}-turn script, window {WINDOW:,} tokens (characters / 4, both sides)")
     header = ("", "tokens sent", "requests", "refused", "summaries", "largest", "separated")
-    print("{:<44} {:>12} {:>9} {:>8} {:>10} {:>9} {:>10}".format(*header))
+    print("{:<48} {:>12} {:>9} {:>8} {:>10} {:>9} {:>10}".format(*header))
     rows = {
         "agentkit default (clear results, slide)": agentkit_tokens(turns),
-        "agentkit Summarize": agentkit_tokens(turns, Summarize()),
+        "agentkit Summarize()": agentkit_tokens(turns, Summarize()),
+        "agentkit Chain(ClearToolResults(), Summarize())": agentkit_tokens(
+            turns, Chain(ClearToolResults(), Summarize())
+        ),
         "strands default (sliding 40, end of call)": strands_tokens(turns, None),
         "strands SlidingWindow(40, per_turn=True)": strands_tokens(
             turns, SlidingWindowConversationManager(window_size=40, per_turn=True)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from agentkit.context.strategies import ContextStrategy, View, default_strategy
 from agentkit.context.view import Counter, Entry, clipped, decode, encode
 from agentkit.context.windows import find_window
-from agentkit.errors import ContextOverflow
+from agentkit.errors import ConfigError, ContextOverflow
 from agentkit.messages import Message, Usage
 from agentkit.models.base import Model, ModelSettings
 
@@ -43,6 +43,7 @@ class ContextReduced:
     left_out: int  # transcript messages not sent
     cleared: int  # tool messages sent with their results cleared
     record: dict[str, Any] = field(repr=False)  # for the session transcript
+    usage: Usage = field(default_factory=Usage)  # model calls the reduction made (a summary), added to the run's
     kind: Literal["context_reduced"] = "context_reduced"
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,7 +66,15 @@ class ContextManager:
     def __init__(
         self, strategy: ContextStrategy | None = None, *, window: int | None = None, reserve: int | None = None
     ) -> None:
+        if strategy is not None and not callable(getattr(strategy, "reduce", None)):
+            raise ConfigError(
+                f"context={strategy!r} is not a context strategy; pass True (the default), False (send "
+                "everything) or one of agentkit.context's strategies, e.g. SlidingWindow()"
+            )
+        if window is not None and (not isinstance(window, int) or window < 64):
+            raise ConfigError(f"context_window={window!r} is not a window; give the model's window in tokens (>= 64)")
         self.strategy = strategy or default_strategy()
+        self.strategy_name = str(getattr(self.strategy, "name", type(self.strategy).__name__))
         self.window_override = window
         self.reserve = reserve  # tokens kept free for the answer (default: settings.max_tokens, else window/8)
         self.window: int | None = None
@@ -76,6 +85,7 @@ class ContextManager:
         self._sent: list[Message] = []  # the entries' messages, kept beside them
         self._synced = 0
         self._record: dict[str, Any] | None = None  # the last reduction, this run's or the session's
+        self._record_of: list[Message] | None = None  # the transcript it describes (None: the next one, restored)
         self._tokens = 0  # the entries' estimates, summed as they come
         self._sent_estimate = 0
         self._forced: int | None = None  # the target after an overflow
@@ -134,7 +144,7 @@ class ContextManager:
 
     def restore(self, record: dict[str, Any] | None) -> None:
         """The last reduction record of a transcript being loaded; the next `prepare` rebuilds from it."""
-        self._record = record
+        self._record, self._record_of = record, None
         self._messages = None
         if record is not None:
             self._counter.tokens_per_char = float(record.get("tokens_per_char", self._counter.tokens_per_char))
@@ -173,7 +183,9 @@ class ContextManager:
 
     def _rebuild(self, messages: list[Message]) -> None:
         entries: list[Entry] | None = None
-        record = self._record
+        if self._record_of is not None and self._record_of is not messages:
+            self._record = None  # a conversation put in place of the one it described
+        record, self._record_of = self._record, messages
         if record is not None and isinstance(record.get("upto"), int) and record["upto"] <= len(messages):
             entries = decode(record.get("view", []), messages, self._counter)
         start = record["upto"] if entries is not None and record is not None else 0
@@ -210,13 +222,13 @@ class ContextManager:
         self._record = {
             "type": "context",
             "upto": len(messages),
-            "strategy": self.strategy.name,
+            "strategy": self.strategy_name,
             "reason": reason,
             "view": encode(entries),
             "tokens_per_char": round(self._counter.tokens_per_char, 6),
         }
         return ContextReduced(
-            strategy=self.strategy.name,
+            strategy=self.strategy_name,
             reason=reason,
             tokens_before=before,
             tokens_after=self._total(),
@@ -225,4 +237,5 @@ class ContextManager:
             left_out=len(messages) - len(entries),
             cleared=sum(1 for e in entries if e.cleared),
             record=self._record,
+            usage=view.usage,
         )

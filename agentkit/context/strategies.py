@@ -6,7 +6,7 @@ go or stay together), and the newest turn always stays.
 
 - `ClearToolResults(keep=3)`: every tool result but the newest `keep` tool messages' is replaced by a note
   naming the tool and saying to call it again for the result.
-- `SlidingWindow()`: the oldest turns are left out; the task message notes how many.
+- `SlidingWindow()`: the oldest turns are left out (down to half the target); the task message notes how many.
 - `Summarize()`: the oldest turns are replaced by a summary the model writes, carried on the task message.
 - `Chain(a, b, ...)`: each in turn until the view fits. The default, `default_strategy()`, is
   `Chain(ClearToolResults(), SlidingWindow())`: it keeps a run going with no setup and no extra model calls.
@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from agentkit.context.view import Counter, Entry, cleared, with_note
 from agentkit.errors import AgentkitError
-from agentkit.messages import Message, TextDelta
+from agentkit.messages import Message, TextDelta, TurnEnd, Usage
 from agentkit.models.base import Model, ModelSettings
 
 __all__ = ["Chain", "ClearToolResults", "ContextStrategy", "SlidingWindow", "Summarize", "View", "default_strategy"]
@@ -35,7 +35,7 @@ class View:
     counter: Counter
     model: Model
     offset: int = 0  # tokens the backend counts beyond the entries (tool definitions, template)
-    extra_calls: list[str] = field(default_factory=list)  # what strategies asked the model, for the record
+    usage: Usage = field(default_factory=Usage)  # what strategies' own model calls cost (Summarize)
 
     @property
     def tokens(self) -> int:
@@ -134,13 +134,16 @@ def _gap(entries: Sequence[Entry], dropped: set[int]) -> int:
 
 @dataclass(slots=True)
 class SlidingWindow:
-    """Leave out the oldest turns (never a call without its result) until the view fits."""
+    """Leave out the oldest turns (never a call without its result) until the view fits `share` of the target:
+    what is left out is gone from the view for good, so going well below the target at once makes the next
+    reduction many turns away rather than every few turns."""
 
+    share: float = 0.5
     name: str = "sliding_window"
 
     async def reduce(self, view: View, target: int) -> list[Entry]:
         entries = view.entries
-        dropped, _ = _left_out(entries, target, view.tokens)
+        dropped, _ = _left_out(entries, int(target * self.share), view.tokens)
         if not dropped:
             return list(entries)
         gap = _gap(entries, dropped)
@@ -164,30 +167,32 @@ class Summarize:
     call fails, the turns are left out as SlidingWindow does, with a note saying so."""
 
     words: int = 300
+    share: float = 0.5  # as SlidingWindow's: how far below the target the turns left go
     name: str = "summarize"
 
     async def reduce(self, view: View, target: int) -> list[Entry]:
         entries = view.entries
-        dropped, _ = _left_out(entries, target, view.tokens + self.words * 2)
+        dropped, _ = _left_out(entries, int(target * self.share), view.tokens + self.words * 2)
         if not dropped:
             return list(entries)
         first_user = next((e for e in entries if e.message.role == "user"), None)
         earlier = first_user.note if first_user is not None and first_user.note else ""
         shown = [earlier] + [_render(entries[i].message) for i in sorted(dropped)]
         budget_chars = max(2000, int(target / max(view.counter.tokens_per_char, 0.05)) // 2)
-        summary = await self._ask(view.model, "\n".join(shown)[-budget_chars:])
-        view.extra_calls.append(self.name)
+        summary = await self._ask(view, "\n".join(shown)[-budget_chars:])
         gap = _gap(entries, dropped)
         note = f"[agentkit: summary of {gap:,} earlier messages, left out to fit the context window]\n{summary}"
         return _with_gap_note(view, list(entries), dropped, note)
 
-    async def _ask(self, model: Model, history: str) -> str:
+    async def _ask(self, view: View, history: str) -> str:
         request = [Message.system(_SUMMARY_PROMPT.format(words=self.words)), Message.user(history)]
         parts: list[str] = []
         try:
-            async for event in model.stream(request, [], ModelSettings(max_tokens=self.words * 2)):
+            async for event in view.model.stream(request, [], ModelSettings(max_tokens=self.words * 2)):
                 if isinstance(event, TextDelta):
                     parts.append(event.text)
+                elif isinstance(event, TurnEnd):
+                    view.usage.add(event.usage)
         except AgentkitError as exc:
             return f"(no summary: the model could not write one: {str(exc)[:200]})"
         return "".join(parts).strip() or "(the model wrote an empty summary)"
@@ -205,7 +210,7 @@ class Chain:
 
     def __init__(self, *strategies: ContextStrategy) -> None:
         self.strategies = strategies
-        self.name = "+".join(s.name for s in strategies)
+        self.name = "+".join(str(getattr(s, "name", type(s).__name__)) for s in strategies)
 
     async def reduce(self, view: View, target: int) -> list[Entry]:
         for strategy in self.strategies:

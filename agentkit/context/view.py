@@ -3,7 +3,7 @@
 An `Entry` is one transcript message as sent: whole, with its tool results cleared, or with a note added (the
 first user message carries the note saying what was left out, or a summary of it). A view is described by
 where its entries come from, so a record of one (`encode`) rebuilds the same view from the same transcript
-(`decode`): ["keep", a, b] (messages a..b-1 as they are), ["clear", a, b] (tool messages a..b-1, results
+(`decode`): ["keep", a, b] (messages a..b-1 as they are), ["clear", a, b] (messages a..b-1, tool results
 cleared), ["note", i, text] (message i with a note), ["clip", i, n] (tool message i, results cut to n
 characters).
 
@@ -126,7 +126,8 @@ def _text(message: Message) -> str:
 
 
 def encode(entries: Sequence[Entry]) -> list[list[Any]]:
-    """The view as runs of transcript indexes (see the module docstring)."""
+    """The view as runs of transcript indexes (see the module docstring). A "clear" run clears the tool
+    messages in it and keeps the others, so a stretch of old turns with cleared results is one run."""
     runs: list[list[Any]] = []
     for entry in entries:
         if entry.note is not None:
@@ -135,12 +136,17 @@ def encode(entries: Sequence[Entry]) -> list[list[Any]]:
         if entry.clip is not None:
             runs.append(["clip", entry.source, entry.clip])
             continue
-        kind = "clear" if entry.cleared else "keep"
+        # None: a message that has no results to clear, so it fits a run of either kind
+        kind = "clear" if entry.cleared else ("keep" if entry.message.role == "tool" else None)
         last = runs[-1] if runs else None
-        if last is not None and last[0] == kind and last[2] == entry.source:
+        contiguous = last is not None and last[0] in ("keep", "clear", None) and last[2] == entry.source
+        if last is not None and contiguous and (kind is None or last[0] in (None, kind)):
             last[2] = entry.source + 1
-        else:
-            runs.append([kind, entry.source, entry.source + 1])
+            last[0] = last[0] or kind
+            continue
+        runs.append([kind, entry.source, entry.source + 1])
+    for run in runs:
+        run[0] = run[0] or "keep"
     return runs
 
 
@@ -165,9 +171,10 @@ def decode(runs: Sequence[Sequence[Any]], messages: Sequence[Message], counter: 
                 return None
             for index in range(start, stop):
                 message = messages[index]
-                if kind == "clear":
+                clear = kind == "clear" and message.role == "tool"
+                if clear:
                     message = cleared(message)
-                entries.append(Entry(index, message, counter.tokens(message), cleared=kind == "clear"))
+                entries.append(Entry(index, message, counter.tokens(message), cleared=clear))
     except (IndexError, TypeError, ValueError):
         return None
     return entries

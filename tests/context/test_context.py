@@ -140,7 +140,7 @@ def test_summarize_puts_the_models_summary_on_the_task_message() -> None:
     def script(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> Turn:
         if messages[0].content.startswith("You compress"):
             asked.append(messages[1].content)
-            return Turn(text="SUMMARY: pages read so far")
+            return Turn(text="SUMMARY: pages read so far", usage=Usage(input_tokens=1000, output_tokens=7))
         done = sum(1 for m in messages if m.role == "tool")
         if "SUMMARY" in messages[1].content:
             done = int(messages[-1].tool_results[0].content.split(":")[0].split()[1]) + 1
@@ -153,8 +153,10 @@ def test_summarize_puts_the_models_summary_on_the_task_message() -> None:
     agent = Agent(
         model, [read_page], system_prompt="s", executor=InProcessExecutor(), context=Summarize(), context_window=6_000
     )
-    assert agent(TASK).text == "done"
+    result = agent(TASK)
+    assert result.text == "done"
     assert asked and "read_page" in asked[0]
+    assert result.usage.input_tokens >= 1000 * len(asked)  # the summaries' cost is the run's
     last = seen[-1]
     check_valid(last)
     assert "SUMMARY: pages read so far" in last[1].content
@@ -273,3 +275,41 @@ def test_the_displays_say_when_and_how_the_context_was_reduced() -> None:
     assert "12 messages left out, 9 tool results cleared" in live.getvalue()
     data = json.loads(lines.getvalue())
     assert data["kind"] == "context_reduced" and data["tokens_after"] == 16_000 and "record" not in data
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [({"context": "sliding"}, "is not a context strategy"), ({"context_window": 0}, "is not a window")],
+)
+def test_a_bad_context_setting_is_a_clear_config_error(kwargs: dict[str, Any], words: str) -> None:
+    from agentkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        Agent(FunctionModel(lambda m, t: "hi"), **kwargs)
+
+
+def test_a_conversation_put_in_place_of_another_is_not_read_through_the_old_reduction() -> None:
+    agent = Agent(paging_model(30), [read_page], system_prompt="s", executor=InProcessExecutor(), context_window=6_000)
+    agent(TASK)
+    assert agent.context is not None and agent.context._record is not None
+    fresh = [m for m in agent.messages if m.role != "system"]  # another conversation, as long as the old one
+    fresh.insert(0, Message.system("another system prompt"))
+    agent.messages = fresh
+    assert agent.context.view(agent.messages) == fresh  # whole until it is reduced for itself
+
+
+def test_a_reduction_record_rebuilds_the_same_view_and_stays_small() -> None:
+    from agentkit.context import Counter
+    from agentkit.context.view import decode, encode
+
+    agent = Agent(
+        paging_model(200), [read_page], system_prompt="s", executor=InProcessExecutor(), context_window=20_000
+    )
+    agent(TASK)
+    manager = agent.context
+    assert manager is not None and manager._record is not None
+    runs = encode(manager._entries)
+    assert len(runs) <= 6  # a stretch of cleared turns is one run, not one per message
+    rebuilt = decode(runs, agent.messages, Counter())
+    assert rebuilt is not None
+    assert [e.message for e in rebuilt] == [e.message for e in manager._entries]
