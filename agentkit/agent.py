@@ -311,10 +311,10 @@ class Agent:
                 session.add_message(message)
 
     def on_tool_result(self, result: ToolResult) -> None:
-        """Called on the event loop as each tool result is ready (after the `after_tool_call` hooks), before
-        its batch ends; records it in the session. A subclass that keeps state beside the conversation (files
-        a tool edited) extends this to put that state on disk, before calling super(), so a result is never
-        recorded without it."""
+        """The first `on_tool_result` hook of every run (see agentkit.hooks): called on the event loop as each
+        tool result is ready (after the `after_tool_call` hooks), before its batch ends; records it in the
+        session. A subclass that keeps state beside the conversation (files a tool edited) extends this to put
+        that state on disk, before calling super(), so a result is never recorded without it."""
         self._completed[result.call_id] = result  # until its batch is in the conversation (see _record)
         if self.session is not None:
             self.session.add_result(result)
@@ -352,8 +352,7 @@ class Agent:
             settings=self.settings,
             limits=self.limits,
             executor=self.executor or _default_executor(),
-            on_tool_result=self.on_tool_result,
-            hooks=self.hooks,
+            hooks=self.hooks.with_first("on_tool_result", self.on_tool_result),
             needs_approval=self._needs_approval,
             trace=run_trace(self.name, self.model, self.session.id if self.session is not None else None),
             context=self.context,

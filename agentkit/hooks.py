@@ -16,10 +16,13 @@ replacement:
 - `after_model_call(message: Message)`: a Message (the assistant turn the conversation keeps, calls included);
 - `before_tool_call(call: ToolCall)`: a ToolCall (amended arguments, validated as usual), or a ToolResult
   (the call does not run; the model reads that result instead);
-- `after_tool_call(call: ToolCall, result: ToolResult)`: a ToolResult.
+- `after_tool_call(call: ToolCall, result: ToolResult)`: a ToolResult;
+- `on_tool_result(result: ToolResult)`: nothing (it observes). Called as each result is final: after the
+  `after_tool_call` hooks, for denied and unrun calls too. A plain function, not a coroutine: it runs at once,
+  even while the run is being cancelled. The Agent's own `on_tool_result` method, which records the result in
+  the session, is the first of these on every run (a subclass extends that method to keep state beside it).
 
-Hooks run in the order they were added. An Agent's `on_tool_result` (which records each result in the
-session) runs after the `after_tool_call` hooks, so the transcript holds the amended result.
+Hooks run in the order they were added.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from agentkit.tooling import ToolDefinition
 
 __all__ = ["HookName", "Hooks", "ModelRequest"]
 
-HookName = Literal["before_model_call", "after_model_call", "before_tool_call", "after_tool_call"]
+HookName = Literal["before_model_call", "after_model_call", "before_tool_call", "after_tool_call", "on_tool_result"]
 _NAMES: tuple[str, ...] = get_args(HookName)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,6 +64,8 @@ class Hooks:
             raise ConfigError(f"unknown hook {name!r}; use one of {', '.join(_NAMES)}")
         if not callable(fn):
             raise ConfigError(f"a {name} hook must be callable, not {type(fn).__name__}")
+        if name == "on_tool_result" and inspect.iscoroutinefunction(fn):
+            raise ConfigError("an on_tool_result hook must be a plain function: it runs at once, not awaited")
         self._hooks[name].append(fn)
 
     def on(self, name: HookName) -> Callable[[F], F]:
@@ -82,6 +87,17 @@ class Hooks:
         twin = Hooks()
         twin._hooks = {name: list(fns) for name, fns in self._hooks.items()}
         return twin
+
+    def with_first(self, name: HookName, fn: Callable[..., Any]) -> Hooks:
+        """A copy with `fn` run before the hooks of `name` (the Agent's own on_tool_result, for one run)."""
+        twin = self.copy()
+        twin.add(name, fn)
+        twin._hooks[name].insert(0, twin._hooks[name].pop())
+        return twin
+
+    def tool_result(self, result: ToolResult) -> None:
+        for fn in self._hooks["on_tool_result"]:
+            fn(result)
 
     async def before_model_call(self, request: ModelRequest) -> ModelRequest:
         for fn in self._hooks["before_model_call"]:

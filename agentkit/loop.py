@@ -249,7 +249,6 @@ class AgentLoop:
         settings: ModelSettings | None = None,
         limits: Limits | None = None,
         executor: ToolExecutor | None = None,
-        on_tool_result: Callable[[ToolResult], None] | None = None,
         hooks: Hooks | None = None,
         needs_approval: Callable[[ToolCall], bool] | None = None,
         trace: RunTrace | None = None,
@@ -260,7 +259,6 @@ class AgentLoop:
         self.settings = settings or ModelSettings()
         self.limits = limits or Limits()
         self.executor = executor or InProcessExecutor()
-        self.on_tool_result = on_tool_result  # called as each result is ready (durable sessions)
         self.hooks = hooks if hooks else None  # None when empty: no per-call hook work at all
         self.needs_approval = needs_approval or self._tool_requires_approval
         self.trace = trace  # OpenTelemetry spans (agentkit.telemetry); None when off: no tracing work at all
@@ -601,8 +599,8 @@ class AgentLoop:
         return tool is not None and tool.requires_approval
 
     def _finished(self, result: ToolResult) -> ToolResult:
-        if self.on_tool_result is not None:
-            self.on_tool_result(result)
+        if self.hooks is not None:
+            self.hooks.tool_result(result)  # the Agent's session records it here (durable sessions)
         return result
 
     # ---- limits --------------------------------------------------------------------------------------

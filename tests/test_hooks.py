@@ -97,3 +97,45 @@ def test_a_hook_returning_the_wrong_type_and_an_unknown_hook_name_are_config_err
     agent.hooks.add("after_model_call", lambda m: "not a message")
     with pytest.raises(ConfigError, match="after_model_call hook returned str; return None or a Message"):
         agent("go")
+
+
+def test_on_tool_result_is_a_hook_that_sees_each_final_result_after_the_session_recorded_it(tmp_path: Path) -> None:
+    """The Agent's own on_tool_result (the session's recording) is the first on_tool_result hook of each run; a
+    registered one sees the amended, final result once it is durable, denied and unrun calls included."""
+    transcript = tmp_path / "s.jsonl"
+    calls = [ToolCall(name="add", arguments={"a": 1, "b": 2}), ToolCall(name="add", arguments={"a": "x", "b": 2})]
+    agent = make(ScriptedModel([calls, "done"]), session=transcript)
+    agent.hooks.add("after_tool_call", lambda call, r: dataclasses.replace(r, content=f"sum={r.content}"))
+    seen: list[tuple[str, bool, bool]] = []
+
+    @agent.hooks.on("on_tool_result")
+    def watch(result: ToolResult) -> None:
+        state = Session(transcript).load()
+        in_messages = any(r.call_id == result.call_id for m in state.messages for r in m.tool_results)
+        seen.append((result.content, result.is_error, in_messages or result.call_id in state.completed))
+
+    agent("go")
+    assert seen[0] == ("sum=3", False, True)
+    assert seen[1][1:] == (True, True) and seen[1][0].startswith("sum=")  # the invalid call's error, amended
+    # each was on disk (durable) before the hook saw it
+
+
+def test_an_on_tool_result_hook_must_be_a_plain_function() -> None:
+    async def later(result: ToolResult) -> None:
+        return None
+
+    with pytest.raises(ConfigError, match="on_tool_result hook must be a plain function"):
+        Hooks().add("on_tool_result", later)
+
+
+def test_agents_sharing_one_hooks_object_record_only_their_own_sessions(tmp_path: Path) -> None:
+    hooks = Hooks()
+    first = make(ScriptedModel([ToolCall(name="add", arguments={"a": 1, "b": 1}), "one"]), hooks=hooks)
+    second = make(ScriptedModel([ToolCall(name="add", arguments={"a": 2, "b": 2}), "two"]), hooks=hooks)
+    first.attach_session(Session(tmp_path / "first.jsonl"))
+    second.attach_session(Session(tmp_path / "second.jsonl"))
+    first("go")
+    second("go")
+    for name, want in (("first", "2"), ("second", "4")):
+        recorded = Session(tmp_path / f"{name}.jsonl").load().messages
+        assert [r.content for m in recorded for r in m.tool_results] == [want]
