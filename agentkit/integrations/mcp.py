@@ -244,7 +244,7 @@ class MCPServer:
 
     async def _call(self, remote: str, arguments: dict[str, Any]) -> Any:
         try:
-            client = await asyncio.wait_for(self._connect(), self.startup_timeout)
+            client = self._live_client() or await asyncio.wait_for(self._connect(), self.startup_timeout)
         except TimeoutError:
             await self._disconnect()
             raise RetryTool(f"MCP server {self.name!r} did not start within {self.startup_timeout:g} s") from None
@@ -252,7 +252,8 @@ class MCPServer:
             await self._disconnect()
             raise RetryTool(f"MCP server {self.name!r} could not start: {self._describe(exc, starting=True)}") from None
         try:
-            result = await asyncio.wait_for(client.call_tool(remote, arguments), self.timeout)
+            async with asyncio.timeout(self.timeout):  # unlike wait_for, no task per call
+                result = await client.call_tool(remote, arguments)
         except TimeoutError:
             await self._disconnect()  # a hung server: start afresh on the next call
             raise RetryTool(
@@ -304,13 +305,16 @@ class MCPServer:
 
     # ---- the connection, on the server's own loop ------------------------------------------------
 
+    def _live_client(self) -> Any:
+        if self._client is not None and self._session_task is not None and not self._session_task.done():
+            return self._client
+        return None
+
     async def _connect(self) -> Any:
         if self._connecting is None:
             self._connecting = asyncio.Lock()
         async with self._connecting:
-            if self._client is not None and self._session_task is not None and not self._session_task.done():
-                return self._client
-            return await self._start()
+            return self._live_client() or await self._start()
 
     async def _start(self) -> Any:
         ready: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
