@@ -15,6 +15,10 @@ no recorded result again (calls that finished are never re-run, so tools with si
 idempotent or check their own state); giving a new prompt instead answers those calls with an
 "interrupted" error result, so the model knows they did not complete.
 
+Long runs: each turn is sent a view of the conversation that fits the model's window (`context=`, default: old
+tool results cleared, then the oldest turns left out; `context_window=` overrides the model's window; see
+agentkit.context). `agent.messages` and the session keep every message.
+
 One run at a time: a second `invoke_async`/`stream` on an Agent whose run is still going raises
 SessionBusy, as does a run on a session another run (of this process or another) is writing; the session's
 writer lock is held from the run's first record to its last (see agentkit.sessions).
