@@ -198,3 +198,21 @@ def test_cancel_reaches_an_agent_running_as_a_tool_and_its_session_stays_resumab
     resumed = Agent(model=ScriptedModel(["resumed"]), tools=[tick], session=path, executor=InProcessExecutor())
     assert anyio.run(resumed.resume).text == "resumed"
     assert [m.role for m in resumed.messages] == ["user", "assistant", "tool", "assistant"]
+
+
+def test_a_cancel_that_comes_just_before_the_inner_run_begins_still_reaches_it() -> None:
+    """cancel() between the caller's decision to call the agent and the inner run's start is not lost."""
+    outer: Agent | None = None
+    ticking = ScriptedModel([ToolCall(name="add", arguments={"a": 1, "b": 1})] * 5 + ["done"])
+    inner = Agent(model=ticking, tools=[add], name="adder", executor=InProcessExecutor())
+    caller = ScriptedModel([ToolCall(name="adder", arguments={"prompt": "add"}), "unreached"])
+    outer = Agent(model=caller, tools=[inner.as_tool()], executor=InProcessExecutor())
+
+    @outer.hooks.on("before_tool_call")
+    def cancel_first(call: ToolCall) -> None:
+        assert outer is not None
+        outer.cancel()  # the inner agent's loop does not exist yet
+
+    result = outer("go")
+    assert result.stop_reason == "cancelled" and ticking.position <= 1
+    assert "the adder agent stopped (cancelled" in result.tool_results[0].content
