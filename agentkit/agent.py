@@ -102,6 +102,7 @@ class Agent:
         self._completed: dict[str, ToolResult] = {}
         self._loop: AgentLoop | None = None
         self._running = False
+        self.paused_output: Any = None  # (OutputSpec, call ids) of a typed run paused for approval (output.py)
         self.session: Session | None = None
         if system_prompt:
             self.messages.append(Message.system(system_prompt))
@@ -212,12 +213,13 @@ class Agent:
         if end is not None:
             yield end
 
-    async def resume(self, *, approve: Decision | dict[str, Decision] | None = None) -> AgentResult:
+    async def resume(self, *, approve: Decision | dict[str, Decision] | None = None, output: Any = None) -> AgentResult:
         """Continue an interrupted or paused run from where its transcript stops.
 
         A run paused for approval (stop reason "approval_required", `pending_approvals`) continues with
         `approve=True` (run them all), a string (deny them all; the model reads the reason) or a dict of
-        decisions by call id."""
+        decisions by call id. A typed run (`output=T`) paused so continues as one, its result's `output` filled;
+        in a new process, pass `output=T` again unless T was a JSON schema (see agentkit.output)."""
         if self.messages and self.messages[-1].role == "assistant" and not self.messages[-1].tool_calls:
             raise SessionError("the session's last run finished; pass a new prompt instead of resuming")
         waiting = self.pending_approvals
@@ -225,6 +227,15 @@ class Agent:
             names = ", ".join(c.name for c in waiting)
             raise ConfigError(f"calls wait for approval ({names}); resume with approve=True or a deny reason")
         decisions = approve if isinstance(approve, dict) else {c.id: approve for c in waiting if approve is not None}
+        from agentkit.output import paused_output, run_with_output
+
+        spec = paused_output(self, output)
+        if spec is not None:
+            return await run_with_output(self, None, spec, decisions=decisions)
+        return await self.continue_run(decisions)
+
+    async def continue_run(self, decisions: dict[str, Decision]) -> AgentResult:
+        """Run the conversation on from where it stops, with these approval decisions (resume's plain part)."""
         async with contextlib.aclosing(self.stream(None, decisions=decisions)) as events:
             async for event in events:
                 if isinstance(event, RunEnd):
@@ -295,6 +306,7 @@ class Agent:
         twin = copy.copy(self)
         twin.messages = [Message.system(self.system_prompt)] if self.system_prompt else []
         twin._completed, twin._loop, twin.session, twin._running = {}, None, None, False
+        twin.paused_output = None
         if self.context is not None:
             twin.context = ContextManager(self.context.strategy, window=self.context.window_override)
         if session is not None:

@@ -5,7 +5,9 @@ never share a conversation. When the agent has a session, each call is recorded 
 it (`<session>.<call id>.jsonl`, listed by `agentkit sessions list`); the caller's transcript holds only the call
 and its answer. The inner run's usage is
 added to the calling run's, and its events reach the caller's stream as `NestedEvent`s as they happen (the loop
-runs a batch holding such a call as a task and yields what it sends meanwhile).
+runs a batch holding such a call as a task and yields what it sends meanwhile). The caller's `cancel()` reaches
+the inner run (through `loop.current_run`), which stops with "cancelled" at its next step; its session, when it
+has one, can be resumed.
 """
 
 from __future__ import annotations
@@ -36,13 +38,19 @@ def agent_as_tool(agent: Agent, *, name: str | None = None, description: str | N
         parent = current_run.get()
         result: AgentResult | None = None
         inner = _clone(agent)
+        if parent is not None:  # the caller's cancel() stops this run at its next step too
+            parent.cancel_nested.add(inner.cancel)
         try:
             async for event in inner.stream(prompt):
+                if parent is not None and parent.cancelled:  # a cancel that came before the inner run began
+                    inner.cancel()
                 if isinstance(event, RunEnd):
                     result = event.result
                 elif parent is not None and parent.emit_nested is not None:
                     parent.emit_nested(NestedEvent(agent=tool_name, event=event))
         finally:
+            if parent is not None:
+                parent.cancel_nested.discard(inner.cancel)
             if inner.session is not None:
                 inner.session.close()  # only the session: the clone shares the agent's tool sources
         if result is None:  # unreachable: a run always ends with RunEnd
@@ -50,7 +58,10 @@ def agent_as_tool(agent: Agent, *, name: str | None = None, description: str | N
         if parent is not None:
             parent.usage.add(result.usage)
         if result.stop_reason not in ("end_turn", "max_tokens"):
-            raise RetryTool(f"the {tool_name} agent stopped ({result.stop_reason}: {result.detail}); {result.text}")
+            resumable = f" (its session {inner.session.id} can be resumed)" if inner.session is not None else ""
+            raise RetryTool(
+                f"the {tool_name} agent stopped ({result.stop_reason}: {result.detail}){resumable}; {result.text}"
+            )
         return result.text
 
     wrapped = Tool.from_schema(tool_name, summary, schema, ask)

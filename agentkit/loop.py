@@ -232,6 +232,9 @@ class _RunState:
     detail: str | None = None
     first_settings: ModelSettings | None = None  # the first model turn's, when the call overrides them
     emit_nested: Callable[[NestedEvent], None] | None = None  # where agents run as tools send their events
+    # cancel() reaches the agents running as this run's tools through these (agent_tool registers them)
+    cancelled: bool = False
+    cancel_nested: set[Callable[..., None]] = field(default_factory=set)
 
 
 # The run whose tool calls are executing: an agent run as a tool adds its usage and events to it.
@@ -265,6 +268,7 @@ class AgentLoop:
         self._decisions: dict[str, Decision] = {}
         self._cancelled = False
         self._abandoned = False
+        self._state: _RunState | None = None
         self._definitions = tools.definitions()
         self.context = context  # what each turn is sent, within the window (agentkit.context); None: everything
 
@@ -273,6 +277,10 @@ class AgentLoop:
         that follows no longer waits for tool calls already running on threads (their results are lost)."""
         self._cancelled = True
         self._abandoned = self._abandoned or now
+        if self._state is not None:
+            self._state.cancelled = True
+            for cancel_nested in list(self._state.cancel_nested):
+                cancel_nested(now=now)
 
     def run(
         self,
@@ -301,7 +309,7 @@ class AgentLoop:
         decisions: dict[str, Decision] | None,
     ) -> AsyncGenerator[AgentEvent, None]:
         self._decisions = dict(decisions or {})
-        state = _RunState(started=time.monotonic())
+        state = self._state = _RunState(started=time.monotonic())
         if tool_choice is not None:
             state.first_settings = dataclasses.replace(self.settings, tool_choice=tool_choice)
         last = messages[-1] if messages else None

@@ -15,24 +15,32 @@ Two ways to get it, by what the backend can do:
   exact errors, `retries` times at most.
 
 When no valid answer comes, OutputError says why and keeps the raw answer (`exc.raw`).
+
+A run that pauses for an approval returns its paused result (stop reason "approval_required", no `output`);
+`agent.resume(approve=...)` continues the protocol and fills `output`. The type is remembered on the agent and,
+with a session, an "output" record keeps its schema beside the pause. A Python type cannot be kept in a
+transcript: a new process resumes a JSON-schema output by itself, but needs `resume(..., output=T)` for a
+pydantic model or dataclass (a ConfigError says so).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from agentkit import strict_json
 from agentkit.errors import ConfigError, OutputError, RetryTool, clip
-from agentkit.loop import AgentResult
+from agentkit.loop import AgentResult, Decision
 from agentkit.tooling import Tool, ToolRegistry
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
 
-__all__ = ["ANSWER_TOOL", "OutputSpec", "run_with_output"]
+__all__ = ["ANSWER_TOOL", "OutputSpec", "paused_output", "run_with_output"]
 
 ANSWER_TOOL = "final_answer"
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
@@ -43,6 +51,8 @@ class OutputSpec:
 
     def __init__(self, target: Any) -> None:
         self.target = target
+        self.exact = isinstance(target, dict)  # the schema is the whole type: a session can keep it
+        self.name = "a JSON schema" if self.exact else getattr(target, "__qualname__", repr(target))
         if isinstance(target, dict):
             import jsonschema
 
@@ -102,14 +112,34 @@ class OutputSpec:
         return f"Answer with only a JSON value (no other text) that matches this JSON schema:\n{schema}"
 
 
-async def run_with_output(agent: Agent, prompt: str | None, output: Any, *, retries: int = 2) -> AgentResult:
+async def run_with_output(
+    agent: Agent,
+    prompt: str | None,
+    output: Any,
+    *,
+    retries: int = 2,
+    decisions: dict[str, Decision] | None = None,
+) -> AgentResult:
+    """A typed run; with `decisions`, the continuation of one paused for approval (Agent.resume)."""
     spec = output if isinstance(output, OutputSpec) else OutputSpec(output)
-    if getattr(agent.model, "supports_tool_choice", False):
-        return await _by_tool(agent, prompt, spec)
-    return await _by_text(agent, prompt, spec, retries)
+    by_tool = getattr(agent.model, "supports_tool_choice", False)
+    first: Callable[[], Awaitable[AgentResult]]
+    if decisions is not None:
+        first = functools.partial(agent.continue_run, decisions)
+    elif by_tool:
+        first = functools.partial(agent.invoke_async, prompt)
+    else:
+        request = spec.instructions() if prompt is None else f"{prompt}\n\n{spec.instructions()}"
+        first = functools.partial(agent.invoke_async, request)
+    result = await (_by_tool(agent, spec, first) if by_tool else _by_text(agent, spec, first, retries))
+    if result.stop_reason == "approval_required":
+        _remember_pause(agent, spec)
+    else:
+        agent.paused_output = None
+    return result
 
 
-async def _by_tool(agent: Agent, prompt: str | None, spec: OutputSpec) -> AgentResult:
+async def _by_tool(agent: Agent, spec: OutputSpec, run: Callable[[], Awaitable[AgentResult]]) -> AgentResult:
     box: dict[str, Any] = {}
 
     def final_answer(**arguments: Any) -> str:
@@ -124,9 +154,11 @@ async def _by_tool(agent: Agent, prompt: str | None, spec: OutputSpec) -> AgentR
     agent.tools = ToolRegistry([*tools, answer])
     agent.settings = dataclasses.replace(settings, tool_choice="required")
     try:
-        result = await agent.invoke_async(prompt)
+        result = await run()
     finally:
         agent.tools, agent.settings = tools, settings
+    if result.stop_reason == "approval_required":  # paused: resume(approve=...) continues the protocol
+        return result
     if "value" not in box and result.stop_reason == "end_turn" and result.text.strip():
         try:  # a server that ignored the forced choice and answered with the JSON as text
             box["value"] = spec.parse_text(result.text)
@@ -140,10 +172,13 @@ async def _by_tool(agent: Agent, prompt: str | None, spec: OutputSpec) -> AgentR
     return result
 
 
-async def _by_text(agent: Agent, prompt: str | None, spec: OutputSpec, retries: int) -> AgentResult:
-    request = spec.instructions() if prompt is None else f"{prompt}\n\n{spec.instructions()}"
-    result = await agent.invoke_async(request)
+async def _by_text(
+    agent: Agent, spec: OutputSpec, run: Callable[[], Awaitable[AgentResult]], retries: int
+) -> AgentResult:
+    result = await run()
     for attempt in range(retries + 1):
+        if result.stop_reason == "approval_required":  # paused: resume(approve=...) continues the protocol
+            return result
         try:
             result.output = spec.parse_text(result.text)
             return result
@@ -160,3 +195,54 @@ async def _by_text(agent: Agent, prompt: str | None, spec: OutputSpec, retries: 
             result = await agent.invoke_async(f"{exc}. Answer again with only the JSON value.")
             result.usage.add(spent)
     raise AssertionError("unreachable")
+
+
+def _remember_pause(agent: Agent, spec: OutputSpec) -> None:
+    ids = sorted(c.id for c in agent.pending_approvals)
+    agent.paused_output = (spec, ids)
+    if agent.session is not None:
+        record = {"type": "output", "call_ids": ids, "name": spec.name, "schema": spec.schema, "exact": spec.exact}
+        agent.session.append(record)
+
+
+def paused_output(agent: Agent, output: Any) -> OutputSpec | None:
+    """The output type a run paused for approval was asked for (None: an untyped run); `output` is the one
+    `resume(output=...)` gives, checked against the one the session recorded."""
+    given = None if output is None else output if isinstance(output, OutputSpec) else OutputSpec(output)
+    ids = sorted(c.id for c in agent.pending_approvals)
+    if not ids:
+        return given
+    memo = agent.paused_output
+    if given is None and memo is not None and memo[1] == ids:
+        spec: OutputSpec = memo[0]
+        return spec
+    record = _pause_record(agent, ids)
+    if record is None:
+        return given
+    if given is not None:
+        if _canonical(given.schema) != _canonical(record["schema"]):
+            raise ConfigError(
+                f"resume(output={given.name}) does not match the type the paused run was asked for "
+                f"({record['name']}); pass that type"
+            )
+        return given
+    if record.get("exact"):
+        return OutputSpec(record["schema"])
+    name = record.get("name", "T")
+    raise ConfigError(
+        f"the paused run was asked for a typed result ({name}), which a session cannot keep: "
+        f"resume with the type as well, agent.resume(approve=..., output={name})"
+    )
+
+
+def _pause_record(agent: Agent, ids: list[str]) -> dict[str, Any] | None:
+    if agent.session is None:
+        return None
+    for record in reversed(agent.session.records()):
+        if record.get("type") == "output" and record.get("call_ids") == ids and isinstance(record.get("schema"), dict):
+            return record
+    return None
+
+
+def _canonical(schema: Any) -> str:
+    return json.dumps(schema, sort_keys=True, default=str)

@@ -167,3 +167,52 @@ def test_the_inner_agents_own_limits_apply_and_the_caller_reads_why_it_stopped()
     (answer,) = result.tool_results
     assert answer.is_error and "the looper agent stopped (max_turns" in answer.content
     assert looping.position == 2  # the inner limit, not the caller's (100 turns), stopped it
+
+
+def test_cancel_reaches_an_agent_running_as_a_tool_and_its_session_stays_resumable(tmp_path: Path) -> None:
+    """agent.cancel() (the CLI's first Ctrl-C) while the inner agent runs: both stop at their next step."""
+    from agentkit.sessions import Session
+
+    outer: Agent | None = None
+
+    @tool
+    def tick() -> str:
+        """Tick."""
+        assert outer is not None
+        outer.cancel()  # what the CLI does on Ctrl-C, while the inner agent is mid-run
+        return "tick"
+
+    ticking = ScriptedModel([ToolCall(name="tick", arguments={})] * 5 + ["ticked five times"])
+    inner = Agent(
+        model=ticking, tools=[tick], name="ticker", session=tmp_path / "ticker.jsonl", executor=InProcessExecutor()
+    )
+    caller = ScriptedModel([ToolCall(name="ticker", arguments={"prompt": "tick"}), "unreached"])
+    outer = Agent(model=caller, tools=[inner.as_tool()], executor=InProcessExecutor())
+    result = outer("go")
+    assert result.stop_reason == "cancelled"
+    assert ticking.position == 1 and caller.position == 1  # neither took another turn
+    (answer,) = result.tool_results
+    assert answer.is_error and "the ticker agent stopped (cancelled" in answer.content
+    (path,) = tmp_path.glob("ticker.*.jsonl")
+    assert f"its session {Session(path).id} can be resumed" in answer.content
+    resumed = Agent(model=ScriptedModel(["resumed"]), tools=[tick], session=path, executor=InProcessExecutor())
+    assert anyio.run(resumed.resume).text == "resumed"
+    assert [m.role for m in resumed.messages] == ["user", "assistant", "tool", "assistant"]
+
+
+def test_a_cancel_that_comes_just_before_the_inner_run_begins_still_reaches_it() -> None:
+    """cancel() between the caller's decision to call the agent and the inner run's start is not lost."""
+    outer: Agent | None = None
+    ticking = ScriptedModel([ToolCall(name="add", arguments={"a": 1, "b": 1})] * 5 + ["done"])
+    inner = Agent(model=ticking, tools=[add], name="adder", executor=InProcessExecutor())
+    caller = ScriptedModel([ToolCall(name="adder", arguments={"prompt": "add"}), "unreached"])
+    outer = Agent(model=caller, tools=[inner.as_tool()], executor=InProcessExecutor())
+
+    @outer.hooks.on("before_tool_call")
+    def cancel_first(call: ToolCall) -> None:
+        assert outer is not None
+        outer.cancel()  # the inner agent's loop does not exist yet
+
+    result = outer("go")
+    assert result.stop_reason == "cancelled" and ticking.position <= 1
+    assert "the adder agent stopped (cancelled" in result.tool_results[0].content

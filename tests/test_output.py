@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
@@ -113,3 +114,73 @@ def test_a_run_stopped_before_its_answer_says_why_on_both_paths() -> None:
     agent = Agent(model=forcing, tools=[ping], limits=Limits(max_turns=1), executor=InProcessExecutor())
     with pytest.raises(OutputError, match=f"no valid {ANSWER_TOOL} \\(max_turns: the limit of 1"):
         agent("city?", output=City)
+
+
+launched: list[int] = []
+
+
+def _launch_tool() -> object:
+    from agentkit import tool
+
+    @tool(requires_approval=True)
+    def launch(n: int) -> str:
+        """Launch n rockets."""
+        launched.append(n)
+        return f"launched {n}"
+
+    return launch
+
+
+def test_a_typed_run_paused_for_approval_returns_paused_and_resume_fills_the_output() -> None:
+    """The answer-tool path, one process: the type is remembered on the agent across the pause."""
+    seen_tools: list[list[str]] = []
+
+    def answer(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> ToolCall:
+        seen_tools.append(sorted(t.name for t in tools))
+        if not any(m.tool_results for m in messages):
+            return ToolCall(name="launch", arguments={"n": 3})
+        return ToolCall(name=ANSWER_TOOL, arguments={"name": "Paris", "population": 7})
+
+    model = FunctionModel(answer)
+    model.supports_tool_choice = True  # type: ignore[attr-defined]
+    launched.clear()
+    agent = Agent(model=model, tools=[_launch_tool()], executor=InProcessExecutor())
+    paused = agent("launch, then name a city", output=City)  # no OutputError
+    assert paused.stop_reason == "approval_required" and paused.output is None
+    assert "waiting for approval of launch" in (paused.detail or "")
+    assert launched == [] and ANSWER_TOOL not in agent.tools
+    import anyio
+
+    result = anyio.run(lambda: agent.resume(approve=True))
+    assert launched == [3]
+    assert result.output == City(name="Paris", population=7) and result.stop_reason == "end_turn"
+    assert seen_tools == [[ANSWER_TOOL, "launch"]] * 2  # the resumed turn was offered the answer tool too
+    assert ANSWER_TOOL not in agent.tools and agent.settings.tool_choice is None
+
+
+def test_a_paused_typed_run_resumes_in_a_new_process_from_its_session(tmp_path: Path) -> None:
+    """The JSON-text path, a new Agent on the transcript (a restarted process's view)."""
+    import anyio
+
+    transcript = tmp_path / "s.jsonl"
+    launch = _launch_tool()
+
+    def fresh(turns: list[object]) -> Agent:
+        return Agent(model=ScriptedModel(turns), tools=[launch], session=transcript, executor=InProcessExecutor())
+
+    paused = fresh([ToolCall(name="launch", arguments={"n": 1})])("launch, then a city", output=City)
+    assert paused.stop_reason == "approval_required" and paused.output is None
+    city = '{"name": "Oslo", "population": 1}'
+    agent = fresh([city])
+    with pytest.raises(ConfigError, match=r"typed result \(City\).*output=City"):
+        anyio.run(lambda: agent.resume(approve=True))
+    with pytest.raises(ConfigError, match=r"output=Point\) does not match .*\(City\)"):
+        anyio.run(lambda: agent.resume(approve=True, output=Point))
+    result = anyio.run(lambda: agent.resume(approve=True, output=City))
+    assert result.output == City(name="Oslo", population=1)
+
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    transcript.unlink()
+    fresh([ToolCall(name="launch", arguments={"n": 2})])("launch, then a city", output=schema)
+    result = anyio.run(lambda: fresh(['{"name": "Rome"}']).resume(approve=True))  # a schema is kept whole
+    assert result.output == {"name": "Rome"}
