@@ -2,15 +2,16 @@
 
 In order: the agent's own `context_window=`; a `context_window` attribute the backend sets (TransformersModel:
 the config's `max_position_embeddings`); what the server says (`OpenAIModel.fetch_context_window`: vLLM's
-`max_model_len` in `/v1/models`, llama.cpp's `meta.n_ctx_train`); the table below for the Bedrock ids we
-resolve. None when nothing says: the run then reduces only when the backend reports an overflow.
+`max_model_len` in `/v1/models`, llama.cpp's `meta.n_ctx_train`; on Bedrock's OpenAI endpoint, the table
+below; `FallbackModel.fetch_context_window`: the smallest of its backends'); the table below for the Bedrock
+ids we resolve. None when nothing says: the run then reduces only when the backend reports an overflow.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BEDROCK_WINDOWS", "find_window"]
+__all__ = ["BEDROCK_WINDOWS", "bedrock_window", "find_window"]
 
 # Bedrock model id (without a cross-region prefix) -> input window in tokens. Where sources disagree, the
 # smaller figure is kept: too small only reduces earlier, too large ends in an overflow and a retry.
@@ -45,10 +46,15 @@ async def find_window(model: Any) -> int | None:
         if isinstance(fetched, int) and fetched > 0:
             return fetched
     model_id = getattr(model, "model_id", None)
-    if isinstance(model_id, str):
-        for prefix in _REGION_PREFIXES:
-            if model_id.startswith(prefix):
-                model_id = model_id[len(prefix) :]
-                break
-        return BEDROCK_WINDOWS.get(model_id)
-    return None
+    return bedrock_window(model_id) if isinstance(model_id, str) else None
+
+
+def bedrock_window(model_id: str | None) -> int | None:
+    """The table's window for a Bedrock model id, with or without a cross-region prefix ("us.", "global.")."""
+    if not model_id:
+        return None
+    for prefix in _REGION_PREFIXES:
+        if model_id.startswith(prefix):
+            model_id = model_id[len(prefix) :]
+            break
+    return BEDROCK_WINDOWS.get(model_id)

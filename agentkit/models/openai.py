@@ -30,7 +30,9 @@ import warnings
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+from agentkit.context.windows import bedrock_window
 from agentkit.errors import ConfigError, MissingExtra, ModelError, ModelHTTPError, ModelTimeout, ModelUnavailable
 
 try:
@@ -293,8 +295,11 @@ class OpenAIModel:
     async def fetch_context_window(self) -> int | None:
         """The served model's window, where `/v1/models` says it: vLLM's `max_model_len`, llama.cpp's
         `meta.n_ctx_train` (the trained window; its server may run a smaller one, which an overflow then
-        tells). None when the server says nothing (OpenAI itself), is not declared as one that does
-        (`server="vllm"` or "sglang": other servers are not asked, so no request is spent), or cannot be asked."""
+        tells); on Bedrock's OpenAI endpoint, the Bedrock table's figure for the model (no request). None when
+        the server says nothing (OpenAI itself), is not declared as one that does (`server="vllm"` or "sglang":
+        other servers are not asked, so no request is spent), or cannot be asked."""
+        if _is_bedrock(self.base_url):
+            return bedrock_window(self.model)
         if not self.reports_window:
             return None
         try:
@@ -348,6 +353,12 @@ class OpenAIModel:
             error = ModelHTTPError(status, f"{where} failed: {detail}")
         error.status = status  # type: ignore[attr-defined]
         return error
+
+
+def _is_bedrock(base_url: str | None) -> bool:
+    """Whether `base_url` is Bedrock's OpenAI-compatible endpoint (bedrock-runtime.REGION.amazonaws.com)."""
+    host = urlsplit(base_url or "").hostname or ""
+    return host.startswith("bedrock-runtime.") and host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
 def _stream_from_env() -> bool:
