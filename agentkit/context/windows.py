@@ -2,7 +2,7 @@
 
 In order: the agent's own `context_window=`; a `context_window` attribute the backend sets (TransformersModel:
 the config's `max_position_embeddings`); what the server says (`OpenAIModel.fetch_context_window`: vLLM's
-`max_model_len` in `/v1/models`, llama.cpp's `meta.n_ctx_train`; on Bedrock's OpenAI endpoint, the table
+`max_model_len` in `/v1/models`, llama-server's `n_ctx` in `/props`; on Bedrock's OpenAI endpoint, the table
 below; `FallbackModel.fetch_context_window`: the smallest of its backends'); the table below for the Bedrock
 ids we resolve. None when nothing says: the run then reduces only when the backend reports an overflow.
 """

@@ -145,6 +145,59 @@ def test_vllm_reports_its_window_in_v1_models(server: ScriptedServer) -> None:
     assert server.requests[0].path == "/v1/models"
 
 
+LLAMA_SERVER_PROPS = {  # llama-server's GET /props, trimmed (the window it runs with is n_ctx, per slot)
+    "default_generation_settings": {"id": 0, "n_ctx": 2048, "params": {"n_predict": -1, "temperature": 0.8}},
+    "total_slots": 1,
+    "model_path": "models/smollm2.gguf",
+    "chat_template": "{{ messages }}",
+}
+
+
+def test_llama_cpp_reports_its_running_window_in_props(server: ScriptedServer) -> None:
+    import asyncio
+
+    server.json(200, LLAMA_SERVER_PROPS)
+    model = OpenAIModel("m", base_url=server.url + "/v1", api_key="sk-test", server="llama.cpp")
+    assert asyncio.run(find_window(model)) == 2048
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/props")]  # beside /v1, not under it
+    assert server.requests[0].headers["authorization"] == "Bearer sk-test"  # llama-server --api-key covers it
+
+
+@pytest.mark.parametrize("reply", [(404, {"error": {"code": 404, "message": "File Not Found"}}), (200, {"x": 1})])
+def test_a_llama_cpp_server_without_a_window_in_props_leaves_it_unknown(
+    server: ScriptedServer, reply: tuple[int, Any]
+) -> None:
+    import asyncio
+
+    server.json(*reply)
+    model = OpenAIModel("m", base_url=server.url + "/v1/", api_key="sk-test", server="llama.cpp", max_retries=0)
+    assert asyncio.run(find_window(model)) is None
+
+
+@pytest.mark.parametrize("declared", [None, "openai", "llama-cpp-python", "ollama"])
+def test_servers_not_declared_as_saying_their_window_are_not_asked(
+    server: ScriptedServer, declared: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    monkeypatch.delenv("AGENTKIT_OPENAI_SERVER", raising=False)
+    model = OpenAIModel("m", base_url=server.url + "/v1", api_key="sk-test", server=declared)
+    assert asyncio.run(find_window(model)) is None
+    assert server.requests == []  # llama-cpp-python 0.3.36 has no /props and no window in /v1/models
+
+
+def test_an_agent_on_llama_cpp_fits_the_window_props_reports(server: ScriptedServer) -> None:
+    server.json(200, LLAMA_SERVER_PROPS)
+    server.sse([chunk(content="all read", finish="stop"), usage_chunk(1500, 3)])
+    model = OpenAIModel("m", base_url=server.url + "/v1", api_key="sk-test", server="llama.cpp")
+    _, events = run_agent(model)
+    assert events[-1].result.text == "all read"
+    (reduced,) = [e for e in events if isinstance(e, ContextReduced)]
+    assert reduced.reason == "window" and reduced.window == 2048
+    assert [r.path for r in server.requests] == ["/props", "/v1/chat/completions"]  # no overflow on the way
+    assert len(server.requests[1].body) < 2048 * 4
+
+
 def test_bedrock_ids_have_a_window_from_the_table() -> None:
     import asyncio
 
