@@ -12,7 +12,9 @@ A hook may be a plain function or a coroutine function. It returns None to keep 
 replacement:
 
 - `before_model_call(request: ModelRequest)`: a ModelRequest (other messages, tools or settings for this call
-  only; the conversation itself is never changed, so build a new list rather than editing `request.messages`);
+  only; the conversation itself is never changed, so build a new list rather than editing `request.messages`).
+  `request.messages` is what the turn would be sent: the context view (agentkit.context), already reduced to
+  fit the window; when the backend still finds it too long, the reduced retry comes through these hooks again;
 - `after_model_call(message: Message)`: a Message (the assistant turn the conversation keeps, calls included);
 - `before_tool_call(call: ToolCall)`: a ToolCall (amended arguments, validated as usual), or a ToolResult
   (the call does not run; the model reads that result instead);

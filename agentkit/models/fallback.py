@@ -7,6 +7,10 @@ has yielded part of a turn, its failure is raised as is, so no turn is ever stit
 
 Which backend served a turn is in `TurnEnd.meta["served_by"]` and in the `served_by` attribute;
 `TurnEnd.meta["skipped"]` lists the backends that failed first, with their errors.
+
+Its context window (`fetch_context_window`) is the smallest its backends know: the view is made before the
+turn, when which backend will serve it is not yet known, so it must fit any of them. A backend whose window
+nothing says is left out of that minimum; should it be the one to overflow, the retry fits the window it names.
 """
 
 from __future__ import annotations
@@ -47,6 +51,13 @@ class FallbackModel:
 
     def __repr__(self) -> str:
         return f"FallbackModel({self.models!r})"
+
+    async def fetch_context_window(self) -> int | None:
+        """The smallest window among the backends that know theirs (see the module docstring)."""
+        from agentkit.context.windows import find_window  # agentkit.context imports the models package
+
+        windows = [w for w in [await find_window(m) for m in self.models] if w is not None]
+        return min(windows, default=None)
 
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings

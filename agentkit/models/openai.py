@@ -10,7 +10,8 @@ Configuration, in order: constructor arguments, then the environment.
   with the Bedrock API key in `AWS_BEARER_TOKEN_BEDROCK`.
 
 - server: `server=` (a name from `_openai_servers.KNOWN_SERVERS`, e.g. "llama-cpp-python"), then
-  `AGENTKIT_OPENAI_SERVER`; it selects the server's quirks (data, not branches here).
+  `AGENTKIT_OPENAI_SERVER`; it selects the server's quirks (data, not branches here), among them where the
+  server says the model's context window (`fetch_context_window`).
 - streaming: `stream=`, then `AGENTKIT_OPENAI_STREAM` ("0" or "false": off), default on. On, every turn the
   server can stream is streamed (an "auto" tool turn on a server that cannot is asked without streaming, which
   is also learned from an empty stream); off, no turn is.
@@ -30,7 +31,9 @@ import warnings
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+from agentkit.context.windows import bedrock_window
 from agentkit.errors import ConfigError, MissingExtra, ModelError, ModelHTTPError, ModelTimeout, ModelUnavailable
 
 try:
@@ -79,9 +82,6 @@ def _format_for(model: str) -> str:
     return "auto"
 
 
-_WINDOW_SERVERS = frozenset({"vllm", "sglang"})  # their /v1/models lists max_model_len
-
-
 class OpenAIModel:
     """A model served over the OpenAI chat-completions protocol."""
 
@@ -114,8 +114,6 @@ class OpenAIModel:
             )
         self.include_usage = include_usage
         self.quirks = quirks_for(server)
-        named = server if isinstance(server, str) else os.environ.get("AGENTKIT_OPENAI_SERVER")
-        self.reports_window = named in _WINDOW_SERVERS  # its /v1/models says the window (fetch_context_window)
         self.supports_tool_choice = self.quirks.accepts_required  # else typed results ask for JSON text
         self.streaming = stream if stream is not None else _stream_from_env()
         self._explicit_format = text_format
@@ -291,22 +289,27 @@ class OpenAIModel:
         return str(ids[0])
 
     async def fetch_context_window(self) -> int | None:
-        """The served model's window, where `/v1/models` says it: vLLM's `max_model_len`, llama.cpp's
-        `meta.n_ctx_train` (the trained window; its server may run a smaller one, which an overflow then
-        tells). None when the server says nothing (OpenAI itself), is not declared as one that does
-        (`server="vllm"` or "sglang": other servers are not asked, so no request is spent), or cannot be asked."""
-        if not self.reports_window:
-            return None
+        """The served model's window, where the server says it (`ServerQuirks.window_from`): vLLM's and
+        SGLang's `max_model_len` in `/v1/models`, llama.cpp's `n_ctx` in `/props`; on Bedrock's OpenAI
+        endpoint, the Bedrock table's figure for the model (no request). None when the server is not declared
+        as one that says (`server="vllm"`, "sglang", "llama.cpp": other servers are not asked, so no request is
+        spent), says nothing, or cannot be asked."""
+        if _is_bedrock(self.base_url):
+            return bedrock_window(self.model)
         try:
-            page = await self._client.models.list()
+            if self.quirks.window_from == "models":
+                return self._window_in_models(await self._client.models.list())
+            if self.quirks.window_from == "props":
+                return _window_in_props(await self._client.get(_root(self.base_url) + "/props", cast_to=object))
         except openai.OpenAIError:
             return None
+        return None
+
+    def _window_in_models(self, page: Any) -> int | None:
         for entry in page.data:
             if self.model is not None and entry.id != self.model:
                 continue
-            extra = entry.model_extra or {}
-            meta = extra.get("meta")
-            value = extra.get("max_model_len") or (meta.get("n_ctx_train") if isinstance(meta, dict) else None)
+            value = (entry.model_extra or {}).get("max_model_len")
             if isinstance(value, int) and value > 0:
                 return value
         return None
@@ -348,6 +351,25 @@ class OpenAIModel:
             error = ModelHTTPError(status, f"{where} failed: {detail}")
         error.status = status  # type: ignore[attr-defined]
         return error
+
+
+def _window_in_props(props: Any) -> int | None:
+    """llama-server's `/props`: `default_generation_settings.n_ctx` is the window each request gets."""
+    settings = props.get("default_generation_settings") if isinstance(props, dict) else None
+    value = settings.get("n_ctx") if isinstance(settings, dict) else None
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _root(base_url: str | None) -> str:
+    """The server's root: `/props` sits beside `/v1`, not under it."""
+    root = (base_url or "").rstrip("/")
+    return root[: -len("/v1")] if root.endswith("/v1") else root
+
+
+def _is_bedrock(base_url: str | None) -> bool:
+    """Whether `base_url` is Bedrock's OpenAI-compatible endpoint (bedrock-runtime.REGION.amazonaws.com)."""
+    host = urlsplit(base_url or "").hostname or ""
+    return host.startswith("bedrock-runtime.") and host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
 def _stream_from_env() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
@@ -181,6 +182,44 @@ def test_an_overflow_the_backend_reports_reduces_the_view_and_retries_the_turn_o
     assert reduced[0].reason == "overflow" and reduced[0].window == 4000
     assert events[-1].result.stop_reason == "end_turn"
     assert agent.context is not None and agent.context.window == 4000
+
+
+def test_before_model_call_hooks_see_the_reduced_view_and_the_retry_after_an_overflow() -> None:
+    hooked: list[int] = []  # messages each before_model_call hook was given
+    sent: list[int] = []  # messages the backend was sent
+
+    def script(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> Turn:
+        sent.append(len(messages))
+        if chars(messages) > 12_000:
+            raise ContextOverflow("This model's maximum context length is 4000 tokens", limit=4000)
+        done = sum(1 for m in messages if m.role == "tool")
+        if messages[-1].role == "tool":
+            done = int(messages[-1].tool_results[0].content.split(":")[0].split()[1]) + 1
+        return Turn(text="done") if done >= 12 else Turn(calls=[ToolCall(name="read_page", arguments={"n": done})])
+
+    agent = Agent(FunctionModel(script), [read_page], system_prompt="s", executor=InProcessExecutor())
+    agent.hooks.add("before_model_call", lambda request: hooked.append(len(request.messages)))
+    assert agent(TASK).stop_reason == "end_turn"
+    # one hook call per request: the refused one and its reduced retry both went through the hooks
+    assert hooked == sent
+    refused = next(i for i, n in enumerate(sent) if n > sent[i + 1])
+    assert hooked[refused + 1] < hooked[refused]
+    # later turns hand the hooks the view, not the whole transcript
+    assert hooked[-1] < len(agent.messages) - 1
+
+
+def test_a_hook_that_amends_the_request_amends_the_reduced_view() -> None:
+    seen: list[list[Message]] = []
+    agent = Agent(
+        paging_model(30, seen), [read_page], system_prompt="s", executor=InProcessExecutor(), context_window=6_000
+    )
+    agent.hooks.add(
+        "before_model_call",
+        lambda request: dataclasses.replace(request, messages=[*request.messages[:-1], request.messages[-1]]),
+    )
+    assert agent(TASK).stop_reason == "end_turn"
+    assert max(chars(request) for request in seen) < 6_000 * 4
+    check_valid(seen[-1])
 
 
 def test_an_overflow_that_reducing_cannot_fix_stops_the_run_with_a_clear_reason() -> None:

@@ -145,8 +145,119 @@ def test_vllm_reports_its_window_in_v1_models(server: ScriptedServer) -> None:
     assert server.requests[0].path == "/v1/models"
 
 
+LLAMA_SERVER_PROPS = {  # llama-server's GET /props, trimmed (the window it runs with is n_ctx, per slot)
+    "default_generation_settings": {"id": 0, "n_ctx": 2048, "params": {"n_predict": -1, "temperature": 0.8}},
+    "total_slots": 1,
+    "model_path": "models/smollm2.gguf",
+    "chat_template": "{{ messages }}",
+}
+
+
+def test_llama_cpp_reports_its_running_window_in_props(server: ScriptedServer) -> None:
+    import asyncio
+
+    server.json(200, LLAMA_SERVER_PROPS)
+    model = OpenAIModel("m", base_url=server.url + "/v1", api_key="sk-test", server="llama.cpp")
+    assert asyncio.run(find_window(model)) == 2048
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/props")]  # beside /v1, not under it
+    assert server.requests[0].headers["authorization"] == "Bearer sk-test"  # llama-server --api-key covers it
+
+
+@pytest.mark.parametrize("reply", [(404, {"error": {"code": 404, "message": "File Not Found"}}), (200, {"x": 1})])
+def test_a_llama_cpp_server_without_a_window_in_props_leaves_it_unknown(
+    server: ScriptedServer, reply: tuple[int, Any]
+) -> None:
+    import asyncio
+
+    server.json(*reply)
+    model = OpenAIModel("m", base_url=server.url + "/v1/", api_key="sk-test", server="llama.cpp", max_retries=0)
+    assert asyncio.run(find_window(model)) is None
+
+
+@pytest.mark.parametrize("declared", [None, "openai", "llama-cpp-python", "ollama"])
+def test_servers_not_declared_as_saying_their_window_are_not_asked(
+    server: ScriptedServer, declared: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    monkeypatch.delenv("AGENTKIT_OPENAI_SERVER", raising=False)
+    model = OpenAIModel("m", base_url=server.url + "/v1", api_key="sk-test", server=declared)
+    assert asyncio.run(find_window(model)) is None
+    assert server.requests == []  # llama-cpp-python 0.3.36 has no /props and no window in /v1/models
+
+
+def test_an_agent_on_llama_cpp_fits_the_window_props_reports(server: ScriptedServer) -> None:
+    server.json(200, LLAMA_SERVER_PROPS)
+    server.sse([chunk(content="all read", finish="stop"), usage_chunk(1500, 3)])
+    model = OpenAIModel("m", base_url=server.url + "/v1", api_key="sk-test", server="llama.cpp")
+    _, events = run_agent(model)
+    assert events[-1].result.text == "all read"
+    (reduced,) = [e for e in events if isinstance(e, ContextReduced)]
+    assert reduced.reason == "window" and reduced.window == 2048
+    assert [r.path for r in server.requests] == ["/props", "/v1/chat/completions"]  # no overflow on the way
+    assert len(server.requests[1].body) < 2048 * 4
+
+
 def test_bedrock_ids_have_a_window_from_the_table() -> None:
     import asyncio
 
     model = BedrockModel("us.qwen.qwen3-coder-480b-a35b-v1:0")
     assert asyncio.run(find_window(model)) == 128_000
+
+
+def test_bedrocks_openai_endpoint_uses_the_bedrock_table_without_asking_the_server() -> None:
+    import asyncio
+
+    import httpx
+    import openai
+
+    asked: list[str] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:  # no request may leave this machine
+        asked.append(str(request.url))
+        return httpx.Response(500)
+
+    url = "https://bedrock-runtime.us-east-1.amazonaws.com/openai/v1"
+    client = openai.AsyncOpenAI(
+        base_url=url, api_key="k", http_client=httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+    )
+    for model_id, window in [("openai.gpt-oss-120b-1:0", 128_000), ("us.qwen.qwen3-32b-v1:0", 32_000)]:
+        model = OpenAIModel(model_id, client=client)
+        assert asyncio.run(find_window(model)) == window, model_id
+    assert asyncio.run(find_window(OpenAIModel("no.such-model", client=client))) is None
+    assert asked == []
+    # the constructor Bedrock users call targets that endpoint
+    made = OpenAIModel.bedrock("openai.gpt-oss-20b-1:0", region="eu-west-1", api_key="k")
+    assert asyncio.run(find_window(made)) == 128_000
+
+
+def test_a_fallback_chain_takes_the_smallest_window_its_backends_know() -> None:
+    import asyncio
+
+    from agentkit.models import FallbackModel, FunctionModel
+
+    big, small = BedrockModel("openai.gpt-oss-120b-1:0"), BedrockModel("us.qwen.qwen3-32b-v1:0")
+    unknown = FunctionModel(lambda m, t: "ok")
+    assert asyncio.run(find_window(FallbackModel([big, small]))) == 32_000
+    assert asyncio.run(find_window(FallbackModel([unknown, big]))) == 128_000  # an unknown window is left out
+    assert asyncio.run(find_window(FallbackModel([unknown]))) is None
+    assert asyncio.run(find_window(FallbackModel([FallbackModel([big, small]), big]))) == 32_000
+
+
+def test_an_agent_on_a_fallback_chain_fits_the_smaller_backends_window() -> None:
+    from agentkit.models import FallbackModel, FunctionModel
+
+    sent: list[int] = []
+
+    def script(messages: Any, tools: Any) -> str:
+        sent.append(sum(len(m.content) + sum(len(r.content) for r in m.tool_results) for m in messages))
+        return "all read"
+
+    primary = FunctionModel(script)
+    backup = FunctionModel(script)
+    backup.context_window = 4000  # type: ignore[attr-defined]  # a window only the backup knows
+    agent, events = run_agent(FallbackModel([primary, backup]))
+    assert events[-1].result.text == "all read"
+    assert agent.context is not None and agent.context.window == 4000
+    (reduced,) = [e for e in events if isinstance(e, ContextReduced)]
+    assert reduced.reason == "window" and sent[0] < 4000 * 4
