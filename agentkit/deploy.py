@@ -25,23 +25,23 @@ permissions; agentkit's own spans (agentkit.telemetry) then flow through ADOT's 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import importlib.metadata
 import json
 import os
 import re
 import sys
-import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentkit import __version__
+from agentkit.deploy_apply import ApplyResult, apply
+from agentkit.deploy_checks import RUNTIME_NAME_PATTERN, check_account, check_name, validate, validate_request
 from agentkit.deploy_wheel import build_wheel
-from agentkit.errors import AgentkitError, ConfigError
+from agentkit.errors import ConfigError
 
 __all__ = [
     "ADOT_REQUIREMENT",
@@ -55,10 +55,10 @@ __all__ = [
     "parse_sessions_url",
     "render",
     "validate",
+    "validate_request",
     "write",
 ]
 
-RUNTIME_NAME_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
 _IAM_ROLE_NAME_MAX = 64
 # AWS Distro for OpenTelemetry, which AgentCore observability documents; pinned to the release tested against
 # (pip resolves its own dependencies when the image is built: they are not installed here to be pinned).
@@ -163,12 +163,12 @@ def default_runtime_name(agent: str) -> str:
 
 def render(config: DeployConfig) -> dict[str, str]:
     """Every manifest, as relative path -> text. Raises ConfigError on a bad name or region."""
-    _check_name(config.name)
+    check_name(config.name)
     if config.protocol not in _PROTOCOLS:
         raise ConfigError(f"protocol {config.protocol!r} is not one of {', '.join(_PROTOCOLS)}")
     if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", config.region):
         raise ConfigError(f"region {config.region!r} is not an AWS region name like us-west-2")
-    _check_account(config.account)
+    check_account(config.account)
     if config.sessions is not None:
         parse_sessions_url(config.sessions)
     account = config.account
@@ -187,19 +187,6 @@ def render(config: DeployConfig) -> dict[str, str]:
     if config.agent_file is not None:
         files["agent.py"] = Path(config.agent_file).read_text(encoding="utf-8")
     return files
-
-
-def _check_name(name: str) -> None:
-    if not RUNTIME_NAME_PATTERN.fullmatch(name):
-        raise ConfigError(
-            f"runtime name {name!r} is invalid: AgentCore needs a letter, then up to 47 letters, digits or "
-            "underscores (no hyphens); pass --name"
-        )
-
-
-def _check_account(account: str) -> None:
-    if not re.fullmatch(r"\d{12}", account or ""):
-        raise ConfigError(f"AWS account id {account!r} is not 12 digits; pass --account")
 
 
 # ---- session stores ------------------------------------------------------------------------------------
@@ -705,116 +692,6 @@ template.yaml (CloudFormation), iam/ (trust and execution policies), .bedrock_ag
 """
 
 
-# ---- validation ----------------------------------------------------------------------------------------
-
-
-def validate(files: dict[str, str], *, lint: bool = True) -> None:
-    """Check the rendered manifests; raise ConfigError with one line naming the first problem."""
-    request = json.loads(files["runtime.json"])
-    _check_name(request.get("agentRuntimeName", ""))
-    validate_request("CreateAgentRuntime", request)
-    for path in ("iam/trust-policy.json", "iam/execution-policy.json"):
-        problem = _iam_problem(json.loads(files[path]), trust=path.endswith("trust-policy.json"))
-        if problem:
-            raise ConfigError(f"{path}: {problem}")
-    if lint:
-        _cfn_lint(files["template.yaml"], _region_of(request))
-
-
-def _region_of(request: dict[str, Any]) -> str:
-    uri = request["agentRuntimeArtifact"]["containerConfiguration"]["containerUri"]
-    return str(uri.split(".")[3])
-
-
-def validate_request(operation: str, params: dict[str, Any]) -> None:
-    """botocore's own validator for the bedrock-agentcore-control model, plus its patterns and enums."""
-    import botocore.session
-    from botocore.exceptions import ParamValidationError
-    from botocore.validate import validate_parameters
-
-    model = botocore.session.get_session().get_service_model("bedrock-agentcore-control")
-    shape = model.operation_model(operation).input_shape
-    try:
-        validate_parameters(params, shape)
-    except ParamValidationError as exc:
-        raise ConfigError(f"{operation} request is invalid: {' '.join(str(exc).split())}") from None
-    for where, problem in _pattern_problems(params, shape, operation):
-        raise ConfigError(f"{operation} request is invalid: {where} {problem}")
-
-
-def _pattern_problems(value: Any, shape: Any, where: str) -> Iterator[tuple[str, str]]:
-    kind = shape.type_name
-    if kind == "structure" and isinstance(value, dict):
-        for key, item in value.items():
-            if key in shape.members:
-                yield from _pattern_problems(item, shape.members[key], f"{where}.{key}")
-    elif kind == "list" and isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _pattern_problems(item, shape.member, f"{where}[{i}]")
-    elif kind == "map" and isinstance(value, dict):
-        for key, item in value.items():
-            yield from _pattern_problems(key, shape.key, f"{where} key {key!r}")
-            yield from _pattern_problems(item, shape.value, f"{where}[{key!r}]")
-    elif kind == "string" and isinstance(value, str):
-        enum = shape.metadata.get("enum")
-        if enum and value not in enum:
-            yield where, f"is {value!r}, not one of {', '.join(enum)}"
-        pattern = shape.metadata.get("pattern")
-        compiled = _compiled(pattern) if pattern else None
-        if compiled is not None and not compiled.fullmatch(value):
-            yield where, f"{value!r} does not match the pattern {pattern}"
-
-
-_PATTERNS: dict[str, re.Pattern[str] | None] = {}
-
-
-def _compiled(pattern: str) -> re.Pattern[str] | None:
-    if pattern not in _PATTERNS:
-        try:
-            _PATTERNS[pattern] = re.compile(pattern)
-        except re.error:  # a dialect Python cannot read: botocore does not check it either
-            _PATTERNS[pattern] = None
-    return _PATTERNS[pattern]
-
-
-def _iam_problem(policy: Any, *, trust: bool) -> str | None:
-    if not isinstance(policy, dict) or policy.get("Version") != "2012-10-17":
-        return 'the policy needs "Version": "2012-10-17"'
-    statements = policy.get("Statement")
-    if not isinstance(statements, list) or not statements:
-        return '"Statement" must be a non-empty list'
-    for i, st in enumerate(statements):
-        if not isinstance(st, dict):
-            return f"statement {i} is not an object"
-        if st.get("Effect") not in ("Allow", "Deny"):
-            return f'statement {i}: "Effect" must be Allow or Deny'
-        actions = st.get("Action")
-        if not actions or not all(isinstance(a, str) and ":" in a for a in _as_list(actions)):
-            return f'statement {i}: "Action" must name service:action strings'
-        needed = "Principal" if trust else "Resource"
-        if not st.get(needed):
-            return f'statement {i}: "{needed}" is missing'
-    return None
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _cfn_lint(template: str, region: str) -> None:
-    try:
-        from cfnlint.api import ManualArgs, lint
-    except ImportError:
-        raise ConfigError(
-            "cfn-lint is not installed, so template.yaml cannot be checked: pip install cfn-lint"
-        ) from None
-    matches = lint(template, config=ManualArgs(regions=[region]))
-    errors = [m for m in matches if m.rule.id.startswith("E")]
-    if errors:
-        first = errors[0]
-        raise ConfigError(f"template.yaml fails cfn-lint: {first.rule.id} {first.message} (line {first.linenumber})")
-
-
 # ---- writing -------------------------------------------------------------------------------------------
 
 
@@ -836,111 +713,3 @@ def write(files: dict[str, str], out: str | os.PathLike[str]) -> list[Path]:
 
 
 # ---- apply ---------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True, kw_only=True)
-class ApplyResult:
-    arn: str
-    runtime_id: str
-    version: str
-    created: bool  # False: an existing runtime of that name was updated
-
-    def invoke_command(self, region: str) -> str:
-        return (
-            f"aws bedrock-agentcore invoke-agent-runtime --region {region} --agent-runtime-arn {self.arn} "
-            "--runtime-session-id \"$(python3 -c 'import uuid; print(uuid.uuid4())')\" "
-            '--payload \'{"prompt": "hello"}\' --cli-binary-format raw-in-base64-out response.json'
-        )
-
-
-def apply(
-    request: dict[str, Any],
-    *,
-    control: Any,
-    account: str,
-    image_uri: str | None = None,
-    timeout: float = 900.0,
-    poll_interval: float = 5.0,
-    progress: Callable[[str], None] = lambda _: None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> ApplyResult:
-    """Create the runtime, or update the one with the same name; wait until it is READY.
-
-    `control` is a boto3 `bedrock-agentcore-control` client; `account` replaces the account the request names.
-    """
-    from botocore.exceptions import ClientError
-
-    body = _for_account(request, account, image_uri)
-    validate_request("CreateAgentRuntime", body)
-    name = body["agentRuntimeName"]
-    try:
-        existing = _find_runtime(control, name)
-        if existing is None:
-            progress(f"creating runtime {name}")
-            answer = control.create_agent_runtime(**body)
-        else:
-            progress(f"updating runtime {name} ({existing})")
-            update = {k: v for k, v in body.items() if k != "agentRuntimeName"}
-            answer = control.update_agent_runtime(agentRuntimeId=existing, **update)
-        runtime_id = answer["agentRuntimeId"]
-        status = _wait_ready(control, runtime_id, timeout, poll_interval, progress, sleep)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", "Error"), error.get("Message", "")
-        hint = ""
-        if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
-            hint = "; the caller needs bedrock-agentcore:*AgentRuntime* and iam:PassRole on the execution role"
-        raise AgentkitError(f"{exc.operation_name} failed: {code}: {message}{hint}") from None
-    return ApplyResult(
-        arn=status["agentRuntimeArn"],
-        runtime_id=runtime_id,
-        version=str(status.get("agentRuntimeVersion", answer.get("agentRuntimeVersion", ""))),
-        created=existing is None,
-    )
-
-
-def _for_account(request: dict[str, Any], account: str, image_uri: str | None) -> dict[str, Any]:
-    """The request with `account` in place of the one it was rendered for."""
-    _check_account(account)
-    body = copy.deepcopy(request)
-    recorded = body["roleArn"].split(":")[4]
-    body["roleArn"] = body["roleArn"].replace(f":{recorded}:", f":{account}:")
-    container = body["agentRuntimeArtifact"]["containerConfiguration"]
-    container["containerUri"] = image_uri or container["containerUri"].replace(recorded, account, 1)
-    return body
-
-
-def _find_runtime(control: Any, name: str) -> str | None:
-    token: str | None = None
-    while True:
-        page = control.list_agent_runtimes(**({"nextToken": token} if token else {}))
-        for runtime in page.get("agentRuntimes", []):
-            if runtime.get("agentRuntimeName") == name:
-                return str(runtime["agentRuntimeId"])
-        token = page.get("nextToken")
-        if not token:
-            return None
-
-
-def _wait_ready(
-    control: Any,
-    runtime_id: str,
-    timeout: float,
-    poll_interval: float,
-    progress: Callable[[str], None],
-    sleep: Callable[[float], None],
-) -> dict[str, Any]:
-    waited = 0.0
-    while True:
-        status: dict[str, Any] = control.get_agent_runtime(agentRuntimeId=runtime_id)
-        state = status.get("status")
-        if state == "READY":
-            return status
-        if state in ("CREATE_FAILED", "UPDATE_FAILED", "DELETING", "DELETE_FAILED"):
-            reason = status.get("failureReason") or "no reason given"
-            raise AgentkitError(f"runtime {runtime_id} is {state}: {reason}")
-        if waited >= timeout:
-            raise AgentkitError(f"runtime {runtime_id} is still {state} after {timeout:.0f} s; check the console")
-        progress(f"runtime {runtime_id} is {state}")
-        sleep(poll_interval)
-        waited += poll_interval
