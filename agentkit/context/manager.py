@@ -28,6 +28,7 @@ from agentkit.models.base import Model, ModelSettings
 __all__ = ["ContextManager", "ContextReduced"]
 
 _TARGET = 0.6  # a reduction aims at this share of the budget, so the next one is many turns away
+_RATIO = (0.02, 2.0)  # tokens per character a record may restore (the range calibration keeps to)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -146,8 +147,9 @@ class ContextManager:
         """The last reduction record of a transcript being loaded; the next `prepare` rebuilds from it."""
         self._record, self._record_of = record, None
         self._messages = None
-        if record is not None:
-            self._counter.tokens_per_char = float(record.get("tokens_per_char", self._counter.tokens_per_char))
+        ratio = record.get("tokens_per_char") if record is not None else None
+        if type(ratio) in (int, float) and _RATIO[0] <= ratio <= _RATIO[1]:  # a record from elsewhere may hold anything
+            self._counter.tokens_per_char = float(ratio)
 
     def view(self, messages: list[Message], settings: ModelSettings | None = None) -> list[Message]:
         """The messages the next turn would be sent before any new reduction (for tests and display)."""
@@ -186,9 +188,12 @@ class ContextManager:
         if self._record_of is not None and self._record_of is not messages:
             self._record = None  # a conversation put in place of the one it described
         record, self._record_of = self._record, messages
-        if record is not None and isinstance(record.get("upto"), int) and record["upto"] <= len(messages):
-            entries = decode(record.get("view", []), messages, self._counter)
-        start = record["upto"] if entries is not None and record is not None else 0
+        upto = record.get("upto") if record is not None else None
+        if record is not None and type(upto) is int and 0 < upto <= len(messages):
+            entries = decode(record.get("view"), messages, self._counter)
+            if not entries or entries[-1].source != upto - 1:  # a reduction keeps the newest message it saw
+                entries = None
+        start = upto if entries is not None and type(upto) is int else 0
         entries = entries or []
         counter = self._counter
         entries.extend(self._entry(i, messages[i], counter) for i in range(start, len(messages)))
