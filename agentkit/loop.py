@@ -378,7 +378,7 @@ class AgentLoop:
                 yield reduced
         if self.hooks is not None:
             request = await self.hooks.before_model_call(
-                ModelRequest(messages=messages, tools=definitions, settings=settings)
+                ModelRequest(messages=sent, tools=definitions, settings=settings)
             )
             sent, definitions, settings = request.messages, request.tools, request.settings
         raw = self.model.stream(sent, definitions, settings)
