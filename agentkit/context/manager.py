@@ -23,7 +23,7 @@ from agentkit.context.view import Counter, Entry, clipped, decode, encode
 from agentkit.context.windows import find_window
 from agentkit.errors import ConfigError, ContextOverflow
 from agentkit.messages import Message, Usage
-from agentkit.models.base import Model, ModelSettings
+from agentkit.models.base import Model, ModelSettings, token_count
 
 __all__ = ["ContextManager", "ContextReduced"]
 
@@ -122,8 +122,9 @@ class ContextManager:
 
     def observe(self, usage: Usage) -> None:
         """The backend's report for the turn just sent: calibrates the estimates."""
-        if usage.input_tokens > 0 and not usage.estimated and self._messages is not None:
-            self._counter.observe(usage.input_tokens, self._sent_estimate)
+        reported = token_count(usage.input_tokens)  # a custom Model may report anything
+        if reported > 0 and not usage.estimated and self._messages is not None:
+            self._counter.observe(reported, self._sent_estimate)
 
     def overflowed(self, error: ContextOverflow, settings: ModelSettings) -> None:
         """The backend refused the last request as too long: the next `prepare` reduces to fit."""
@@ -147,8 +148,8 @@ class ContextManager:
         """The last reduction record of a transcript being loaded; the next `prepare` rebuilds from it."""
         self._record, self._record_of = record, None
         self._messages = None
-        ratio = record.get("tokens_per_char") if record is not None else None
-        if type(ratio) in (int, float) and _RATIO[0] <= ratio <= _RATIO[1]:  # a record from elsewhere may hold anything
+        ratio: Any = record.get("tokens_per_char") if record is not None else None
+        if isinstance(ratio, int | float) and _RATIO[0] <= ratio <= _RATIO[1]:  # a record may hold anything
             self._counter.tokens_per_char = float(ratio)
 
     def view(self, messages: list[Message], settings: ModelSettings | None = None) -> list[Message]:
