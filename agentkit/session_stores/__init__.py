@@ -40,6 +40,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9!_.*'()=+@:-]{1,255}$")  # a prefix segment: 
 _MEMORY_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}$")
 _ACTOR = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_:/-]{0,254}$")
 _OPTIONS = {"s3": {"region", "lease"}, "agentcore-memory": {"region"}}
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")  # it ends up in IAM ARNs `agentkit deploy` writes
 
 
 def open_store(url: str) -> SessionStore:
@@ -85,6 +86,8 @@ def _options(url: str, query: str, allowed: set[str]) -> dict[str, str]:
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise _bad(url, f"has an unknown option {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
+    if "region" in options and not _REGION.fullmatch(options["region"]):
+        raise _bad(url, f"has region={options['region'][:40]!r}, which is not an AWS region name like us-west-2")
     return options
 
 
