@@ -1,0 +1,57 @@
+"""Objects someone else wrote into an S3 session: reading it back stays bounded in records and bytes (checked on
+the listing, before any record is read), and a lock's holder never puts control characters in a message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from s3_support import s3_client
+
+from agentkit.errors import SessionBusy, SessionError
+from agentkit.session_stores import s3 as s3_module
+from agentkit.sessions import Session, list_sessions
+
+pytestmark = pytest.mark.integration
+
+NOTE = b'{"type":"note","pad":"' + b"x" * 500 + b'"}'
+
+
+def put_records(endpoint: str, bucket: str, count: int) -> None:
+    client = s3_client(endpoint)
+    for number in range(1, count + 1):
+        client.put_object(Bucket=bucket, Key=f"p/s/records/{number:012d}.json", Body=NOTE)
+
+
+def test_a_session_of_too_many_bytes_in_all_is_refused_before_any_record_is_read(
+    bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(s3_module, "MAX_SESSION_BYTES", 2000)  # each record is under MAX_RECORD_BYTES
+    put_records(moto_endpoint, bucket, 5)
+    fetched: list[str] = []
+    monkeypatch.setattr(s3_module.S3Transcript, "_get", lambda self, item: fetched.append(item[1]) or b"{}")
+    with pytest.raises(SessionError, match="more than 1,000,000 records or 2,000 bytes"):
+        Session.open(f"s3://{bucket}/p/s").load()
+    assert fetched == []
+    (info,) = list_sessions(f"s3://{bucket}/p")
+    assert info.problem is not None and "2,000 bytes" in info.problem
+
+
+def test_a_session_of_too_many_records_is_refused(
+    bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(s3_module, "MAX_RECORDS", 3)
+    put_records(moto_endpoint, bucket, 4)
+    with pytest.raises(SessionError, match="more than 3 records"):
+        Session.open(f"s3://{bucket}/p/s").load()
+    s3_client(moto_endpoint).delete_object(Bucket=bucket, Key="p/s/records/000000000004.json")
+    assert len(Session.open(f"s3://{bucket}/p/s").records()) == 3
+
+
+def test_a_lock_holder_with_control_characters_is_shown_without_them(bucket: str, moto_endpoint: str) -> None:
+    body = json.dumps({"holder": "evil\x1b[2J\x1b]0;pwned\x07\nline", "lease": 3600}).encode()
+    s3_client(moto_endpoint).put_object(Bucket=bucket, Key="p/s/writer.lock", Body=body)
+    with pytest.raises(SessionBusy) as caught:
+        Session.open(f"s3://{bucket}/p/s").acquire()
+    message = str(caught.value)
+    assert "evil" in message and not any(c in message for c in "\x1b\x07\n")
