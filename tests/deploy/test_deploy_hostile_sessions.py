@@ -28,3 +28,21 @@ def test_a_store_url_with_a_region_that_is_not_a_region_name_is_refused(store: s
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "us-gov-west-1", "ap-southeast-2", "cn-north-1"])
 def test_region_names_are_still_accepted(region: str) -> None:
     assert open_store(f"agentcore-memory://{MEMORY}?region={region}").region == region  # type: ignore[attr-defined]
+
+
+def test_the_readme_commands_quote_every_value_for_the_shell() -> None:
+    import re
+    import shlex
+
+    sessions = "s3://team-agents/prod?region=eu-west-1&lease=60"
+    config = deploy.DeployConfig(
+        agent="my agent.py", name="assistant", account="123456789012", sessions=sessions, model="m;touch x"
+    )
+    readme = deploy.render(config)["README.md"]
+    commands = [c for c in re.findall(r"`(agentkit [^`]+)`", readme.replace("\n     ", " ")) if "deploy" in c]
+    assert commands
+    for command in commands:
+        words = shlex.split(command)
+        assert words[:4] == ["agentkit", "deploy", "agentcore", "my agent.py"]
+        assert words[words.index("--sessions") + 1] == sessions
+        assert words[words.index("--model") + 1] == "m;touch x"
