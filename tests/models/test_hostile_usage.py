@@ -69,3 +69,30 @@ def _reductions(reported: int) -> int:
 
 def test_an_absurd_reported_usage_does_not_make_every_turn_a_reduction() -> None:
     assert _reductions(10**18) == _reductions(0) < 10
+
+
+@pytest.mark.parametrize(
+    ("text", "body"),
+    [
+        ("This model's maximum context length is " + "9" * 5000 + " tokens.", None),
+        ("This model's maximum context length is 0 tokens.", None),
+        ("the request exceeds the available context size", {"error": {"n_ctx": -50}}),
+        ("the request exceeds the available context size", {"error": {"n_ctx": 10**30}}),
+        ("the request exceeds the available context size", {"error": {"n_ctx": True}}),
+    ],
+)
+def test_an_overflow_naming_a_window_no_window_is_has_no_limit(text: str, body: Any) -> None:
+    from agentkit.errors import ContextOverflow
+    from agentkit.models._overflow import overflow_error
+
+    error = overflow_error(text, body)
+    assert isinstance(error, ContextOverflow) and error.limit is None
+
+
+def test_a_server_naming_a_5000_digit_window_ends_the_run_with_a_reason(server: ScriptedServer) -> None:
+    message = "This model's maximum context length is " + "9" * 5000 + " tokens"
+    for _ in range(3):
+        server.json(400, {"error": {"message": message, "code": "context_length_exceeded"}})
+    model = OpenAIModel(base_url=server.url + "/v1", api_key="sk-test", model="m")
+    result = Agent(model, [], executor=InProcessExecutor())("hello")
+    assert result.stop_reason == "context_overflow"
