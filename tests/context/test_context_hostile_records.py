@@ -58,3 +58,15 @@ def test_a_session_with_a_hostile_context_record_resumes(tmp_path: Path) -> None
     agent = Agent(FunctionModel(script), [], session=path, context_window=100_000)
     assert agent("go on").text == "done"
     assert seen == [4]
+
+
+@pytest.mark.parametrize("reported", [True, 0, -5, 10**30, float("nan"), "x", 12])
+def test_a_window_a_server_reports_that_no_window_is_is_not_used(reported: Any) -> None:
+    import asyncio
+
+    from agentkit.context.windows import find_window
+
+    class Served:
+        context_window = reported
+
+    assert asyncio.run(find_window(Served())) is None
