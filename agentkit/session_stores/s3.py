@@ -390,10 +390,22 @@ def _read_lock(store: S3Store, key: str) -> _LockState | None:
         if isinstance(fields.get("lease"), int | float) and 1 <= fields["lease"] <= 3600:
             lease = float(fields["lease"])
         released = fields.get("released") is True
-    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
-    now = email.utils.parsedate_to_datetime(date).timestamp() if date else time.time()
+    now = _server_time(response)
     age = now - response["LastModified"].timestamp()
     return _LockState(etag=response["ETag"], holder=holder, lease=lease, age=age, released=released)
+
+
+def _server_time(response: dict[str, Any]) -> float:
+    """The response's Date as seconds, else this machine's clock (an S3-compatible server or proxy that sends
+    none, or one that is not a date)."""
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    try:
+        when = email.utils.parsedate_to_datetime(date) if isinstance(date, str) else None
+    except (TypeError, ValueError):
+        when = None
+    if when is None or when.tzinfo is None:
+        return time.time()
+    return when.timestamp()
 
 
 class _Conflict(Exception):

@@ -55,3 +55,25 @@ def test_a_lock_holder_with_control_characters_is_shown_without_them(bucket: str
         Session.open(f"s3://{bucket}/p/s").acquire()
     message = str(caught.value)
     assert "evil" in message and not any(c in message for c in "\x1b\x07\n")
+
+
+@pytest.mark.parametrize("date", ["not a date", "", "Sun, 06 Dec 2026 12:00:00", None])
+def test_a_lock_read_with_a_date_header_that_is_not_one_uses_this_clock(date: object) -> None:
+    import datetime
+    import io
+    import time
+
+    from agentkit.session_stores.s3 import S3Store, _read_lock
+
+    class Client:
+        def get_object(self, **params: object) -> dict[str, object]:
+            headers = {} if date is None else {"date": date}
+            return {
+                "Body": io.BytesIO(b'{"holder": "pid 1 on h", "lease": 30}'),
+                "ETag": '"e"',
+                "LastModified": datetime.datetime.fromtimestamp(time.time() - 100, tz=datetime.UTC),
+                "ResponseMetadata": {"HTTPHeaders": headers},
+            }
+
+    state = _read_lock(S3Store("bucket", "p", client=Client()), "p/s/writer.lock")
+    assert state is not None and 99 <= state.age <= 110 and state.holder == "pid 1 on h"
