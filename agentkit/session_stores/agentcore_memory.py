@@ -17,6 +17,8 @@ SessionBusy, as with the other stores.
 
 from __future__ import annotations
 
+import datetime
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ from agentkit.session_stores.base import RawRecord, SessionStore, StoredSession,
 __all__ = ["AgentCoreMemoryStore", "AgentCoreMemoryTranscript"]
 
 SEQ_KEY = "agentkit-seq"
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # the names agentkit gives sessions
 MAX_PAGES = 10_000  # listing pages of 100 read at most: a session of a million records
 _MAX_TEXT = 100_000  # the service's limit on a conversational item's text
 _ROLES = {"user": "USER", "assistant": "ASSISTANT", "tool": "TOOL"}
@@ -77,7 +80,10 @@ class AgentCoreMemoryStore(SessionStore):
         with _memory_errors(action):
             for page in _pages(action, self.client.list_sessions, memoryId=self.memory_id, actorId=self.actor_id):
                 for summary in page.get("sessionSummaries", []):
-                    found.append(StoredSession(id=summary["sessionId"], updated=summary["createdAt"].timestamp()))
+                    session_id, created = summary.get("sessionId"), summary.get("createdAt")
+                    if isinstance(session_id, str) and _SESSION_ID.fullmatch(session_id):  # others are not ours
+                        updated = created.timestamp() if isinstance(created, datetime.datetime) else 0.0
+                        found.append(StoredSession(id=session_id, updated=updated))
         return found
 
 

@@ -46,3 +46,24 @@ def test_a_listing_that_never_ends_is_a_session_error(same_token: bool, monkeypa
     with pytest.raises(SessionError, match=words):
         list_sessions(store)
     assert client.calls <= 2 * 50
+
+
+class OddSessions:
+    def list_sessions(self, **params: Any) -> dict[str, Any]:
+        import datetime
+
+        now = datetime.datetime(2026, 12, 6, tzinfo=datetime.UTC)
+        return {
+            "sessionSummaries": [
+                {"sessionId": "ok-1", "createdAt": now},
+                {"sessionId": "\x1b[2Jevil", "createdAt": now},
+                {"sessionId": "../x", "createdAt": now},
+                {"createdAt": now},
+                {"sessionId": "no-date"},
+            ]
+        }
+
+
+def test_sessions_listed_by_the_service_that_agentkit_cannot_have_named_are_left_out() -> None:
+    listed = AgentCoreMemoryStore(MEMORY, client=OddSessions()).list()
+    assert [(s.id, s.updated > 0) for s in listed] == [("ok-1", True), ("no-date", False)]
