@@ -204,10 +204,11 @@ class ContextManager:
 
     def _entry(self, index: int, message: Message, counter: Counter) -> Entry:
         """A new message's entry: whole, or with results too big for the window on their own cut."""
-        if self._clip is not None and message.role == "tool":
-            cut = clipped(message, self._clip)
+        if self._clip is not None and message.role == "tool" and message.tool_results:
+            limit = max(1, self._clip // len(message.tool_results))  # many calls at once share one result's room
+            cut = clipped(message, limit)
             if cut is not None:
-                return Entry(index, cut, counter.tokens(cut), clip=self._clip)
+                return Entry(index, cut, counter.tokens(cut), clip=limit)
         return Entry(index, message, counter.tokens(message))
 
     def _set(self, entries: list[Entry]) -> None:

@@ -251,6 +251,24 @@ def test_a_result_too_big_for_the_window_is_cut_in_the_view_with_a_note_and_kept
     assert agent.messages[-2].tool_results[0].content == "z" * 200_000  # the conversation keeps it whole
 
 
+def test_results_of_many_calls_at_once_share_the_room_of_one_in_the_view() -> None:
+    seen: list[list[Message]] = []
+
+    def script(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> Turn:
+        seen.append(list(messages))
+        if messages[-1].role == "tool":
+            return Turn(text="read them")
+        return Turn(calls=[ToolCall(name="huge_file", arguments={"path": f"big{i}.log"}) for i in range(20)])
+
+    agent = Agent(
+        FunctionModel(script), [huge_file], system_prompt="s", executor=InProcessExecutor(), context_window=8_000
+    )
+    assert agent(TASK).text == "read them"
+    assert chars(seen[-1]) < 15_000  # 20 results cut to 7,000 characters each would be 140,000: 5x the window
+    assert all("cut to fit the context window" in r.content for r in seen[-1][-1].tool_results)
+    assert all(len(r.content) == 200_000 for r in agent.messages[-2].tool_results)
+
+
 def test_the_displays_say_when_and_how_the_context_was_reduced() -> None:
     import io
     import json
