@@ -162,6 +162,32 @@ def test_summarize_puts_the_models_summary_on_the_task_message() -> None:
     assert "SUMMARY: pages read so far" in last[1].content
 
 
+def test_a_summary_longer_than_asked_for_is_cut() -> None:
+    def script(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> Turn:
+        if messages[0].content.startswith("You compress"):
+            return Turn(text="S" * 5_000_000)  # a server that ignores max_tokens
+        if messages[-1].role == "tool" and int(messages[-1].tool_results[0].content.split(":")[0].split()[1]) >= 29:
+            return Turn(text="done")
+        done = sum(1 for m in messages if m.role == "tool")
+        if messages[-1].role == "tool":
+            done = int(messages[-1].tool_results[0].content.split(":")[0].split()[1]) + 1
+        return Turn(calls=[ToolCall(name="read_page", arguments={"n": done})])
+
+    agent = Agent(
+        FunctionModel(script),
+        [read_page],
+        system_prompt="s",
+        executor=InProcessExecutor(),
+        context=Summarize(words=300),
+        context_window=6_000,
+    )
+    assert agent(TASK).text == "done"
+    manager = agent.context
+    assert manager is not None and manager._record is not None
+    notes = [run[2] for run in manager._record["view"] if run[0] == "note"]
+    assert notes and all(len(note) <= 300 * 20 + 200 for note in notes)
+
+
 def test_an_overflow_the_backend_reports_reduces_the_view_and_retries_the_turn_once() -> None:
     sizes: list[int] = []
 
