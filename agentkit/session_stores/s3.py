@@ -134,6 +134,12 @@ class S3Transcript(Transcript):
         if lock.lost is not None:
             raise SessionBusy(self.id, lock.lost)
         number = self._next
+        if len(data) > MAX_RECORD_BYTES:  # written, it would make the session unreadable (read refuses it)
+            raise SessionError(
+                f"session {self.location}: record {number} would be {len(data):,} bytes, over the "
+                f"{MAX_RECORD_BYTES:,} an S3 session record may hold; nothing was written (a tool result that "
+                "large: have the tool return less, such as a file's path or a part of it)"
+            )
         key = self._record_key(number)
         try:
             with _s3_errors(f"write record {number} of session {self.location}"):

@@ -77,3 +77,20 @@ def test_a_lock_read_with_a_date_header_that_is_not_one_uses_this_clock(date: ob
 
     state = _read_lock(S3Store("bucket", "p", client=Client()), "p/s/writer.lock")
     assert state is not None and 99 <= state.age <= 110 and state.holder == "pid 1 on h"
+
+
+def test_a_record_too_large_to_read_back_is_never_written(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentkit import Agent, ScriptedModel, ToolCall, tool
+
+    @tool
+    def dump() -> str:
+        """Return a lot."""
+        return "x" * 5000
+
+    monkeypatch.setattr(s3_module, "MAX_RECORD_BYTES", 2000)
+    url = f"s3://{bucket}/p/big"
+    agent = Agent(model=ScriptedModel([ToolCall(name="dump", arguments={}), "done"]), tools=[dump], session=url)
+    with pytest.raises(SessionError, match=r"would be .* bytes, over the 2,000 an S3 session record may hold"):
+        agent("go")
+    records = Session.open(url).records()  # the session stays readable
+    assert records and all(len(json.dumps(r)) <= 2000 for r in records)
