@@ -124,8 +124,10 @@ def _repack_installed(target: Path) -> Path:
 
 def _belongs_in_wheel(file: importlib.metadata.PackagePath) -> bool:
     parts = file.parts
-    if not parts or parts[0] == ".." or "__pycache__" in parts or file.suffix == ".pyc":
-        return False  # console scripts (outside site-packages) are made again from entry_points.txt
+    if not parts or ".." in parts or file.is_absolute() or "__pycache__" in parts or file.suffix == ".pyc":
+        # console scripts (outside site-packages) are made again from entry_points.txt; nothing else outside
+        # the install (a RECORD naming /etc/... or agentkit/../../.aws/credentials) goes into the image
+        return False
     return not (parts[0].endswith(".dist-info") and file.name in _INSTALLER_FILES)
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
+from agentkit import strict_json
 from agentkit.context import ContextManager, ContextReduced
 from agentkit.errors import ContextOverflow, RetryTool, ToolArgumentsError, clip
 from agentkit.hooks import Hooks, ModelRequest
@@ -403,7 +404,7 @@ class AgentLoop:
                     signature = event.signature or signature
                     yield ReasoningEvent(text=event.text)
                 elif isinstance(event, ToolCallEvent):
-                    calls.append(_with_unique_id(event.call, calls))
+                    calls.append(_bounded(_with_unique_id(event.call, calls)))
                 elif isinstance(event, TurnEnd):
                     end = event
         finally:
@@ -661,6 +662,24 @@ def _arguments_key(arguments: Any) -> str:
         return json.dumps(arguments, sort_keys=True, default=str)
     except (TypeError, ValueError):
         return repr(arguments)
+
+
+# A call's arguments are recorded in the session: within these, so the record always reads back (sessions read
+# records within depth 256 and 1,000,000 values) and no tool is handed a structure no schema describes.
+_ARGUMENT_LIMITS = strict_json.Limits(max_depth=64, max_values=100_000, max_number_digits=4300)
+
+
+def _bounded(call: ToolCall) -> ToolCall:
+    """`call`, or, when its arguments nest deeper or hold more than `_ARGUMENT_LIMITS`, an invalid call without
+    them (the model is told why, as for arguments that are not JSON)."""
+    if isinstance(call.arguments, str) or call.invalid_reason:
+        return call
+    try:
+        strict_json.loads(json.dumps(call.arguments), _ARGUMENT_LIMITS)
+    except (strict_json.JSONError, ValueError, TypeError, RecursionError) as exc:
+        reason = f"its arguments are outside what agentkit accepts ({exc})"
+        return dataclasses.replace(call, arguments={}, raw=None, invalid_reason=reason)
+    return call
 
 
 def _with_unique_id(call: ToolCall, earlier: list[ToolCall]) -> ToolCall:

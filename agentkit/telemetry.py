@@ -14,7 +14,9 @@ When spans are made (decided once per run, by `run_trace`):
   imports opentelemetry itself in this case, so a process that does not use it pays one dict lookup per run.
   `AGENTKIT_OTEL=off` turns this automatic mode off.
 
-Message and tool contents are never recorded (the conventions make them opt-in; they may hold secrets). The
+Message and tool contents are never recorded (the conventions make them opt-in; they may hold secrets). What
+the model wrote that is recorded (a call's tool name and id) and the run's detail are cut to `MAX_TEXT`
+characters, so a hostile model cannot make spans (and an exporter's queue of them) any size. The
 optional extra is `pip install 'agentkit[otel]'` (opentelemetry-api); exporting needs an SDK.
 """
 
@@ -32,9 +34,10 @@ if TYPE_CHECKING:
     from agentkit.messages import StreamEvent, ToolCall, ToolResult
     from agentkit.models.base import Model, ModelSettings
 
-__all__ = ["RunTrace", "instrument", "run_trace", "uninstrument"]
+__all__ = ["MAX_TEXT", "RunTrace", "instrument", "run_trace", "uninstrument"]
 
 _SCOPE = "agentkit"
+MAX_TEXT = 256  # characters of a text from the model (tool name, call id) or a run's detail in a span
 _instrumented: list[Any] = []  # [tracer provider or None] while instrument() is in force
 # agentkit's module -> gen_ai.provider.name (the conventions' well-known values where one exists)
 _PROVIDERS = {"bedrock": "aws.bedrock", "converse": "aws.bedrock", "openai": "openai"}
@@ -157,13 +160,14 @@ class RunTrace:
         """An execute_tool span, current while the call runs; `ToolSpan.result` records its outcome."""
         from opentelemetry import trace
 
+        name = _short(call.name)
         attributes = {
             "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": call.name,
-            "gen_ai.tool.call.id": call.id,
+            "gen_ai.tool.name": name,
+            "gen_ai.tool.call.id": _short(call.id),
             "gen_ai.tool.type": "function",
         }
-        span = self._tracer.start_span(f"execute_tool {call.name}", context=self._context, attributes=attributes)
+        span = self._tracer.start_span(f"execute_tool {name}", context=self._context, attributes=attributes)
         with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
             try:
                 yield ToolSpan(span)
@@ -183,6 +187,10 @@ class ToolSpan:
             self._span.set_attribute("error.type", "tool_error")
             self._span.set_status(Status(StatusCode.ERROR, result.content[:200]))
         return result
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
 
 
 def _provider_name(model: Model) -> str:
@@ -209,7 +217,7 @@ def _end_run(span: Any, result: Any) -> None:
         from opentelemetry.trace import Status, StatusCode
 
         span.set_attribute("error.type", result.stop_reason)
-        span.set_status(Status(StatusCode.ERROR, result.detail or result.stop_reason))
+        span.set_status(Status(StatusCode.ERROR, _short(result.detail or result.stop_reason)))
 
 
 def _fail(span: Any, exc: BaseException) -> None:

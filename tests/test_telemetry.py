@@ -247,3 +247,18 @@ def test_spans_arrive_over_otlp_http_at_a_loopback_receiver() -> None:
     assert attributes["gen_ai.usage.input_tokens"].int_value == 50
     assert all(s.parent_span_id == run.span_id for s in spans if s is not run)
     json.dumps(names)  # plain strings came back
+
+
+def test_a_hostile_models_tool_name_and_call_id_are_cut_in_spans(exporter) -> None:
+    huge = "n" * 1_000_000
+
+    def script(messages, tools):
+        if messages[-1].role == "tool":
+            return Turn(text="done")
+        return Turn(calls=[ToolCall(id="i" * 1_000_000, name=huge, arguments={})])
+
+    assert Agent(FunctionModel(script), [add], executor=InProcessExecutor())("go").text == "done"
+    (span,) = [s for s in exporter.get_finished_spans() if s.name.startswith("execute_tool")]
+    assert len(span.name) <= 300
+    assert all(len(v) <= telemetry.MAX_TEXT for v in span.attributes.values() if isinstance(v, str))
+    assert span.attributes["gen_ai.tool.name"].startswith("nnn") and span.attributes["gen_ai.tool.name"].endswith("...")

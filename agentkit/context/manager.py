@@ -23,11 +23,12 @@ from agentkit.context.view import Counter, Entry, clipped, decode, encode
 from agentkit.context.windows import find_window
 from agentkit.errors import ConfigError, ContextOverflow
 from agentkit.messages import Message, Usage
-from agentkit.models.base import Model, ModelSettings
+from agentkit.models.base import Model, ModelSettings, token_count
 
 __all__ = ["ContextManager", "ContextReduced"]
 
 _TARGET = 0.6  # a reduction aims at this share of the budget, so the next one is many turns away
+_RATIO = (0.02, 2.0)  # tokens per character a record may restore (the range calibration keeps to)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -121,8 +122,9 @@ class ContextManager:
 
     def observe(self, usage: Usage) -> None:
         """The backend's report for the turn just sent: calibrates the estimates."""
-        if usage.input_tokens > 0 and not usage.estimated and self._messages is not None:
-            self._counter.observe(usage.input_tokens, self._sent_estimate)
+        reported = token_count(usage.input_tokens)  # a custom Model may report anything
+        if reported > 0 and not usage.estimated and self._messages is not None:
+            self._counter.observe(reported, self._sent_estimate)
 
     def overflowed(self, error: ContextOverflow, settings: ModelSettings) -> None:
         """The backend refused the last request as too long: the next `prepare` reduces to fit."""
@@ -146,8 +148,9 @@ class ContextManager:
         """The last reduction record of a transcript being loaded; the next `prepare` rebuilds from it."""
         self._record, self._record_of = record, None
         self._messages = None
-        if record is not None:
-            self._counter.tokens_per_char = float(record.get("tokens_per_char", self._counter.tokens_per_char))
+        ratio: Any = record.get("tokens_per_char") if record is not None else None
+        if isinstance(ratio, int | float) and _RATIO[0] <= ratio <= _RATIO[1]:  # a record may hold anything
+            self._counter.tokens_per_char = float(ratio)
 
     def view(self, messages: list[Message], settings: ModelSettings | None = None) -> list[Message]:
         """The messages the next turn would be sent before any new reduction (for tests and display)."""
@@ -186,9 +189,12 @@ class ContextManager:
         if self._record_of is not None and self._record_of is not messages:
             self._record = None  # a conversation put in place of the one it described
         record, self._record_of = self._record, messages
-        if record is not None and isinstance(record.get("upto"), int) and record["upto"] <= len(messages):
-            entries = decode(record.get("view", []), messages, self._counter)
-        start = record["upto"] if entries is not None and record is not None else 0
+        upto = record.get("upto") if record is not None else None
+        if record is not None and type(upto) is int and 0 < upto <= len(messages):
+            entries = decode(record.get("view"), messages, self._counter)
+            if not entries or entries[-1].source != upto - 1:  # a reduction keeps the newest message it saw
+                entries = None
+        start = upto if entries is not None and type(upto) is int else 0
         entries = entries or []
         counter = self._counter
         entries.extend(self._entry(i, messages[i], counter) for i in range(start, len(messages)))
@@ -198,10 +204,11 @@ class ContextManager:
 
     def _entry(self, index: int, message: Message, counter: Counter) -> Entry:
         """A new message's entry: whole, or with results too big for the window on their own cut."""
-        if self._clip is not None and message.role == "tool":
-            cut = clipped(message, self._clip)
+        if self._clip is not None and message.role == "tool" and message.tool_results:
+            limit = max(1, self._clip // len(message.tool_results))  # many calls at once share one result's room
+            cut = clipped(message, limit)
             if cut is not None:
-                return Entry(index, cut, counter.tokens(cut), clip=self._clip)
+                return Entry(index, cut, counter.tokens(cut), clip=limit)
         return Entry(index, message, counter.tokens(message))
 
     def _set(self, entries: list[Entry]) -> None:

@@ -187,10 +187,12 @@ class Summarize:
     async def _ask(self, view: View, history: str) -> str:
         request = [Message.system(_SUMMARY_PROMPT.format(words=self.words)), Message.user(history)]
         parts: list[str] = []
+        room = self.words * 20  # characters: a server that ignores max_tokens cannot make the summary any size
         try:
             async for event in view.model.stream(request, [], ModelSettings(max_tokens=self.words * 2)):
-                if isinstance(event, TextDelta):
-                    parts.append(event.text)
+                if isinstance(event, TextDelta) and room > 0:
+                    parts.append(event.text[:room])
+                    room -= len(parts[-1])
                 elif isinstance(event, TurnEnd):
                     view.usage.add(event.usage)
         except AgentkitError as exc:

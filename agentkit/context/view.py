@@ -150,31 +150,46 @@ def encode(entries: Sequence[Entry]) -> list[list[Any]]:
     return runs
 
 
-def decode(runs: Sequence[Sequence[Any]], messages: Sequence[Message], counter: Counter) -> list[Entry] | None:
-    """The entries a record describes, over `messages`; None when it does not fit them (a damaged record)."""
+def decode(runs: Any, messages: Sequence[Message], counter: Counter) -> list[Entry] | None:
+    """The entries a record describes, over `messages`; None when it does not fit them (a damaged record).
+    A record is read from a session someone else may have written: its runs must cover increasing transcript
+    indexes, each message at most once, so rebuilding costs at most one entry per message."""
+    if not isinstance(runs, list):
+        return None
     entries: list[Entry] = []
-    try:
-        for run in runs:
-            kind = run[0]
-            if kind == "note":
-                index, note = int(run[1]), str(run[2])
-                message = with_note(messages[index], note)
-                entries.append(Entry(index, message, counter.tokens(message), note=note))
-                continue
-            if kind == "clip":
-                index, limit = int(run[1]), int(run[2])
-                message = clipped(messages[index], limit) or messages[index]
-                entries.append(Entry(index, message, counter.tokens(message), clip=limit))
-                continue
-            start, stop = int(run[1]), int(run[2])
-            if not 0 <= start < stop <= len(messages) or kind not in ("keep", "clear"):
+    after = 0  # the first transcript index the next run may describe
+    for run in runs:
+        if not isinstance(run, list) or len(run) != 3 or run[0] not in _RUN_KINDS:
+            return None
+        kind, first, last = run
+        if not _index(first, after, len(messages)):
+            return None
+        if kind == "note":
+            if not isinstance(last, str):
                 return None
-            for index in range(start, stop):
+            message = with_note(messages[first], last)
+            entries.append(Entry(first, message, counter.tokens(message), note=last))
+        elif kind == "clip":
+            if not _index(last, 0, None):
+                return None
+            message = clipped(messages[first], last) or messages[first]
+            entries.append(Entry(first, message, counter.tokens(message), clip=last))
+        else:
+            if not _index(last - 1 if type(last) is int else None, first, len(messages)):
+                return None
+            for index in range(first, last):
                 message = messages[index]
                 clear = kind == "clear" and message.role == "tool"
                 if clear:
                     message = cleared(message)
                 entries.append(Entry(index, message, counter.tokens(message), cleared=clear))
-    except (IndexError, TypeError, ValueError):
-        return None
+        after = entries[-1].source + 1
     return entries
+
+
+_RUN_KINDS = ("keep", "clear", "note", "clip")
+
+
+def _index(value: Any, low: int, stop: int | None) -> bool:
+    """Whether `value` is an int (not a bool) with low <= value < stop (no upper bound when stop is None)."""
+    return type(value) is int and low <= value and (stop is None or value < stop)

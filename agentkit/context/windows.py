@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentkit.models.base import token_count
+
 __all__ = ["BEDROCK_WINDOWS", "bedrock_window", "find_window"]
 
 # Bedrock model id (without a cross-region prefix) -> input window in tokens. Where sources disagree, the
@@ -42,13 +44,13 @@ _REGION_PREFIXES = ("us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "us-g
 
 async def find_window(model: Any) -> int | None:
     """The model's context window in tokens, or None when no source knows it."""
-    own = getattr(model, "context_window", None)
-    if isinstance(own, int) and own > 0:
+    own = token_count(getattr(model, "context_window", None))  # a number a server said: 1 to 10**12, not true
+    if own >= 64:
         return own
     fetch = getattr(model, "fetch_context_window", None)
     if fetch is not None:
-        fetched = await fetch()
-        if isinstance(fetched, int) and fetched > 0:
+        fetched = token_count(await fetch())
+        if fetched >= 64:
             return fetched
     model_id = getattr(model, "model_id", None)
     return bedrock_window(model_id) if isinstance(model_id, str) else None

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from agentkit.errors import ContextOverflow
+from agentkit.models.base import token_count
 
 __all__ = ["overflow_error"]
 
@@ -55,11 +56,13 @@ def overflow_error(message: str, body: Any = None, *, code: str | None = None) -
 
 
 def _limit(text: str, body: Any) -> int | None:
+    """The window the error names; None when it names none, or a number no window is (0, negative, 5,000
+    digits: the server's text is untrusted)."""
     inner = body.get("error", body) if isinstance(body, dict) else None
     if isinstance(inner, dict) and isinstance(inner.get("n_ctx"), int):
-        return int(inner["n_ctx"])
+        return token_count(inner["n_ctx"]) or None
     for pattern in _LIMITS:
         found = pattern.search(text)
         if found:
-            return int(found.group(1))
+            return token_count(found.group(1)) or None
     return None

@@ -14,6 +14,7 @@ instead of holding it until it knows; None (the default when absent) lets the pa
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -22,9 +23,31 @@ from agentkit.messages import Message, StreamEvent
 from agentkit.parsing.recover import recover_tool_calls
 from agentkit.tooling import ToolDefinition
 
-__all__ = ["Model", "ModelSettings", "ReasoningEffort", "ToolChoice", "with_text_calls"]
+__all__ = [
+    "MAX_TOKEN_COUNT",
+    "Model",
+    "ModelSettings",
+    "ReasoningEffort",
+    "ToolChoice",
+    "token_count",
+    "with_text_calls",
+]
 
 ReasoningEffort = Literal["low", "medium", "high"]
+
+MAX_TOKEN_COUNT = 10**12  # more than any window or run: a larger reported count is a broken or hostile server
+
+
+def token_count(value: Any) -> int:
+    """A token count a backend reported, as an int; 0 (not reported) for anything that is not a count from 0 to
+    MAX_TOKEN_COUNT (NaN, infinity, a negative or absurd number, a non-number), so no report can crash a run or
+    throw the context window's estimates off."""
+    if isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) <= 13:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0
+    return int(value) if 0 <= value <= MAX_TOKEN_COUNT else 0
+
 
 # Whether the model may or must call a tool: "auto" (the default when tools are offered), "none", "required"
 # (some tool), or the name of the one tool it must call.

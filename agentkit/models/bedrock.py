@@ -57,7 +57,7 @@ from agentkit.messages import (
     Usage,
 )
 from agentkit.models._overflow import overflow_error
-from agentkit.models.base import ModelSettings
+from agentkit.models.base import ModelSettings, token_count
 from agentkit.models.converse import to_converse_messages
 from agentkit.tooling import TOOL_NAME, ToolDefinition
 
@@ -369,9 +369,9 @@ def _error_code(exc: ClientError) -> str:
 def _usage(data: dict[str, Any] | None) -> Usage:
     data = data or {}
     return Usage(
-        input_tokens=int(data.get("inputTokens", 0)),
-        output_tokens=int(data.get("outputTokens", 0)),
-        cache_read_tokens=int(data.get("cacheReadInputTokens", 0)),
+        input_tokens=token_count(data.get("inputTokens")),
+        output_tokens=token_count(data.get("outputTokens")),
+        cache_read_tokens=token_count(data.get("cacheReadInputTokens")),
     )
 
 

@@ -56,7 +56,7 @@ from agentkit.messages import (
 )
 from agentkit.models._openai_servers import ServerQuirks, estimate_tokens, quirks_for
 from agentkit.models._overflow import overflow_error
-from agentkit.models.base import ModelSettings
+from agentkit.models.base import ModelSettings, token_count
 from agentkit.tooling import ToolDefinition
 
 __all__ = ["OpenAIModel", "to_openai_messages"]
@@ -581,7 +581,7 @@ def _usage(usage: Any) -> Usage:
     details = getattr(usage, "prompt_tokens_details", None)
     cached = getattr(details, "cached_tokens", None) if details is not None else None
     return Usage(
-        input_tokens=int(usage.prompt_tokens or 0),
-        output_tokens=int(usage.completion_tokens or 0),
-        cache_read_tokens=int(cached or 0),
+        input_tokens=token_count(usage.prompt_tokens),
+        output_tokens=token_count(usage.completion_tokens),
+        cache_read_tokens=token_count(cached),
     )

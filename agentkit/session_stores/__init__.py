@@ -39,7 +39,9 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _SEGMENT = re.compile(r"^[A-Za-z0-9!_.*'()=+@:-]{1,255}$")  # a prefix segment: S3's safe key characters
 _MEMORY_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,99}-[a-zA-Z0-9]{10}$")
 _ACTOR = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_:/-]{0,254}$")
+_MAX_URL = 2048  # S3 keys are at most 1,024 bytes; a longer URL names nothing
 _OPTIONS = {"s3": {"region", "lease"}, "agentcore-memory": {"region"}}
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")  # it ends up in IAM ARNs `agentkit deploy` writes
 
 
 def open_store(url: str) -> SessionStore:
@@ -48,7 +50,7 @@ def open_store(url: str) -> SessionStore:
         if not url.strip():
             raise _bad(url, "is empty")
         return LocalStore(url)
-    parts = urllib.parse.urlsplit(url)
+    parts = _split(url)
     scheme = parts.scheme.lower()
     if scheme == "file":
         if parts.netloc not in ("", "localhost") or not parts.path:
@@ -69,11 +71,20 @@ def open_store(url: str) -> SessionStore:
 
 def split_session_url(url: str) -> tuple[str, str]:
     """A session URL (a store URL followed by `/ID`) -> (the store URL, the ID)."""
-    parts = urllib.parse.urlsplit(url)
+    parts = _split(url)
     head, _, name = parts.path.rpartition("/")
     if not name or (parts.scheme.lower() != "file" and not parts.netloc):
         raise _bad(url, "names no session: add /SESSION_ID to a store URL")
     return urllib.parse.urlunsplit(parts._replace(path=head)), urllib.parse.unquote(name)
+
+
+def _split(url: str) -> urllib.parse.SplitResult:
+    if len(url) > _MAX_URL:
+        raise _bad(url, f"is longer than {_MAX_URL} characters")
+    try:
+        return urllib.parse.urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL" for an unclosed [, a bad port
+        raise _bad(url, f"is not a URL ({exc})") from None
 
 
 def _options(url: str, query: str, allowed: set[str]) -> dict[str, str]:
@@ -85,6 +96,8 @@ def _options(url: str, query: str, allowed: set[str]) -> dict[str, str]:
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise _bad(url, f"has an unknown option {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
+    if "region" in options and not _REGION.fullmatch(options["region"]):
+        raise _bad(url, f"has region={options['region'][:40]!r}, which is not an AWS region name like us-west-2")
     return options
 
 

@@ -17,6 +17,8 @@ SessionBusy, as with the other stores.
 
 from __future__ import annotations
 
+import datetime
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +33,8 @@ from agentkit.session_stores.base import RawRecord, SessionStore, StoredSession,
 __all__ = ["AgentCoreMemoryStore", "AgentCoreMemoryTranscript"]
 
 SEQ_KEY = "agentkit-seq"
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # the names agentkit gives sessions
+MAX_PAGES = 10_000  # listing pages of 100 read at most: a session of a million records
 _MAX_TEXT = 100_000  # the service's limit on a conversational item's text
 _ROLES = {"user": "USER", "assistant": "ASSISTANT", "tool": "TOOL"}
 _PEEK_LIMITS = strict_json.Limits(max_depth=256, max_values=1_000_000, max_number_digits=4300)
@@ -72,17 +76,15 @@ class AgentCoreMemoryStore(SessionStore):
 
     def list(self) -> list[StoredSession]:
         found = []
-        with _memory_errors(f"list sessions in {self.url}"):
-            token = None
-            while True:
-                page = self.client.list_sessions(
-                    memoryId=self.memory_id, actorId=self.actor_id, maxResults=100, **_token(token)
-                )
+        action = f"list sessions in {self.url}"
+        with _memory_errors(action):
+            for page in _pages(action, self.client.list_sessions, memoryId=self.memory_id, actorId=self.actor_id):
                 for summary in page.get("sessionSummaries", []):
-                    found.append(StoredSession(id=summary["sessionId"], updated=summary["createdAt"].timestamp()))
-                token = page.get("nextToken")
-                if not token:
-                    return found
+                    session_id, created = summary.get("sessionId"), summary.get("createdAt")
+                    if isinstance(session_id, str) and _SESSION_ID.fullmatch(session_id):  # others are not ours
+                        updated = created.timestamp() if isinstance(created, datetime.datetime) else 0.0
+                        found.append(StoredSession(id=session_id, updated=updated))
+        return found
 
 
 class AgentCoreMemoryTranscript(Transcript):
@@ -164,24 +166,20 @@ class AgentCoreMemoryTranscript(Transcript):
     def _events(self, *, payloads: bool) -> list[tuple[int, dict[str, Any]]]:
         """agentkit's events of this session as (seq, event), in order, checked: numbered 1..N."""
         numbered = []
-        with _memory_errors(f"read session {self.location}"):
-            token = None
-            while True:
-                page = self.store.client.list_events(
-                    memoryId=self.store.memory_id,
-                    actorId=self.store.actor_id,
-                    sessionId=self.id,
-                    includePayloads=payloads,
-                    maxResults=100,
-                    **_token(token),
-                )
+        action = f"read session {self.location}"
+        with _memory_errors(action):
+            for page in _pages(
+                action,
+                self.store.client.list_events,
+                memoryId=self.store.memory_id,
+                actorId=self.store.actor_id,
+                sessionId=self.id,
+                includePayloads=payloads,
+            ):
                 for event in page.get("events", []):
                     seq = event.get("metadata", {}).get(SEQ_KEY, {}).get("stringValue")
                     if isinstance(seq, str) and seq.isdigit() and len(seq) <= 12:
                         numbered.append((int(seq), event))
-                token = page.get("nextToken")
-                if not token:
-                    break
         numbered.sort(key=lambda item: item[0])
         for expected, (seq, _) in enumerate(numbered, start=1):
             if seq != expected:
@@ -209,8 +207,21 @@ def _conversational(data: bytes) -> dict[str, Any] | None:
     return {"content": {"text": message["content"][:_MAX_TEXT]}, "role": role}
 
 
-def _token(token: str | None) -> dict[str, str]:
-    return {"nextToken": token} if token else {}
+def _pages(action: str, call: Any, **params: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a listing, 100 items each, up to `MAX_PAGES`; a SessionError for a service that hands the
+    same token back or never stops (a session is at most MAX_PAGES * 100 records)."""
+    token: str | None = None
+    seen: set[str] = set()
+    for _ in range(MAX_PAGES):
+        page: dict[str, Any] = call(**params, maxResults=100, **({"nextToken": token} if token else {}))
+        yield page
+        token = page.get("nextToken")
+        if not token:
+            return
+        if token in seen:
+            raise SessionError(f"cannot {action}: AgentCore Memory gave the same page token twice; try again later")
+        seen.add(token)
+    raise SessionError(f"cannot {action}: it is more than {MAX_PAGES:,} pages of 100, more than agentkit reads")
 
 
 @contextmanager

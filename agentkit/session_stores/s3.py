@@ -22,8 +22,10 @@ key and ETag, which the listing gives): reading a session again, as `agentkit se
 invocation, costs one listing plus the records it has not seen.
 
 What is read from the bucket is bounded: a record object over `MAX_RECORD_BYTES` or a lock object over
-4 KiB is refused (by its listed size, and the read stops there anyway), an object that is not a numbered
-record, or a gap in the numbers, is a SessionError naming it. agentkit.sessions checks each record.
+4 KiB is refused (by its listed size, and the read stops there anyway), and so is a session of more than
+`MAX_RECORDS` records or `MAX_SESSION_BYTES` in all (by the listing, before any record is read); an object
+that is not a numbered record, or a gap in the numbers, is a SessionError naming it. agentkit.sessions
+checks each record.
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ from agentkit.errors import SessionBusy, SessionError
 from agentkit.session_stores._aws import new_client
 from agentkit.session_stores.base import RawRecord, SessionStore, StoredSession, Transcript
 
-__all__ = ["MAX_RECORD_BYTES", "S3Store", "S3Transcript"]
+__all__ = ["MAX_RECORDS", "MAX_RECORD_BYTES", "MAX_SESSION_BYTES", "S3Store", "S3Transcript"]
 
 log = logging.getLogger("agentkit.sessions")
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
+MAX_SESSION_BYTES = 1024 * 1024 * 1024  # all of a session's records: what reading it may hold in memory
+MAX_RECORDS = 1_000_000
 CACHE_BYTES = 64 * 1024 * 1024
 _MAX_LOCK_BYTES = 4096
 _RECORD_KEY = re.compile(r"^(\d{12})\.json$")
@@ -130,6 +134,12 @@ class S3Transcript(Transcript):
         if lock.lost is not None:
             raise SessionBusy(self.id, lock.lost)
         number = self._next
+        if len(data) > MAX_RECORD_BYTES:  # written, it would make the session unreadable (read refuses it)
+            raise SessionError(
+                f"session {self.location}: record {number} would be {len(data):,} bytes, over the "
+                f"{MAX_RECORD_BYTES:,} an S3 session record may hold; nothing was written (a tool result that "
+                "large: have the tool return less, such as a file's path or a part of it)"
+            )
         key = self._record_key(number)
         try:
             with _s3_errors(f"write record {number} of session {self.location}"):
@@ -194,6 +204,7 @@ class S3Transcript(Transcript):
         """(number, key, last modified, ETag) of each record, checked: numbered 1..N, no gap, none too large."""
         base = self.store.key(self.id, "records/")
         found = []
+        total = 0
         with _s3_errors(f"read session {self.location}"):
             for page in self.store.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.store.bucket, Prefix=base
@@ -206,6 +217,12 @@ class S3Transcript(Transcript):
                     if entry.get("Size", 0) > MAX_RECORD_BYTES:
                         raise self._damaged(f"record {int(match[1])} is over {MAX_RECORD_BYTES} bytes")
                     found.append((int(match[1]), key, entry["LastModified"].timestamp(), entry.get("ETag", "")))
+                    total += entry.get("Size", 0)
+                    if len(found) > MAX_RECORDS or total > MAX_SESSION_BYTES:
+                        raise self._damaged(
+                            f"holds more than {MAX_RECORDS:,} records or {MAX_SESSION_BYTES:,} bytes, more than "
+                            "agentkit reads back"
+                        )
         found.sort()
         for expected, (number, *_) in enumerate(found, start=1):
             if number != expected:
@@ -374,15 +391,27 @@ def _read_lock(store: S3Store, key: str) -> _LockState | None:
     except strict_json.JSONError:
         fields = None
     if isinstance(fields, dict):
-        if isinstance(fields.get("holder"), str):
-            holder = fields["holder"][:200]
+        if isinstance(fields.get("holder"), str):  # shown in messages: no terminal control characters
+            holder = "".join(c if c.isprintable() else "?" for c in fields["holder"][:200])
         if isinstance(fields.get("lease"), int | float) and 1 <= fields["lease"] <= 3600:
             lease = float(fields["lease"])
         released = fields.get("released") is True
-    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
-    now = email.utils.parsedate_to_datetime(date).timestamp() if date else time.time()
+    now = _server_time(response)
     age = now - response["LastModified"].timestamp()
     return _LockState(etag=response["ETag"], holder=holder, lease=lease, age=age, released=released)
+
+
+def _server_time(response: dict[str, Any]) -> float:
+    """The response's Date as seconds, else this machine's clock (an S3-compatible server or proxy that sends
+    none, or one that is not a date)."""
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    try:
+        when = email.utils.parsedate_to_datetime(date) if isinstance(date, str) else None
+    except (TypeError, ValueError):
+        when = None
+    if when is None or when.tzinfo is None:
+        return time.time()
+    return when.timestamp()
 
 
 class _Conflict(Exception):

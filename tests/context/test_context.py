@@ -163,6 +163,32 @@ def test_summarize_puts_the_models_summary_on_the_task_message() -> None:
     assert "SUMMARY: pages read so far" in last[1].content
 
 
+def test_a_summary_longer_than_asked_for_is_cut() -> None:
+    def script(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> Turn:
+        if messages[0].content.startswith("You compress"):
+            return Turn(text="S" * 5_000_000)  # a server that ignores max_tokens
+        if messages[-1].role == "tool" and int(messages[-1].tool_results[0].content.split(":")[0].split()[1]) >= 29:
+            return Turn(text="done")
+        done = sum(1 for m in messages if m.role == "tool")
+        if messages[-1].role == "tool":
+            done = int(messages[-1].tool_results[0].content.split(":")[0].split()[1]) + 1
+        return Turn(calls=[ToolCall(name="read_page", arguments={"n": done})])
+
+    agent = Agent(
+        FunctionModel(script),
+        [read_page],
+        system_prompt="s",
+        executor=InProcessExecutor(),
+        context=Summarize(words=300),
+        context_window=6_000,
+    )
+    assert agent(TASK).text == "done"
+    manager = agent.context
+    assert manager is not None and manager._record is not None
+    notes = [run[2] for run in manager._record["view"] if run[0] == "note"]
+    assert notes and all(len(note) <= 300 * 20 + 200 for note in notes)
+
+
 def test_an_overflow_the_backend_reports_reduces_the_view_and_retries_the_turn_once() -> None:
     sizes: list[int] = []
 
@@ -288,6 +314,24 @@ def test_a_result_too_big_for_the_window_is_cut_in_the_view_with_a_note_and_kept
     assert len(shown.content) < 10_000
     assert "cut to fit the context window" in shown.content and "Call huge_file again" in shown.content
     assert agent.messages[-2].tool_results[0].content == "z" * 200_000  # the conversation keeps it whole
+
+
+def test_results_of_many_calls_at_once_share_the_room_of_one_in_the_view() -> None:
+    seen: list[list[Message]] = []
+
+    def script(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> Turn:
+        seen.append(list(messages))
+        if messages[-1].role == "tool":
+            return Turn(text="read them")
+        return Turn(calls=[ToolCall(name="huge_file", arguments={"path": f"big{i}.log"}) for i in range(20)])
+
+    agent = Agent(
+        FunctionModel(script), [huge_file], system_prompt="s", executor=InProcessExecutor(), context_window=8_000
+    )
+    assert agent(TASK).text == "read them"
+    assert chars(seen[-1]) < 15_000  # 20 results cut to 7,000 characters each would be 140,000: 5x the window
+    assert all("cut to fit the context window" in r.content for r in seen[-1][-1].tool_results)
+    assert all(len(r.content) == 200_000 for r in agent.messages[-2].tool_results)
 
 
 def test_the_displays_say_when_and_how_the_context_was_reduced() -> None:

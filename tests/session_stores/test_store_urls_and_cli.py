@@ -151,3 +151,28 @@ def test_sessions_list_and_show_on_an_agentcore_memory_store(
         main(["sessions", "show", f"{url}/s1"])
         assert capsys.readouterr().out.splitlines() == ["[user] ping", "[assistant] pong"]
         stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("url", ["s3://[::1/p", "agentcore-memory://[m/s", "s3://bucket/" + "a/" * 5000])
+def test_a_url_that_urllib_cannot_split_or_too_long_is_a_config_error(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"session store .* (is not a URL|is longer than 2048)"):
+        open_store(url)
+    with pytest.raises(ConfigError, match=r"session store .* (is not a URL|is longer than 2048)"):
+        split_session_url(url)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sessions", "list", "--sessions", "s3://[::1/p"],
+        ["run", "assistant", "hi", "--model", REPLAY, "--session", "s3://[::1/p/id"],
+    ],
+)
+def test_a_url_that_urllib_cannot_split_is_one_line_from_the_cli(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: session store 's3://[::1/p") and "is not a URL" in err and "\n" not in err
