@@ -1,6 +1,7 @@
 """Sandbox costs side by side: process starts, warm worker round trips, confined reads.
 
 Run: python benchmarks/bench_sandbox.py [N]   (N calls per row, default 100; at least 50)
+Cold starts are measured round robin (plain, then each backend, n times), so load falls on each alike.
 Targets: cold isolated <= 2.5x plain Python start; warm round trip < 1 ms median; confined read <= 3x open.
 """
 
@@ -33,6 +34,23 @@ def measure(fn: Callable[[], object], n: int) -> tuple[float, float]:
     return statistics.median(times) * 1000, times[int(len(times) * 0.95) - 1] * 1000
 
 
+def measure_interleaved(fns: dict[str, Callable[[], object]], n: int) -> dict[str, tuple[float, float]]:
+    """`measure` for several rows at once, one call of each in turn."""
+    for fn in fns.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(n):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    out = {}
+    for name, values in times.items():
+        values.sort()
+        out[name] = (statistics.median(values) * 1000, values[int(len(values) * 0.95) - 1] * 1000)
+    return out
+
+
 def add(a: int, b: int) -> int:
     return a + b
 
@@ -43,10 +61,14 @@ def main() -> None:
     backends = [b for b in probe().available() if b in ("bwrap", "landlock", "sandbox-exec")]
     rows: dict[str, tuple[float, float]] = {}
     plain = [PY, "-S", "-I", "-c", "pass"]
-    rows["plain subprocess python -S -I"] = measure(lambda: subprocess.run(plain, capture_output=True), n)
+    starts: dict[str, Callable[[], object]] = {
+        "plain subprocess python -S -I": lambda: subprocess.run(plain, capture_output=True)
+    }
+    for backend in backends:
+        starts[f"cold isolated ({backend})"] = lambda sandbox=Sandbox(policy, backend=backend): sandbox.run(plain)
+    rows.update(measure_interleaved(starts, n))  # round robin: a shared machine's load falls on every row alike
     for backend in backends:  # every isolating backend that runs here, side by side
         sandbox = Sandbox(policy, backend=backend)
-        rows[f"cold isolated ({backend})"] = measure(lambda sandbox=sandbox: sandbox.run(plain), n)
         with WarmWorker(policy, sandbox=sandbox) as worker:
             worker.start()
             rows[f"warm worker round trip ({backend})"] = measure(
