@@ -260,6 +260,8 @@ def test_sync_calls_from_the_main_thread_survive_ctrl_c_and_other_threads_get_th
         import os, signal, threading, time
         from agentkit import Agent, ScriptedModel, ToolCall, tool
 
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # even where the test runner ignores Ctrl-C
+
         @tool(inline=True)
         def interrupt() -> str:
             \"\"\"Press Ctrl-C.\"\"\"

@@ -140,6 +140,8 @@ def test_ctrl_c_while_a_calls_leftovers_are_cancelled_closes_the_loop_too() -> N
         from agentkit import sync_runner
         from agentkit.sync_runner import run_sync
 
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # even where the test runner ignores Ctrl-C
+
         async def slow_cleanup():
             try:
                 await asyncio.sleep(3600)
