@@ -40,3 +40,21 @@ def test_ordinary_arguments_reach_the_tool(tmp_path: Path) -> None:
     agent("go")
     (result,) = [r for m in agent.messages for r in m.tool_results]
     assert result.content == "taken" and not result.is_error
+
+
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), "\ud800", 10**5000], ids=["nan", "inf", "surrogate", "huge-int"]
+)
+def test_a_flat_call_with_a_value_no_session_can_read_back_is_still_invalid(value: Any) -> None:
+    """The quick path for small flat calls must not let through what the full check refuses."""
+    from agentkit.loop import _bounded
+
+    checked = _bounded(ToolCall(name="take", arguments={"a": value, "b": "plain"}))
+    assert checked.invalid_reason and "outside what agentkit accepts" in checked.invalid_reason
+
+
+def test_a_plain_flat_call_passes_unchanged() -> None:
+    from agentkit.loop import _bounded
+
+    call = ToolCall(name="take", arguments={"a": 1, "b": "é", "c": None, "d": True, "e": 2.5})
+    assert _bounded(call) is call
