@@ -36,6 +36,7 @@ from agentkit.messages import (
     Usage,
 )
 from agentkit.models.base import ModelSettings
+from agentkit.models.converse import converse_tool_choice
 from agentkit.tooling import ToolDefinition
 
 __all__ = ["StrandsModel"]
@@ -86,7 +87,7 @@ class StrandsModel:
         history, system = messages_to_strands(messages)
         specs: Any = [definition_to_spec(d) for d in tools] or None
         reader = _EventReader()
-        choice = _tool_choice(settings.tool_choice) if specs else None
+        choice = converse_tool_choice(settings.tool_choice) if specs else None  # Strands' ToolChoice: Converse's shape
         options: dict[str, Any] = {"tool_choice": choice} if choice else {}
         try:
             async for chunk in self.strands_model.stream(cast(Any, history), specs, system, **options):
@@ -188,15 +189,6 @@ def _complete(call: _Call) -> ToolCall:
     except ValueError as exc:
         # Unlike Strands (which silently substitutes {}), keep the text so validation can tell the model.
         return ToolCall(name=call.name, arguments=text, raw=text, invalid_reason=f"input is not valid JSON ({exc})")
-
-
-def _tool_choice(choice: str | None) -> dict[str, Any] | None:
-    """agentkit's tool_choice -> Strands' ToolChoice; Strands has no "none", so "none" (like "auto") sends nothing."""
-    if choice in (None, "auto", "none"):
-        return None
-    if choice == "required":
-        return {"any": {}}
-    return {"tool": {"name": choice}}
 
 
 def _default_name(model: StrandsModelBase) -> str:

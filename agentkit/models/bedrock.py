@@ -58,7 +58,7 @@ from agentkit.messages import (
 )
 from agentkit.models._overflow import overflow_error
 from agentkit.models.base import ModelSettings, token_count
-from agentkit.models.converse import to_converse_messages
+from agentkit.models.converse import converse_tool_choice, to_converse_messages
 from agentkit.tooling import TOOL_NAME, ToolDefinition
 
 __all__ = ["BEDROCK_MODELS", "DEFAULT_REGION", "BedrockModel", "bedrock_family", "strip_region_prefix"]
@@ -210,7 +210,7 @@ class BedrockModel:
             request["inferenceConfig"] = inference
         if tools:
             request["toolConfig"] = {"tools": [tool.to_bedrock() for tool in tools]}
-            if choice := _tool_choice(settings.tool_choice):
+            if choice := converse_tool_choice(settings.tool_choice):
                 request["toolConfig"]["toolChoice"] = choice
         elif history_tools := _history_tools(messages):
             # Converse refuses toolUse/toolResult history without a toolConfig: declare the tools it names.
@@ -337,15 +337,6 @@ def _history_tools(messages: Sequence[Message]) -> list[dict[str, Any]]:
     names = dict.fromkeys(call.name for m in messages for call in m.tool_calls if TOOL_NAME.match(call.name))
     schema = {"type": "object"}
     return [ToolDefinition(name, f"{name} (used earlier in this conversation)", schema).to_bedrock() for name in names]
-
-
-def _tool_choice(choice: str | None) -> dict[str, Any] | None:
-    """agentkit's tool_choice -> Converse's; Converse has no "none", so "none" (like "auto") sends nothing."""
-    if choice in (None, "auto", "none"):
-        return None
-    if choice == "required":
-        return {"any": {}}
-    return {"tool": {"name": choice}}
 
 
 def _inference_config(settings: ModelSettings) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from agentkit.messages import Message, ToolCall
 from agentkit.tooling import TOOL_NAME
 
-__all__ = ["to_converse_messages", "tool_result_block"]
+__all__ = ["converse_tool_choice", "to_converse_messages", "tool_result_block"]
 
 
 def to_converse_messages(
@@ -79,3 +79,13 @@ def _tool_input(call: ToolCall) -> Any:
             # Bedrock needs a JSON document; keep what the model wrote so its next turn can see it.
             return {"raw_arguments": call.arguments}
     return call.arguments
+
+
+def converse_tool_choice(choice: str | None) -> dict[str, Any] | None:
+    """agentkit's tool_choice -> Converse's `toolChoice` (Strands' ToolChoice has the same shape). Neither has
+    "none", so "none" (like "auto") sends nothing."""
+    if choice in (None, "auto", "none"):
+        return None
+    if choice == "required":
+        return {"any": {}}
+    return {"tool": {"name": choice}}
