@@ -33,10 +33,12 @@ from agentkit.sandbox.policy import Policy
 
 __all__ = [
     "ETC_FILES",
+    "drop_bounding_set",
     "drop_to",
     "enter_user_namespace",
     "hand_over",
     "libc_handle",
+    "map_ids",
     "needs_root_mapping",
     "refuse_unwritable",
 ]
@@ -128,21 +130,37 @@ def enter_user_namespace(uid: int) -> None:
     if libc.unshare(_CLONE_NEWUSER) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"cannot create a user namespace: {os.strerror(err)}")
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} 0 1"), ("gid_map", f"{uid} 0 1")):
+    map_ids(uid, 0, uid, 0)
+    drop_bounding_set()  # the new namespace starts with a full bounding set
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)  # leaving uid 0 clears the permitted and effective sets
+
+
+def map_ids(uid: int, outside_uid: int, gid: int, outside_gid: int) -> None:
+    """In a user namespace this process just made: `uid`/`gid` inside are `outside_uid`/`outside_gid` on the host
+    (one id each, as a process may map for itself), and supplementary groups are refused."""
+    for name, text in (
+        ("setgroups", "deny"),
+        ("uid_map", f"{uid} {outside_uid} 1"),
+        ("gid_map", f"{gid} {outside_gid} 1"),
+    ):
         fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
         try:
             os.write(fd, text.encode())
         finally:
             os.close(fd)
+
+
+def drop_bounding_set() -> None:
+    """Empty the capability bounding set, so that an exec'd root process starts with no capability at all."""
     try:
         with open("/proc/sys/kernel/cap_last_cap") as fh:
             last = int(fh.read())
     except OSError:
         last = 40
-    for cap in range(last + 1):  # the new namespace starts with a full bounding set
+    libc = libc_handle()
+    for cap in range(last + 1):
         libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)  # leaving uid 0 clears the permitted and effective sets
 
 
 def drop_to(uid: int) -> None:

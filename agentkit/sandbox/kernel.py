@@ -14,6 +14,7 @@ import resource
 from collections.abc import Callable, Sequence
 
 from agentkit.sandbox.cgroup import join as join_cgroup
+from agentkit.sandbox.identity import drop_bounding_set, libc_handle, map_ids
 from agentkit.sandbox.seccomp import build_filter, filter_error
 
 __all__ = [
@@ -44,7 +45,6 @@ class _SockFprog(ctypes.Structure):
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
-_PR_CAPBSET_DROP = 24
 
 
 @functools.cache
@@ -146,30 +146,9 @@ def _landlock_allow(ruleset: int, path: str, access: int) -> None:
 # ---- the child's set-up between fork and exec ----------------------------------------------------
 
 
-def _drop_capabilities() -> None:
-    """Empty the bounding set, so that an exec'd root process starts with no capabilities at all."""
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as fh:
-            last = int(fh.read())
-    except OSError:
-        last = 40
-    for cap in range(last + 1):
-        _libc().prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
-
-
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWUSER = 0x10000000
 _PR_SET_PDEATHSIG = 1
-
-
-def _map_own_ids(uid: int, gid: int) -> None:
-    """In a user namespace just made by an ordinary user: be the same uid and gid inside as outside."""
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
-        fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
-        try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
 
 
 def _enter_pid_namespace(own_user: bool) -> None:
@@ -187,7 +166,7 @@ def _enter_pid_namespace(own_user: bool) -> None:
     if libc.unshare(_CLONE_NEWPID | (_CLONE_NEWUSER if own_user else 0)) != 0:
         return
     if own_user:
-        _map_own_ids(uid, gid)
+        map_ids(uid, uid, gid, gid)  # the same ids inside as outside
     pid = os.fork()
     if pid == 0:
         libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)  # SIGKILL when the monitor goes (a killpg, say)
@@ -226,6 +205,7 @@ def child_setup(
     `become_after_landlock` moves the uid change after Landlock, so that its rules are opened as root (a plain
     uid drop could not reach folders beneath root's 0700 ones)."""
     keep: list[object] = []
+    libc_handle()  # loaded here, in the parent: nothing may be loaded between fork and exec
 
     def setup() -> None:
         join_cgroup(cgroup_procs)
@@ -234,7 +214,7 @@ def child_setup(
         for which, limits in rlimits.items():
             resource.setrlimit(which, limits)
         if drop_caps:
-            _drop_capabilities()
+            drop_bounding_set()
         if become is not None and not become_after_landlock:
             become()
         if seccomp is not None or landlock is not None or become is not None:
