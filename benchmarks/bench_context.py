@@ -54,7 +54,16 @@ def read_page(n: int) -> str:
     return f"page {n}: " + PAGE
 
 
-# ---- counting, the same for both frameworks ------------------------------------------------------
+def reader_agent(script: Any, **options: Any) -> Agent:
+    """The agent both measurements run: `script` as its model, read_page as its tool, no turn limits."""
+    return Agent(
+        FunctionModel(script, text_format=None),
+        [read_page],
+        system_prompt=SYSTEM,
+        limits=Limits(max_turns=None, max_tool_calls=None),
+        executor=InProcessExecutor(),
+        **options,
+    )
 
 
 def agentkit_chars(messages: Sequence[Message]) -> int:
@@ -63,6 +72,9 @@ def agentkit_chars(messages: Sequence[Message]) -> int:
         total += len(m.content) + sum(len(c.arguments_json()) + len(c.name) for c in m.tool_calls)
         total += sum(len(r.content) for r in m.tool_results)
     return total
+
+
+# ---- counting, the same for both frameworks ------------------------------------------------------
 
 
 def strands_chars(messages: Sequence[dict[str, Any]], system_prompt: str | None) -> int:
@@ -142,15 +154,7 @@ def agentkit_tokens(turns: int, strategy: Any = True) -> Tally:
             )
         return Turn(text="all pages read", usage=Usage(input_tokens=tokens))
 
-    agent = Agent(
-        FunctionModel(script, text_format=None),
-        [read_page],
-        system_prompt=SYSTEM,
-        limits=Limits(max_turns=None, max_tool_calls=None),
-        executor=InProcessExecutor(),
-        context=strategy,
-        context_window=WINDOW,
-    )
+    agent = reader_agent(script, context=strategy, context_window=WINDOW)
     result = agent(TASK)
     assert result.text == "all pages read", (result.stop_reason, result.detail)
     return tally
@@ -161,24 +165,14 @@ def agentkit_tokens(turns: int, strategy: Any = True) -> Tally:
 
 def strands_tokens(turns: int, manager: Any) -> Tally:
     import strands
-    from strands.models.model import Model
     from strands.types.exceptions import ContextWindowOverflowException
+    from strands_scripted import ScriptModel
 
     tally = Tally()
 
-    class WindowedScriptedModel(Model):
+    class WindowedScriptedModel(ScriptModel):
         def __init__(self) -> None:
             self.turn = 0
-
-        def update_config(self, **config: Any) -> None:
-            pass
-
-        def get_config(self) -> Any:
-            return {}
-
-        async def structured_output(self, *args: Any, **kwargs: Any) -> Any:
-            raise NotImplementedError
-            yield  # pragma: no cover
 
         async def stream(self, messages: Any, tool_specs: Any = None, system_prompt: Any = None, **kw: Any) -> Any:
             tokens = strands_chars(messages, system_prompt) // 4
@@ -252,14 +246,7 @@ def per_turn(k: int, window: int) -> tuple[float, float, float]:
         turn += 1
         return ToolCall(name="read_page", arguments={"n": turn}) if turn <= k else "done"
 
-    agent = Agent(
-        FunctionModel(script, text_format=None),
-        [read_page],
-        system_prompt=SYSTEM,
-        limits=Limits(max_turns=None, max_tool_calls=None),
-        executor=InProcessExecutor(),
-        context_window=window,
-    )
+    agent = reader_agent(script, context_window=window)
     _PREPARE[0] = 0
     wall, cpu = time.perf_counter(), time.thread_time()
     result = asyncio.run(agent.invoke_async(TASK))

@@ -11,10 +11,8 @@ from typing import Any
 from strands.models.model import Model
 
 
-class ScriptedStrandsModel(Model):
-    def __init__(self, k: int) -> None:
-        self.k = k
-        self.turn = 0
+class ScriptModel(Model):
+    """What every scripted Strands model needs besides `stream`: no configuration, no structured output."""
 
     def update_config(self, **config: Any) -> None:
         pass
@@ -25,6 +23,12 @@ class ScriptedStrandsModel(Model):
     async def structured_output(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
         yield  # pragma: no cover
+
+
+class ScriptedStrandsModel(ScriptModel):
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.turn = 0
 
     async def stream(self, messages: Any, tool_specs: Any = None, system_prompt: Any = None, **kw: Any) -> Any:
         self.turn += 1
