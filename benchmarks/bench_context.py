@@ -66,15 +66,15 @@ def reader_agent(script: Any, **options: Any) -> Agent:
     )
 
 
+# ---- counting, the same for both frameworks ------------------------------------------------------
+
+
 def agentkit_chars(messages: Sequence[Message]) -> int:
     total = 0
     for m in messages:
         total += len(m.content) + sum(len(c.arguments_json()) + len(c.name) for c in m.tool_calls)
         total += sum(len(r.content) for r in m.tool_results)
     return total
-
-
-# ---- counting, the same for both frameworks ------------------------------------------------------
 
 
 def strands_chars(messages: Sequence[dict[str, Any]], system_prompt: str | None) -> int:
