@@ -28,7 +28,7 @@ from typing import Any
 from agentkit import strict_json
 from agentkit.errors import SessionBusy, SessionError
 from agentkit.session_stores._aws import new_client
-from agentkit.session_stores.base import RawRecord, SessionStore, StoredSession, Transcript
+from agentkit.session_stores.base import RawRecord, RecordNumbers, SessionStore, StoredSession, Transcript
 
 __all__ = ["AgentCoreMemoryStore", "AgentCoreMemoryTranscript"]
 
@@ -94,27 +94,27 @@ class AgentCoreMemoryTranscript(Transcript):
         self.location = f"agentcore-memory://{store.memory_id}/{store.actor_id}/{session_id}"
         self._key = (store.memory_id, store.actor_id, session_id)
         self._held = False
-        self._next: int | None = None
-        self._known: int | None = None
+        self._numbers = RecordNumbers()
 
     def append(self, data: bytes) -> None:
-        if not self._held or self._next is None:
+        number = self._numbers.next
+        if not self._held or number is None:
             raise SessionError(f"session {self.location}: append without the writer lock (a bug in agentkit)")
         text = data.decode("utf-8", "replace")
         payload: list[dict[str, Any]] = [{"blob": text}]
         conversational = _conversational(data)
         if conversational is not None:
             payload.append({"conversational": conversational})
-        with _memory_errors(f"write record {self._next} of session {self.location}"):
+        with _memory_errors(f"write record {number} of session {self.location}"):
             self.store.client.create_event(
                 memoryId=self.store.memory_id,
                 actorId=self.store.actor_id,
                 sessionId=self.id,
                 eventTimestamp=time.time(),
                 payload=payload,
-                metadata={SEQ_KEY: {"stringValue": str(self._next)}},
+                metadata={SEQ_KEY: {"stringValue": str(number)}},
             )
-        self._known, self._next = self._next, self._next + 1
+        self._numbers.wrote(number)
 
     @property
     def held(self) -> bool:
@@ -132,13 +132,12 @@ class AgentCoreMemoryTranscript(Transcript):
                 _writers.discard(self._key)
             raise
         self._held = True
-        changed = self._known is not None and count != self._known
-        self._next = count + 1
-        return changed
+        return self._numbers.start_writing(count)
 
     def release(self) -> None:
         if self._held:
-            self._held, self._next = False, None
+            self._held = False
+            self._numbers.stop_writing()
             with _writers_lock:
                 _writers.discard(self._key)
 
@@ -160,7 +159,7 @@ class AgentCoreMemoryTranscript(Transcript):
             if not isinstance(blob, str):
                 raise self._damaged(f"record {seq} (event {event.get('eventId')}) holds no agentkit record")
             records.append(RawRecord(where=f"record {seq}", data=blob.encode("utf-8", "replace")))
-        self._known = len(records)
+        self._numbers.known = len(records)
         return records
 
     def _events(self, *, payloads: bool) -> list[tuple[int, dict[str, Any]]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-__all__ = ["RawRecord", "SessionStore", "StoredSession", "Transcript"]
+__all__ = ["RawRecord", "RecordNumbers", "SessionStore", "StoredSession", "Transcript"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -26,6 +26,29 @@ class RawRecord:
 class StoredSession:
     id: str
     updated: float  # seconds since the epoch
+
+
+class RecordNumbers:
+    """How a store that numbers its records (S3, AgentCore Memory) keeps count: the next record's number while
+    this handle is the writer, and how many records there were when it last read or wrote (to tell whether
+    another writer added some since)."""
+
+    def __init__(self) -> None:
+        self.next: int | None = None
+        self.known: int | None = None
+
+    def start_writing(self, stored: int) -> bool:
+        """The writer lock was taken with `stored` records there: number the next one after them. True when
+        that is not the count this handle last saw (the caller then reads the transcript again)."""
+        changed = self.known is not None and stored != self.known
+        self.next = stored + 1
+        return changed
+
+    def wrote(self, number: int) -> None:
+        self.next, self.known = number + 1, number
+
+    def stop_writing(self) -> None:
+        self.next = None
 
 
 class Transcript(ABC):

@@ -48,7 +48,7 @@ from typing import Any
 from agentkit import strict_json
 from agentkit.errors import SessionBusy, SessionError
 from agentkit.session_stores._aws import new_client
-from agentkit.session_stores.base import RawRecord, SessionStore, StoredSession, Transcript
+from agentkit.session_stores.base import RawRecord, RecordNumbers, SessionStore, StoredSession, Transcript
 
 __all__ = ["MAX_RECORDS", "MAX_RECORD_BYTES", "MAX_SESSION_BYTES", "S3Store", "S3Transcript"]
 
@@ -121,19 +121,18 @@ class S3Transcript(Transcript):
         self.store = store
         self.id = session_id
         self.location = f"s3://{store.bucket}/{store.key(session_id)}"[:-1]
-        self._next: int | None = None  # the next record's number, while this handle is the writer
-        self._known: int | None = None  # how many records there were when this handle last read or wrote
+        self._numbers = RecordNumbers()
         self._lock: _Lease | None = None
 
     # ---- writing -----------------------------------------------------------------------------------
 
     def append(self, data: bytes) -> None:
         lock = self._lock
-        if lock is None or self._next is None:
+        if lock is None or self._numbers.next is None:
             raise SessionError(f"session {self.location}: append without the writer lock (a bug in agentkit)")
         if lock.lost is not None:
             raise SessionBusy(self.id, lock.lost)
-        number = self._next
+        number = self._numbers.next
         if len(data) > MAX_RECORD_BYTES:  # written, it would make the session unreadable (read refuses it)
             raise SessionError(
                 f"session {self.location}: record {number} would be {len(data):,} bytes, over the "
@@ -154,7 +153,7 @@ class S3Transcript(Transcript):
             lock.lost = f"another writer wrote record {number} first"
             raise SessionBusy(self.id, lock.lost) from None
         self.store.cache.put(key, put["ETag"], data)
-        self._next, self._known = number + 1, number
+        self._numbers.wrote(number)
 
     def _record_key(self, number: int) -> str:
         return self.store.key(self.id, f"records/{number:012d}.json")
@@ -173,12 +172,11 @@ class S3Transcript(Transcript):
             lock.give_back()
             raise
         self._lock = lock
-        changed = self._known is not None and count != self._known
-        self._next = count + 1
-        return changed
+        return self._numbers.start_writing(count)
 
     def release(self) -> None:
-        lock, self._lock, self._next = self._lock, None, None
+        lock, self._lock = self._lock, None
+        self._numbers.stop_writing()
         if lock is not None:
             lock.give_back()
 
@@ -238,7 +236,7 @@ class S3Transcript(Transcript):
                 for (_, key, _, etag), body in zip(missing, pool.map(self._get, missing), strict=True):
                     bodies[key] = body
                     self.store.cache.put(key, etag, body)
-        self._known = len(listing)
+        self._numbers.known = len(listing)
         return [RawRecord(where=f"record {number}", data=bodies[key] or b"") for number, key, _, _ in listing]
 
     def _get(self, item: tuple[int, str, float, str]) -> bytes:
