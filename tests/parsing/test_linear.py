@@ -2,7 +2,8 @@
 
 `parse('<|channel|>' * n)` was quadratic (1.6 MB: 58.6 s): the Harmony header grew without a cap, and every
 machine's text deltas grew by `+=`. The growth check asserts complexity, not speed: 10x the input may take
-less than 12x the time (CPU time of this process, garbage collector off, best of three runs).
+less than 20x the time (CPU time of this process, garbage collector off, best of three runs). A linear parser
+measures 9x to 14x here (the large text no longer fits the CPU caches); the quadratic ones measured 30x to 100x.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ CASES += [
 ]
 SMALL = 20_000
 GROWTH = 10
-LIMIT = 12
+LIMIT = 20
 
 
 def _cpu_seconds(run: Callable[[], object]) -> float:
