@@ -4,7 +4,12 @@ The group is made beside the agent's own cgroup and only the sandboxed child joi
 after fork), so a fork bomb or a memory hog inside can never starve the agent process itself, nor
 another sandbox. The memory limit counts what RLIMIT_DATA cannot: shared mappings
 (`mmap(MAP_SHARED|MAP_ANONYMOUS)`) and tmpfs pages the sandbox writes. When the call ends, everything
-still in the group is killed (a double-forked daemon too) and the group removed.
+still in the group is killed (a double-forked daemon too).
+
+An emptied group is kept for the next call (a few at most, removed at exit) rather than made anew: on the
+cgroup v1 machine we measure on, a process in a memory cgroup made moments before starts about 10 ms slower
+than one in a group that has held processes before, which was most of a sandboxed command's cold start
+(see benchmarks/RESULTS.md). A group is only handed out again once nothing is left inside it.
 
 Where no cgroup can be made (not root, no controller mounted, a read-only /sys/fs/cgroup, a v2 parent
 without the controllers delegated) `SandboxCgroup.create` returns None and the backends fall back to
@@ -98,6 +103,9 @@ class SandboxCgroup:
     def create(cls, *, pids_max: int, memory_bytes: int) -> SandboxCgroup | None:
         if not cgroup_support()[0]:
             return None
+        group = _idle_groups().take(pids_max=pids_max, memory_bytes=memory_bytes)
+        if group is not None:
+            return group
         group = cls(pids_max=pids_max, memory_bytes=memory_bytes)
         try:
             group.make()
@@ -112,6 +120,14 @@ class SandboxCgroup:
             os.mkdir(path)
             self.dirs.append(path)
             self._limit(label, path)
+
+    def set_limits(self, *, pids_max: int, memory_bytes: int) -> None:
+        """Give an idle group another call's limits (OSError where the kernel refuses, e.g. below its usage)."""
+        if (pids_max, memory_bytes) == (self.pids_max, self.memory_bytes):
+            return
+        self.pids_max, self.memory_bytes = pids_max, memory_bytes
+        for path in self.dirs:
+            self._limit(_label(path), path)
 
     def _limit(self, label: str, path: str) -> None:
         if label in ("v2", "pids"):
@@ -161,21 +177,12 @@ class SandboxCgroup:
                 pass
         return bool(pids)
 
-    def remove_soon(self) -> None:
-        """SIGKILL everything inside now, and delete the group once the kernel has let the processes go: at
-        once where it already has, else on a background thread (the wait is a few milliseconds of the
-        kernel tearing a PID namespace down, which a call's result need not wait for)."""
+    def recycle(self) -> None:
+        """SIGKILL everything inside now; once the kernel has let the processes go (a few milliseconds of
+        tearing a PID namespace down, which a call's result need not wait for), the empty group is kept
+        for a later call, or removed when enough are kept. Both happen on a background thread."""
         self.signal_all()
-        for path in list(self.dirs):
-            try:
-                os.rmdir(path)
-                self.dirs.remove(path)
-            except FileNotFoundError:
-                self.dirs.remove(path)
-            except OSError:
-                pass
-        if self.dirs:
-            _remover().put(self)
+        _recycler().put(self)
 
     def remove(self) -> None:
         """Kill what is left and delete the group (rmdir succeeds once the last process is gone)."""
@@ -197,21 +204,83 @@ class SandboxCgroup:
             self.dirs.remove(path)
 
 
-@functools.cache
-def _remover() -> queue.SimpleQueue[SandboxCgroup]:
-    """The queue of groups `remove_soon` left to a daemon thread; what is still queued at exit is removed then."""
-    pending: queue.SimpleQueue[SandboxCgroup] = queue.SimpleQueue()
+def _label(path: str) -> str:
+    """The controller a group directory belongs to ("pids", "memory", or "v2")."""
+    if _v2():
+        return "v2"
+    return os.path.relpath(path, _ROOT).split(os.sep, 1)[0]
 
-    def drain(block: bool) -> None:
-        while True:
-            try:
-                group = pending.get(block=block)
-            except queue.Empty:
+
+class _IdleGroups:
+    """Emptied groups waiting for their next call: at most `KEEP`, the rest removed."""
+
+    KEEP = 4
+
+    def __init__(self) -> None:
+        self._groups: list[SandboxCgroup] = []
+        self._lock = threading.Lock()
+        self._closed = False  # at exit: nothing more is kept
+
+    def take(self, *, pids_max: int, memory_bytes: int) -> SandboxCgroup | None:
+        with self._lock:
+            group = self._groups.pop() if self._groups else None
+        if group is None:
+            return None
+        try:
+            group.set_limits(pids_max=pids_max, memory_bytes=memory_bytes)
+        except OSError:
+            group.remove()
+            return None
+        return group
+
+    def keep(self, group: SandboxCgroup) -> None:
+        """Keep an empty group, or remove it when enough are kept."""
+        with self._lock:
+            if len(self._groups) < self.KEEP and not self._closed:
+                self._groups.append(group)
                 return
+        group.remove()
+
+    def remove_all(self) -> None:
+        with self._lock:
+            groups, self._groups, self._closed = self._groups, [], True
+        for group in groups:
             group.remove()
 
-    threading.Thread(target=drain, args=(True,), name="agentkit-cgroup-remover", daemon=True).start()
-    atexit.register(drain, False)
+
+@functools.cache
+def _idle_groups() -> _IdleGroups:
+    idle = _IdleGroups()
+    atexit.register(idle.remove_all)
+    return idle
+
+
+@functools.cache
+def _recycler() -> queue.SimpleQueue[SandboxCgroup]:
+    """The queue of groups `recycle` handed to a daemon thread, which empties each (killing what is left)
+    and keeps or removes it; what is still queued at exit is removed then."""
+    pending: queue.SimpleQueue[SandboxCgroup] = queue.SimpleQueue()
+
+    def recycle(group: SandboxCgroup) -> None:
+        group.kill()
+        if group.dirs and not group.pids():
+            _idle_groups().keep(group)
+        else:
+            group.remove()
+
+    def drain() -> None:
+        while True:
+            recycle(pending.get())
+
+    def remove_queued() -> None:
+        while True:
+            try:
+                pending.get_nowait().remove()
+            except queue.Empty:
+                return
+
+    threading.Thread(target=drain, name="agentkit-cgroup-recycler", daemon=True).start()
+    atexit.register(remove_queued)
     return pending
 
 

@@ -90,14 +90,14 @@ class Launch:
             self.close_fds()
 
     def release(self, *, wait: bool = False) -> None:
-        """Once the call is over: kill whatever is left in the sandbox's cgroup, remove the group (at once with
-        `wait`, else soon: see `SandboxCgroup.remove_soon`), and remove the private temp dir (symlinks in it are
-        not followed)."""
+        """Once the call is over: kill whatever is left in the sandbox's cgroup, remove the group at once with
+        `wait`, else hand it back for a later call (see `SandboxCgroup.recycle`), and remove the private temp
+        dir (symlinks in it are not followed)."""
         group, self.cgroup = self.cgroup, None
         if group is not None and wait:
             group.remove()
         elif group is not None:
-            group.remove_soon()
+            group.recycle()
         while self.temp_dirs:
             shutil.rmtree(self.temp_dirs.pop(), ignore_errors=True)
 
