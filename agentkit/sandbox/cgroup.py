@@ -6,10 +6,10 @@ another sandbox. The memory limit counts what RLIMIT_DATA cannot: shared mapping
 (`mmap(MAP_SHARED|MAP_ANONYMOUS)`) and tmpfs pages the sandbox writes. When the call ends, everything
 still in the group is killed (a double-forked daemon too).
 
-An emptied group is kept for the next call (a few at most, removed at exit) rather than made anew: on the
-cgroup v1 machine we measure on, a process in a memory cgroup made moments before starts about 10 ms slower
-than one in a group that has held processes before, which was most of a sandboxed command's cold start
-(see benchmarks/RESULTS.md). A group is only handed out again once nothing is left inside it.
+An emptied group is kept for the next call (a few at most, removed at exit) rather than removed and made
+anew: that saves a mkdir and rmdir per call, and a memory cgroup removed while page cache is still charged to
+it lingers in the kernel as an offline group, which thousands of calls would pile up on cgroup v1.
+A group is only handed out again once nothing is left inside it.
 
 Where no cgroup can be made (not root, no controller mounted, a read-only /sys/fs/cgroup, a v2 parent
 without the controllers delegated) `SandboxCgroup.create` returns None and the backends fall back to
