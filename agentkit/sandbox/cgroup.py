@@ -156,6 +156,24 @@ class SandboxCgroup:
         except (OSError, ValueError):
             return []
 
+    def drained(self, timeout: float = 1.0) -> bool:
+        """Whether the group counts no process any more, waiting up to `timeout`: killed processes leave
+        cgroup.procs at once but stay in pids.current until the kernel has reaped them (a PID namespace's
+        teardown), and a group handed out before then would start its next call short of processes."""
+        counters = [os.path.join(d, "pids.current") for d in self.dirs if _label(d) in ("pids", "v2")]
+        deadline = time.monotonic() + timeout
+        pause = 0.0005
+        while True:
+            try:
+                if all(_read(path) == "0" for path in counters) and not self.pids():
+                    return True
+            except OSError:
+                return False
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
     def kill(self) -> None:
         """SIGKILL every process inside, until none is left (a process forking meanwhile is caught by the
         next pass)."""
@@ -236,6 +254,8 @@ class _IdleGroups:
     def keep(self, group: SandboxCgroup) -> None:
         """Keep an empty group, or remove it when enough are kept."""
         with self._lock:
+            if group in self._groups:  # handed back twice: keep it once
+                return
             if len(self._groups) < self.KEEP and not self._closed:
                 self._groups.append(group)
                 return
@@ -250,37 +270,43 @@ class _IdleGroups:
 
 @functools.cache
 def _idle_groups() -> _IdleGroups:
-    idle = _IdleGroups()
-    atexit.register(idle.remove_all)
-    return idle
+    return _IdleGroups()
 
 
 @functools.cache
-def _recycler() -> queue.SimpleQueue[SandboxCgroup]:
+def _recycler() -> queue.SimpleQueue[SandboxCgroup | None]:
     """The queue of groups `recycle` handed to a daemon thread, which empties each (killing what is left)
-    and keeps or removes it; what is still queued at exit is removed then."""
-    pending: queue.SimpleQueue[SandboxCgroup] = queue.SimpleQueue()
+    and keeps or removes it. At exit the thread finishes the group in hand, then what is still queued and
+    every kept group are removed."""
+    pending: queue.SimpleQueue[SandboxCgroup | None] = queue.SimpleQueue()
 
     def recycle(group: SandboxCgroup) -> None:
         group.kill()
-        if group.dirs and not group.pids():
+        if group.dirs and group.drained():
             _idle_groups().keep(group)
         else:
             group.remove()
 
-    def drain() -> None:
-        while True:
-            recycle(pending.get())
+    def work() -> None:
+        while (group := pending.get()) is not None:
+            recycle(group)
 
-    def remove_queued() -> None:
+    thread = threading.Thread(target=work, name="agentkit-cgroup-recycler", daemon=True)
+    thread.start()
+
+    def at_exit() -> None:
+        pending.put(None)
+        thread.join(5)
         while True:
             try:
-                pending.get_nowait().remove()
+                group = pending.get_nowait()
             except queue.Empty:
-                return
+                break
+            if group is not None:
+                group.remove()
+        _idle_groups().remove_all()
 
-    threading.Thread(target=drain, name="agentkit-cgroup-recycler", daemon=True).start()
-    atexit.register(remove_queued)
+    atexit.register(at_exit)
     return pending
 
 
@@ -293,6 +319,11 @@ def join(procs_files: tuple[str, ...]) -> None:
             os.write(fd, pid)
         finally:
             os.close(fd)
+
+
+def _read(path: str) -> str:
+    with open(path) as fh:
+        return fh.read().strip()
 
 
 def _write(path: str, value: str) -> None:

@@ -43,6 +43,7 @@ from agentkit.sandbox.identity import (
 )
 from agentkit.sandbox.kernel import child_setup, landlock_abi, seccomp_bpf
 from agentkit.sandbox.policy import MINIMAL_PATH, Policy
+from agentkit.sandbox.prejoined import ReadyLauncher, launchers
 
 __all__ = ["Launch", "build_launch", "bwrap_argv", "module_locations", "python_import_path", "python_paths"]
 
@@ -64,10 +65,14 @@ class Launch:
     cgroup: SandboxCgroup | None = None  # the child's own cgroup, where one could be made
     temp_dirs: list[str] = field(default_factory=list)  # the private TMPDIR, removed by release()
     private_pids: bool = False  # the child starts in a PID namespace of its own (it may fail to, as root)
+    rlimits: dict[int, tuple[int, int]] = field(default_factory=dict)  # what preexec_fn sets, for a launcher
+    launcher: ReadyLauncher | None = None  # one already in `cgroup`, to exec the command (see `prejoined`)
 
     def start(self, *, stdin: int, stderr: int, what: str) -> subprocess.Popen[bytes]:
         """Start the child in its own session (so a timeout can kill the whole group); `what` names it in
-        the error when it cannot start."""
+        the error when it cannot start. `stdin` is PIPE or DEVNULL; `stderr` PIPE or DEVNULL."""
+        if self.launcher is not None:
+            return self._start_prejoined(stdin=stdin, stderr=stderr, what=what)
         try:
             return subprocess.Popen(
                 self.argv,
@@ -89,10 +94,37 @@ class Launch:
         finally:
             self.close_fds()
 
+    def _start_prejoined(self, *, stdin: int, stderr: int, what: str) -> subprocess.Popen[bytes]:
+        launcher, self.launcher = self.launcher, None
+        assert launcher is not None
+        try:
+            return launcher.exec(
+                self.argv,
+                env=self.env,
+                cwd=self.cwd,
+                pass_fds=self.pass_fds,
+                rlimits=self.rlimits,
+                stdin_devnull=stdin == subprocess.DEVNULL,
+                stderr_devnull=stderr == subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            launcher.discard()
+            self.cgroup = None  # the launcher's, handed back by discard
+            self.release()
+            raise SandboxError(
+                f"could not start {what} in the {self.backend} sandbox: {exc} (run 'agentkit sandbox doctor')"
+            ) from None
+        finally:
+            self.close_fds()
+
     def release(self, *, wait: bool = False) -> None:
         """Once the call is over: kill whatever is left in the sandbox's cgroup, remove the group at once with
         `wait`, else hand it back for a later call (see `SandboxCgroup.recycle`), and remove the private temp
         dir (symlinks in it are not followed)."""
+        launcher, self.launcher = self.launcher, None
+        if launcher is not None:  # never started: the launcher and its group (ours) go together
+            launcher.discard(wait=wait)
+            self.cgroup = None
         group, self.cgroup = self.cgroup, None
         if group is not None and wait:
             group.remove()
@@ -277,19 +309,34 @@ def _bwrap_takes_size(bwrap: str) -> bool:
 
 
 def build_launch(
-    backend: str, policy: Policy, argv: Sequence[str], *, cwd: str | None, extra_ro: Sequence[str] = ()
+    backend: str,
+    policy: Policy,
+    argv: Sequence[str],
+    *,
+    cwd: str | None,
+    extra_ro: Sequence[str] = (),
+    prejoined: bool = False,
 ) -> Launch:
     """A ready-to-start launch of `argv` under `policy` with the named backend, in a cgroup of its own
-    where one can be made (the caller releases it with `Launch.release` once the call is over)."""
-    group = None
-    if backend in ("bwrap", "landlock", "rlimits"):
+    where one can be made (the caller releases it with `Launch.release` once the call is over). With
+    `prejoined`, a bwrap launch starts from a launcher already waiting in its cgroup where one is ready
+    (see `prejoined`; only `Launch.start` may start it then)."""
+    ready = None
+    if prejoined and backend == "bwrap" and (pool := launchers()) is not None:
+        ready = pool.take(pids_max=policy.max_processes, memory_bytes=policy.memory_bytes)
+    group = ready.group if ready is not None else None
+    if group is None and backend in ("bwrap", "landlock", "rlimits"):
         group = SandboxCgroup.create(pids_max=policy.max_processes, memory_bytes=policy.memory_bytes)
     try:
-        return _build_launch(backend, policy, argv, cwd=cwd, extra_ro=extra_ro, group=group)
+        launch = _build_launch(backend, policy, argv, cwd=cwd, extra_ro=extra_ro, group=group)
     except BaseException:
-        if group is not None:
+        if ready is not None:
+            ready.discard()
+        elif group is not None:
             group.remove()
         raise
+    launch.launcher = ready
+    return launch
 
 
 def _build_launch(
@@ -323,7 +370,7 @@ def _build_launch(
         mapped = root and (caps.setpriv is None or needs_root_mapping(policy))
         limits = _rlimits(policy, group=group, per_uid_nproc=not mapped and inner_nproc is None)
         pre = child_setup(rlimits=limits, cgroup_procs=group.procs_files if group is not None else ())
-        return Launch(backend, full, launcher_env, pre, fds, list(fds), None, group, private_pids=True)
+        return Launch(backend, full, launcher_env, pre, fds, list(fds), None, group, private_pids=True, rlimits=limits)
     if backend in ("landlock", "rlimits"):
         mapped = root and caps.root_userns
         own_userns = not root and caps.own_userns

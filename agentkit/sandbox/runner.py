@@ -67,7 +67,16 @@ class Sandbox:
         if os.geteuid() == 0 and _runs_as_sandbox_uid(self.backend):
             hand_over(path, self.policy.sandbox_uid)
 
-    def launch(self, argv: Sequence[str], *, cwd: str | None, policy: Policy, extra_ro: Sequence[str] = ()) -> Launch:
+    def launch(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None,
+        policy: Policy,
+        extra_ro: Sequence[str] = (),
+        prejoined: bool = False,
+    ) -> Launch:
+        """The launch of one command (see `build_launch`; `prejoined` only where `Launch.start` starts it)."""
         if not argv:
             raise ValueError("sandbox command is empty: give the program and its arguments")
         if self.unsandboxed:
@@ -76,7 +85,8 @@ class Sandbox:
             raise ValueError(f"sandbox cwd {cwd!r} is not a directory")
         # the running interpreter and its packages are always visible (read-only), so `python ...` works in
         # every backend; the script's folder and the caller's cwd are not
-        return build_launch(self.backend, policy, argv, cwd=cwd, extra_ro=(*python_paths(), *extra_ro))
+        paths = (*python_paths(), *extra_ro)
+        return build_launch(self.backend, policy, argv, cwd=cwd, extra_ro=paths, prejoined=prejoined)
 
     def run(
         self,
@@ -88,7 +98,7 @@ class Sandbox:
     ) -> RunResult:
         """Run `argv` to completion (or to the wall limit) and return its capped output."""
         pol = policy or self.policy
-        spec = self.launch(argv, cwd=cwd, policy=pol)
+        spec = self.launch(argv, cwd=cwd, policy=pol, prejoined=True)
         started = time.monotonic()
         proc = spec.start(
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,

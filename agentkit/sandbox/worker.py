@@ -91,7 +91,7 @@ class WarmWorker:
         launch_policy = replace(self.policy, cpu_seconds=self.policy.cpu_seconds * _CPU_BUDGETS_PER_WORKER)
         python = os.path.realpath(sys.executable)
         argv = [python, "-S", "-I", "-c", _CHILD_SOURCE, json.dumps(config)]
-        spec = self.sandbox.launch(argv, cwd=None, policy=launch_policy, extra_ro=paths)
+        spec = self.sandbox.launch(argv, cwd=None, policy=launch_policy, extra_ro=paths, prejoined=True)
         self._launch = spec
         self._proc = spec.start(stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, what="the tool worker")
         self.starts += 1

@@ -34,16 +34,21 @@ def _own_cgroup() -> str:
 
 
 def _busy_sandbox_cgroups() -> list[str]:
-    """This process's sandbox cgroups that hold processes right now."""
+    """This process's sandbox cgroups that hold processes right now (other than a launcher waiting for the
+    next call: see agentkit.sandbox.prejoined)."""
     import os
 
     from agentkit.sandbox.cgroup import _targets
+    from agentkit.sandbox.prejoined import launchers
 
+    pool = launchers()
+    waiting = {str(pid) for pid in pool.waiting()} if pool is not None else set()
     found = []
     for _, parent in _targets():
         for name in os.listdir(parent):
             procs = Path(parent, name, "cgroup.procs")
-            if name.startswith(f"agentkit-{os.getpid()}-") and procs.exists() and procs.read_text().split():
+            mine = name.startswith(f"agentkit-{os.getpid()}-") and procs.exists()
+            if mine and set(procs.read_text().split()) - waiting:
                 found.append(name)
     return found
 
