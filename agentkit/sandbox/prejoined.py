@@ -6,13 +6,18 @@ on, a third of a bubblewrap cold start. A command started from a process already
 there and moves nothing. (cgroup v2's `clone3(CLONE_INTO_CGROUP)` would do the same in the kernel, but
 Python's subprocess cannot pass it, and cgroup v1 has no equivalent.)
 
-So, where per-call cgroups are made, a background thread keeps one launcher ready: a small isolated
-Python process (`python -S -I`) started in a fresh group, holding its own stdin, stdout and stderr pipes
-and one end of a (SOCK_SEQPACKET) socket pair, waiting. A call takes it, sends the command over the socket (argv,
-environment, working directory, rlimits, and the descriptors to place, by SCM_RIGHTS), and the launcher
-sets the rlimits and execs the command in its own place: same pid, same `Popen`, same pipes. The next
-launcher is started and moved while the call runs. The first call, and a call that finds none ready, start
-the ordinary way (fork, join, exec). A launcher is never reused: once it has exec'd, it is the command.
+So, where per-call cgroups are made (as root), bubblewrap calls start from a launcher: a small isolated
+Python process (`python -S -I`) started in a fresh group by one background thread, holding its own stdin,
+stdout and stderr pipes and one end of a SOCK_SEQPACKET socket pair. It says "ready" and waits. A call
+takes it, sends the command (argv, environment, working directory, rlimits, and the descriptors to place,
+by SCM_RIGHTS), and the launcher sets the rlimits and execs the command in its own place: same pid, same
+`Popen`, same pipes. The next launcher starts while the call runs. The first call of a kind, and a call
+that finds none ready, start the ordinary way (fork, join, exec). A launcher is never reused: once it has
+exec'd, it is the command. The price is one waiting process per kind of call (at most `_Launchers.KEEP`)
+and, per call, one launcher start in the background (about a plain interpreter start of CPU).
+
+Landlock and rlimits launches still move their child (their setup between fork and exec is agentkit's own
+code, which an isolated launcher would have to import: several times its start-up cost).
 
 The launcher runs exactly `_LAUNCHER` below, reads only its socket, whose other end only this process
 holds, and gives up when that end closes. A ready launcher left at exit is killed with its group.
@@ -34,7 +39,7 @@ from dataclasses import dataclass
 
 from agentkit.sandbox.cgroup import SandboxCgroup, cgroup_support, join
 
-__all__ = ["ReadyLauncher", "launchers"]
+__all__ = ["ReadyLauncher", "launchers", "start_launcher"]
 
 # Only builtin and C modules: `socket` and `json` would each double the launcher's start-up time. The
 # request is marshalled (the parent is its only writer).
@@ -42,6 +47,7 @@ _LAUNCHER = r"""
 import _socket, fcntl, marshal, os, resource, sys
 sock = _socket.socket(fileno=int(sys.argv[1]))
 try:
+    sock.send(b"ready")
     data, ancillary, _, _ = sock.recvmsg(1 << 20, _socket.CMSG_SPACE(16 * 4))
 except OSError:
     os._exit(125)
@@ -68,6 +74,9 @@ except OSError as exc:
     os.write(2, f"agentkit launcher: could not start {argv[0]!r}: {exc}\n".encode())
 os._exit(127)
 """
+
+
+_START_TIMEOUT = 10.0  # seconds for a launcher to say it is ready; a slower one is dropped
 
 
 @dataclass
@@ -159,7 +168,7 @@ class _Launchers:
     def _start_wanted(self) -> None:
         while True:
             key = self._wanted.get()
-            ready = _start_launcher(*key)
+            ready = start_launcher(*key)
             evicted = []
             with self._lock:
                 self._starting.discard(key)
@@ -169,6 +178,11 @@ class _Launchers:
                     evicted.append(self._ready.pop(next(iter(self._ready))))
             for launcher in [*evicted, *([ready] if ready is not None else [])]:
                 launcher.discard()
+
+    def starting(self) -> bool:
+        """Whether a launcher is being started now (in the background)."""
+        with self._lock:
+            return bool(self._starting)
 
     def waiting(self) -> set[int]:
         """The pids of the launchers waiting now (each alone in a cgroup of its own)."""
@@ -182,7 +196,7 @@ class _Launchers:
             launcher.discard(wait=True)
 
 
-def _start_launcher(pids_max: int, memory_bytes: int) -> ReadyLauncher | None:
+def start_launcher(pids_max: int, memory_bytes: int) -> ReadyLauncher | None:
     group = SandboxCgroup.create(pids_max=pids_max, memory_bytes=memory_bytes)
     if group is None:
         return None
@@ -205,7 +219,16 @@ def _start_launcher(pids_max: int, memory_bytes: int) -> ReadyLauncher | None:
         return None
     finally:
         theirs.close()
-    return ReadyLauncher(group, proc, ours)
+    ready = ReadyLauncher(group, proc, ours)
+    try:
+        ours.settimeout(_START_TIMEOUT)
+        if ours.recv(16) != b"ready":
+            raise OSError("the launcher ended before it was ready")
+        ours.settimeout(None)
+    except OSError:
+        ready.discard()
+        return None
+    return ready
 
 
 @functools.cache
