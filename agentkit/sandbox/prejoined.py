@@ -184,10 +184,10 @@ class _Launchers:
         with self._lock:
             return bool(self._starting)
 
-    def waiting(self) -> set[int]:
-        """The pids of the launchers waiting now (each alone in a cgroup of its own)."""
+    def waiting(self) -> dict[tuple[int, int], int]:
+        """The launchers waiting now (each alone in a cgroup of its own): (pids_max, memory_bytes) -> pid."""
         with self._lock:
-            return {launcher.proc.pid for launcher in self._ready.values()}
+            return {key: launcher.proc.pid for key, launcher in self._ready.items()}
 
     def close(self) -> None:
         with self._lock:

@@ -42,7 +42,7 @@ def _busy_sandbox_cgroups() -> list[str]:
     from agentkit.sandbox.prejoined import launchers
 
     pool = launchers()
-    waiting = {str(pid) for pid in pool.waiting()} if pool is not None else set()
+    waiting = {str(pid) for pid in pool.waiting().values()} if pool is not None else set()
     found = []
     for _, parent in _targets():
         for name in os.listdir(parent):

@@ -100,7 +100,7 @@ def test_no_launcher_outlives_the_process_that_started_it(sandbox: Sandbox) -> N
         "deadline = time.monotonic() + 10\n"
         "while not launchers().waiting() and time.monotonic() < deadline:\n"
         "    time.sleep(0.02)\n"
-        "print(*launchers().waiting())\n"
+        "print(*launchers().waiting().values())\n"
     )
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True)
     pids = [int(pid) for pid in out.stdout.split()]
@@ -116,11 +116,12 @@ def test_the_runner_starts_from_waiting_launchers(sandbox: Sandbox) -> None:
     sandbox.run([PY, "-S", "-I", "-c", "pass"])
     pool = launchers()
     assert pool is not None
+    key = (POLICY.max_processes, POLICY.memory_bytes)
     deadline = time.monotonic() + 10
-    while not pool.waiting():
+    while key not in pool.waiting():
         assert time.monotonic() < deadline, "no launcher waits after a call"
         time.sleep(0.02)
-    before = pool.waiting()
+    launcher_pid = pool.waiting()[key]
     assert sandbox.run([PY, "-S", "-I", "-c", "print('ran')"]).stdout == b"ran\n"
-    assert before - pool.waiting()  # a waiting one became that call
+    assert pool.waiting().get(key) != launcher_pid  # the waiting one became that call
     assert resource.getrlimit(resource.RLIMIT_CPU)[0] != 5  # the call's limits never touched this process
