@@ -16,8 +16,8 @@
   with setpriv: the scratch copy and the private TMPDIR are handed to it.
 
 **A writable grant of another user's folder** (`--rw /home/alice/project`, `Needs(write_paths=...)`): when
-the grants the sandbox uid may not write all belong to one ordinary user U (`grant_owner`), the command runs
-as U itself, so what it writes there belongs to U, as the user expects. Its group is the folder's group when
+writable grants belong to an ordinary user U (neither root nor the sandbox uid; `grant_owner`), the command
+runs as U itself, so what it writes there belongs to U, as the user expects. Its group is the folder's group when
 U is a member of it, else U's primary group (never group 0), and it has no supplementary groups:
 - bwrap: setpriv `--reuid=U --regid=G --clear-groups --no-new-privs` after bubblewrap made the mounts as root;
   without setpriv such a grant is refused (bubblewrap alone can only map root).
@@ -31,6 +31,9 @@ them to signal or trace them; on top, Landlock ABI 6 scopes its signals and abst
 forbids ptrace beyond its domain and hides /proc, and seccomp refuses ptrace and process_vm_*. Under bwrap
 and landlock U's files are out of its reach except the grants; under rlimits (which confines no files) the
 command may read and write whatever U may. Without a pids cgroup, RLIMIT_NPROC counts U's own processes too.
+With the network granted, seccomp lets sockets through and bubblewrap shares the host's network namespace,
+so U's own Unix sockets that trust uid U (a D-Bus session bus, ssh-agent) may be reachable: abstract ones
+under bwrap and rlimits (Landlock ABI 6 scopes them), pathname ones that the command can see.
 Grants of two different owners (U and V, or U and root) are refused with one error naming both.
 
 Host paths are never chowned or chmodded. Only folders agentkit creates for the sandbox itself (a scratch
@@ -103,15 +106,18 @@ def _who(uid: int) -> str:
 
 
 def grant_owner(policy: Policy) -> tuple[int, int] | None:
-    """As root: the (uid, gid) to run as when the writable grants the sandbox uid may not write all belong to
-    one ordinary user (see the module docstring); None when the sandbox uid, or root mapped to it, serves.
-    Grants of two owners, or one the owner may not write either, raise one error naming both."""
-    sandbox = policy.sandbox_uid
+    """As root: the (uid, gid) to run as when writable grants belong to an ordinary user, neither root nor the
+    sandbox uid (see the module docstring); None when there is none. Grants of two such owners, or one the
+    owner may not write (a folder of root's beside it, say), raise one error naming both owners."""
     owners: dict[int, str] = {}
     for path in policy.write_paths:
-        if not _writable_by(path, sandbox, sandbox):
-            owners.setdefault(os.stat(path).st_uid, path)
-    if not owners or (len(owners) == 1 and 0 in owners):
+        try:
+            uid = os.stat(path).st_uid
+        except OSError:
+            continue
+        if uid not in (0, policy.sandbox_uid):
+            owners.setdefault(uid, path)
+    if not owners:
         return None
     if len(owners) > 1:
         (uid, first), (other, second) = sorted(owners.items(), reverse=True)[:2]

@@ -211,3 +211,40 @@ def test_the_cli_rw_of_another_users_folder_writes_as_that_user(shared: Path) ->
     )
     assert done.returncode == 0, done.stderr
     assert (alice / "written.txt").read_text() == f"{ALICE}\n" and (alice / "written.txt").stat().st_uid == ALICE
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_run_as_the_owner_it_cannot_signal_that_users_other_processes(backend: str, shared: Path) -> None:
+    """The owner's own process (started here as uid 4242) is out of the command's reach: the command is in a
+    PID namespace of its own on every backend (and Landlock ABI 6 scopes its signals on top)."""
+    alice = folder(shared, "alice", ALICE)
+    other = subprocess.Popen(["setpriv", f"--reuid={ALICE}", f"--regid={ALICE}", "--clear-groups", "sleep", "30"])
+    try:
+        script = f"kill -0 {other.pid} 2>/dev/null && echo reached; kill -9 {other.pid} 2>/dev/null; echo done"
+        done = sandbox(backend, alice).run(["/bin/sh", "-c", script])
+        assert done.stdout.decode().split() == ["done"], done
+        assert other.poll() is None  # still running
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_doctor_says_whom_another_users_folder_runs_as() -> None:
+    from agentkit.sandbox.guarantees import guarantees
+
+    caps = dataclasses.replace(probe(), is_root=True)
+    for backend in ("bwrap", "landlock", "rlimits"):
+        line = guarantees(caps, backend)["uid"]
+        owner = line.split("; for a writable grant of another user's folder: ", 1)[1]
+        assert owner.startswith("that user's uid") and "no capabilities" in owner and "no_new_privs" in owner
+    without = dataclasses.replace(caps, setpriv=None)
+    assert "another user's folder is refused" in guarantees(without, "bwrap")["uid"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_folder_anyone_may_write_still_runs_as_its_owner(backend: str, shared: Path) -> None:
+    alice = folder(shared, "alice", ALICE)
+    alice.chmod(0o777)
+    done = sandbox(backend, alice).run(["/bin/sh", "-c", f"echo hi > {alice}/written.txt"])
+    assert done.returncode == 0, done.stderr
+    assert (alice / "written.txt").stat().st_uid == ALICE
