@@ -33,7 +33,9 @@ and landlock U's files are out of its reach except the grants; under rlimits (wh
 command may read and write whatever U may. Without a pids cgroup, RLIMIT_NPROC counts U's own processes too.
 With the network granted, seccomp lets sockets through and bubblewrap shares the host's network namespace,
 so U's own Unix sockets that trust uid U (a D-Bus session bus, ssh-agent) may be reachable: abstract ones
-under bwrap and rlimits (Landlock ABI 6 scopes them), pathname ones that the command can see.
+under bwrap and rlimits (Landlock ABI 6 scopes them), pathname ones that the command can see. The other way
+round, the command is U's own process: U can signal it and, where the Yama ptrace scope allows, trace it and
+read the tool's arguments; running as U gives it nothing U does not already have.
 Grants of two different owners (U and V, or U and root) are refused with one error naming both.
 
 Host paths are never chowned or chmodded. Only folders agentkit creates for the sandbox itself (a scratch
