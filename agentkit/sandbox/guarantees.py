@@ -96,6 +96,10 @@ def _uid(caps: Capabilities, backend: str) -> str:
         where = " in a user namespace" if backend == "bwrap" else ""
         nnp = ", no_new_privs" if backend != "rlimits" or caps.seccomp.ok else ""
         return f"your own uid{where}, no capabilities{nnp}"
+    return _root_uid(caps, backend) + "; " + _owner_uid(caps, backend)
+
+
+def _root_uid(caps: Capabilities, backend: str) -> str:
     if backend == "bwrap" and not caps.setpriv:
         return "uid 65534 in a user namespace mapped to root (no setpriv here), no capabilities, no_new_privs"
     if backend == "bwrap":
@@ -111,6 +115,17 @@ def _uid(caps: Capabilities, backend: str) -> str:
     )
     if backend == "landlock" and _abi(caps) < 6:
         line += "; signals to root's own processes are NOT scoped (Landlock ABI < 6)"
+    return line
+
+
+def _owner_uid(caps: Capabilities, backend: str) -> str:
+    """Who the command is for a writable grant of another user's folder (see `identity.grant_owner`)."""
+    if backend == "bwrap" and not caps.setpriv:
+        return "a writable grant of another user's folder is refused (that needs setpriv)"
+    how = "through setpriv" if backend == "bwrap" else "on the host (setresuid), in a PID namespace of its own"
+    line = f"for a writable grant of another user's folder: that user's uid {how}, no capabilities, no_new_privs"
+    if backend == "rlimits":
+        line += ", with that user's access to every file"
     return line
 
 

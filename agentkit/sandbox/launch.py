@@ -5,12 +5,13 @@
   (the TMPDIR), a fresh `/proc` and a minimal `/dev`; all capabilities dropped; `--die-with-parent`,
   `--new-session`, `--clearenv`; the seccomp BPF arrives through a pipe (`--seccomp FD`). Which bwrap
   runs is `bwrap_binary`'s choice; who the command is when we are root is `identity`'s (uid 65534 through
-  setpriv, or through a user namespace when a writable grant is root's own folder). Otherwise a user
-  namespace maps the caller.
+  setpriv, the owner of another user's writable folder through setpriv, or uid 65534 in a user namespace
+  mapped to root when a writable grant is root's own folder). Otherwise a user namespace maps the caller.
 - **landlock**: the command runs on the host filesystem under Landlock rules (read beneath the system
   directories, the interpreter and the granted paths; write beneath the granted paths and a private
   TMPDIR made per call; no TCP unless the network is on; signals and abstract sockets scoped), seccomp,
-  rlimits, and an empty capability set; as root, as uid 65534 in a user namespace.
+  rlimits, and an empty capability set; as root, as uid 65534 in a user namespace (or as the owner of
+  another user's writable folder, on the host, in a PID namespace of its own).
 - **rlimits**: the last resort: rlimits, seccomp where it loads, an empty capability set and a private
   TMPDIR. It does not isolate files (nor, without seccomp, the network); choosing it warns loudly.
 - **sandbox-exec** (macOS, not tested here): a deny-by-default Seatbelt profile plus CPU, FSIZE and
@@ -37,8 +38,10 @@ from agentkit.sandbox.identity import (
     ETC_FILES,
     drop_to,
     enter_user_namespace,
+    grant_owner,
     libc_handle,
     needs_root_mapping,
+    refuse_unreachable,
     refuse_unwritable,
 )
 from agentkit.sandbox.kernel import child_setup, landlock_abi, seccomp_bpf
@@ -229,11 +232,12 @@ def bwrap_argv(
 ) -> tuple[list[str], tuple[int, ...]]:
     """The bubblewrap command line (and the fds it must inherit) for `argv` under `policy`.
 
-    As root the command becomes `policy.sandbox_uid` through setpriv, unless a writable grant is a folder of
-    root's that uid cannot write (or setpriv is missing): then a user namespace maps root to it (see `identity`)."""
+    As root the command becomes `policy.sandbox_uid` through setpriv, or the owner of another user's writable
+    folder; when a writable grant is a folder of root's that the sandbox uid cannot write (or setpriv is
+    missing), a user namespace maps root to the sandbox uid instead (see `identity`)."""
     root = os.geteuid() == 0
     _refuse_host_wide(policy)
-    mapped = root and (setpriv is None or needs_root_mapping(policy))
+    owner, mapped = _bwrap_identity(policy, root=root, setpriv=setpriv)
     out = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
     if mapped:
         refuse_unwritable(policy)
@@ -244,7 +248,7 @@ def bwrap_argv(
         out.append("--unshare-net")
     out += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     setpriv_drop = root and not mapped
-    if setpriv_drop:  # only setpriv uses these, to become sandbox_uid; the uid change then clears every capability
+    if setpriv_drop:  # only setpriv uses these, to change uid; the uid change then clears every capability
         out += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     for sysdir in _SYSTEM_DIRS:
         if os.path.isdir(sysdir):
@@ -294,9 +298,32 @@ def bwrap_argv(
         fds = (read_end,)
     out.append("--")
     if setpriv_drop:
-        uid = str(policy.sandbox_uid)
-        out += [str(setpriv), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
+        uid, gid = owner or (policy.sandbox_uid, policy.sandbox_uid)
+        out += [
+            str(setpriv),
+            f"--reuid={uid}",
+            f"--regid={gid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--no-new-privs",
+            "--",
+        ]
     return out + list(argv), fds
+
+
+def _bwrap_identity(policy: Policy, *, root: bool, setpriv: str | None) -> tuple[tuple[int, int] | None, bool]:
+    """As root: the owner (uid, gid) of another user's writable folders to become through setpriv, if any, and
+    whether bubblewrap maps root to the sandbox uid in a user namespace instead (see `identity`)."""
+    if not root:
+        return None, False
+    owner = grant_owner(policy)
+    if owner is not None and setpriv is None:
+        raise SandboxError(
+            f"the sandbox would run as uid {owner[0]}, the owner of its writable folders, which needs setpriv "
+            "(util-linux) beside bubblewrap; install util-linux, or use the landlock backend "
+            "(AGENTKIT_SANDBOX_BACKEND=landlock)"
+        )
+    return owner, owner is None and (setpriv is None or needs_root_mapping(policy))
 
 
 @functools.cache
@@ -367,7 +394,7 @@ def _build_launch(
             setpriv=caps.setpriv,
             seccomp=seccomp,
         )
-        mapped = root and (caps.setpriv is None or needs_root_mapping(policy))
+        _owner, mapped = _bwrap_identity(policy, root=root, setpriv=caps.setpriv)
         limits = _rlimits(policy, group=group, per_uid_nproc=not mapped and inner_nproc is None)
         pre = child_setup(rlimits=limits, cgroup_procs=group.procs_files if group is not None else ())
         return Launch(backend, full, launcher_env, pre, fds, list(fds), None, group, private_pids=True, rlimits=limits)
@@ -421,26 +448,34 @@ def _host_launch(
 ) -> Launch:
     """Landlock or rlimits: the command runs on the host's file system, with a private TMPDIR of its own;
     as root it becomes the sandbox uid, in a user namespace mapped to root where one can be made (`mapped`),
-    else on the host (see `identity`). Without a cgroup to find its leftovers and count its processes, the
-    command becomes the init of its own PID namespace (an ordinary user's in a user namespace of its own,
-    `own_userns`, where RLIMIT_NPROC then counts this sandbox's processes only)."""
+    else on the host, or, for another user's writable folder, that user on the host (see `identity`).
+    Without a cgroup to find its leftovers and count its processes, the command becomes the init of its own
+    PID namespace (an ordinary user's in a user namespace of its own, `own_userns`, where RLIMIT_NPROC then
+    counts this sandbox's processes only); run as a folder's owner, always, so it cannot signal that user's
+    other processes."""
     _refuse_host_wide(policy)
     become = None
-    uid = policy.sandbox_uid
-    if root:
+    owner = grant_owner(policy) if root else None
+    uid, gid = owner or (policy.sandbox_uid, policy.sandbox_uid)
+    if owner is not None:
+        mapped = False
+        program = argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0], path=policy.environment().get("PATH"))
+        refuse_unreachable([p for p in (program, cwd, *policy.write_paths) if p], uid, gid)
+    elif root:
         refuse_unwritable(policy, root_mapping=mapped)
+    if root:
         libc_handle()  # loaded now: nothing may be loaded between fork and exec
-        become = (lambda: enter_user_namespace(uid)) if mapped else (lambda: drop_to(uid))
+        become = (lambda: enter_user_namespace(uid)) if mapped else (lambda: drop_to(uid, gid))
     tmp = tempfile.mkdtemp(prefix="agentkit-tmp-")
     if root and not mapped:
-        os.chown(tmp, uid, uid)  # ours, just made and empty: the sandbox uid writes its temp files there
+        os.chown(tmp, uid, gid)  # ours, just made and empty: the uid the command runs as writes its temp files there
     policy = policy.with_grants(write_paths=(tmp,))
     env = policy.environment()
     env["TMPDIR"] = tmp
     if env.get("HOME") == "/tmp":
         env["HOME"] = tmp
     rules = None
-    private_pids = group is None and (root or own_userns)
+    private_pids = (group is None and (root or own_userns)) or owner is not None
     if backend == "landlock":
         visible = [p for p in (*extra_ro, *([cwd] if cwd else [])) if not _host_wide(p)]
         read = (*_SYSTEM_DIRS, *ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)

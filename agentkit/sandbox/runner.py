@@ -17,12 +17,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import anyio.to_thread
 
 from agentkit.errors import SandboxError
 from agentkit.sandbox.detect import choose_backend, probe
-from agentkit.sandbox.identity import hand_over
+from agentkit.sandbox.identity import grant_owner, hand_over
 from agentkit.sandbox.launch import Launch, build_launch, python_paths
 from agentkit.sandbox.policy import Mode, Policy, RunResult
 
@@ -61,10 +62,17 @@ class Sandbox:
         return f"Sandbox(backend={self.backend!r}, mode={self.mode!r})"
 
     def hand_over(self, path: str) -> None:
-        """Let the sandboxed user write a folder that agentkit itself created for it (a scratch copy): as root
-        under bwrap that user is `Policy.sandbox_uid`, which gets the folder; elsewhere it needs nothing.
-        Never call this on a user's folder: host paths are never chowned."""
-        if os.geteuid() == 0 and _runs_as_sandbox_uid(self.backend):
+        """Let the sandboxed user write a folder that agentkit itself created for it (a scratch copy): as root,
+        the owner of the policy's other writable folders when they are another user's (see
+        `identity.grant_owner`), else under bwrap `Policy.sandbox_uid`, gets the folder; elsewhere it needs
+        nothing. Never call this on a user's folder: host paths are never chowned."""
+        if os.geteuid() != 0 or self.backend not in ("bwrap", "landlock", "rlimits"):
+            return
+        others = replace(self.policy, write_paths=tuple(p for p in self.policy.write_paths if p != path))
+        owner = grant_owner(others)
+        if owner is not None:
+            hand_over(path, *owner)
+        elif _runs_as_sandbox_uid(self.backend):
             hand_over(path, self.policy.sandbox_uid)
 
     def launch(
