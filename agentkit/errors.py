@@ -14,7 +14,8 @@
     │   └── OutputError      the model's answer never matched the requested output type (keeps `raw`)
     ├── SandboxError         no isolating layer, or the sandbox itself broke
     ├── SessionError         a transcript that cannot be read or resumed
-    │   └── SessionBusy      another run (this process or another) is writing the session now
+    │   ├── SessionBusy      another run (this process or another) is writing the session now
+    │   └── SessionDamaged   a stored record cannot be read back (the message names it)
     └── LimitExceeded        turns, tool calls or time ran out (the loop reports these as stop reasons)
 
 Constructors only store fields; every message says what to do next, and quotes input through `clip`.
@@ -38,6 +39,7 @@ __all__ = [
     "RetryTool",
     "SandboxError",
     "SessionBusy",
+    "SessionDamaged",
     "SessionError",
     "ToolArgumentsError",
     "ToolError",
@@ -134,6 +136,10 @@ class SandboxError(AgentkitError):
 
 class SessionError(AgentkitError):
     """A session transcript cannot be read or resumed."""
+
+
+class SessionDamaged(SessionError):
+    """A stored transcript holds a record agentkit cannot read back; the message names the session and record."""
 
 
 class SessionBusy(SessionError):

@@ -25,7 +25,8 @@ plain text (uvicorn's own protocol errors included, see agentkit.serve_http):
 - 400: a payload that is not strict JSON within `PAYLOAD_LIMITS` (nesting deeper than 32, more than
   10,000 values, a number of more than 100 digits, a lone surrogate such as "\\ud800", NaN; see
   agentkit.strict_json), or one without a prompt; the message names the problem;
-- 409: the session is busy in another process (agentkit.errors.SessionBusy);
+- 409: the session is busy in another process (agentkit.errors.SessionBusy), or its stored transcript is
+  damaged (the body says so without the store's paths; the server log names the record);
 - 500: a failed run. Its body never carries exception text (it may hold keys or prompts); it carries a
   request id that the server log repeats next to the traceback.
 
@@ -64,7 +65,7 @@ from typing import Any
 
 from agentkit import strict_json
 from agentkit.agent import Agent
-from agentkit.errors import ConfigError, SessionBusy
+from agentkit.errors import ConfigError, SessionBusy, SessionDamaged
 from agentkit.session_stores import SessionStore, open_store
 from agentkit.sessions import Session, default_store
 
@@ -295,6 +296,18 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 _SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
 
 
+def _session_problem(failure: SessionBusy | SessionDamaged, request_id: str) -> str:
+    """What a client may read of a session error: a busy session's holder, or that the transcript is damaged
+    (where it is stored, a path or a bucket, stays in the server log)."""
+    if isinstance(failure, SessionBusy):
+        return str(failure)
+    log.error("request %s: %s", request_id, failure)
+    return (
+        "the session cannot be resumed: its stored transcript is damaged; use a new session id "
+        "(the server log names the record)"
+    )
+
+
 def _sse(data: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
 
@@ -522,8 +535,8 @@ class AgentCoreApp:
             body = b"".join(p for p in parts if p is not _DONE)
             if done:
                 failure = None if future.cancelled() else future.exception()
-                if isinstance(failure, SessionBusy):
-                    error = {"error": str(failure), "request_id": request_id}
+                if isinstance(failure, (SessionBusy, SessionDamaged)):
+                    error = {"error": _session_problem(failure, request_id), "request_id": request_id}
                     if not started:
                         await _respond(send, 409, json.dumps(error).encode(), [*_JSON_HEADERS, *extra])
                         return

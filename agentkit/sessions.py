@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit import strict_json
-from agentkit.errors import SessionBusy, SessionError
+from agentkit.errors import SessionBusy, SessionDamaged, SessionError
 from agentkit.messages import Message, ToolResult
 from agentkit.session_stores import SESSIONS_ENV, open_store, split_session_url
 from agentkit.session_stores.base import SessionStore, Transcript
@@ -248,8 +248,8 @@ class Session:
             records.append(record)
         return records
 
-    def _damaged(self, where: str, problem: str) -> SessionError:
-        return SessionError(
+    def _damaged(self, where: str, problem: str) -> SessionDamaged:
+        return SessionDamaged(
             f"session {self.location} {where} {problem}; the transcript is damaged: "
             "repair or delete that record, or start a new session"
         )

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from agentkit import strict_json
-from agentkit.errors import SessionBusy, SessionError
+from agentkit.errors import SessionBusy, SessionDamaged, SessionError
 from agentkit.session_stores._aws import new_client
 from agentkit.session_stores.base import RawRecord, RecordNumbers, SessionStore, StoredSession, Transcript
 
@@ -186,8 +186,8 @@ class AgentCoreMemoryTranscript(Transcript):
                 raise self._damaged(f"record {min(seq, expected)} {problem}")
         return numbered
 
-    def _damaged(self, problem: str) -> SessionError:
-        return SessionError(
+    def _damaged(self, problem: str) -> SessionDamaged:
+        return SessionDamaged(
             f"session {self.location} {problem}; the transcript is damaged: start a new session, or delete "
             "the session's events"
         )

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit import strict_json
-from agentkit.errors import SessionBusy, SessionError
+from agentkit.errors import SessionBusy, SessionDamaged, SessionError
 from agentkit.session_stores._aws import new_client
 from agentkit.session_stores.base import RawRecord, RecordNumbers, SessionStore, StoredSession, Transcript
 
@@ -255,8 +255,8 @@ class S3Transcript(Transcript):
             raise self._damaged(f"record {number} is over {MAX_RECORD_BYTES} bytes")
         return data
 
-    def _damaged(self, problem: str) -> SessionError:
-        return SessionError(
+    def _damaged(self, problem: str) -> SessionDamaged:
+        return SessionDamaged(
             f"session {self.location} {problem}; the transcript is damaged: repair it, or start a new session"
         )
 

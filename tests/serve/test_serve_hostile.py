@@ -293,6 +293,23 @@ def test_a_session_busy_in_another_process_is_a_409_naming_the_holder(hostile_se
     assert ok.status_code == 200 and ok.json()["text"] == "heard: now"
 
 
+def test_a_damaged_session_is_a_409_that_names_no_server_path(hostile_server: Server) -> None:
+    session = "test-" + uuid.uuid4().hex
+    path = hostile_server.home / "sessions" / f"{session}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"not": "a record"}\n{"kind": "x"}\n')
+    for stream in (False, True):
+        response = httpx.post(
+            hostile_server.url + "/invocations", json={"prompt": "hi", "stream": stream}, headers={SESSION: session}
+        )
+        message = json_error(response, 409)
+        assert "damaged" in message and "new session id" in message
+        assert str(hostile_server.home) not in message  # where sessions are stored is the server's business
+    fresh = httpx.post(hostile_server.url + "/invocations", json={"prompt": "now"}, headers={SESSION: session + "-2"})
+    assert fresh.status_code == 200 and fresh.json()["text"] == "heard: now"
+    assert path.read_text().startswith('{"not": "a record"}')  # nothing of the damaged transcript was lost
+
+
 def test_an_idle_connection_is_closed_quietly_after_the_header_timeout(hostile_server: Server) -> None:
     sock = connect(hostile_server.url)
     try:
