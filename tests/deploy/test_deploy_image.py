@@ -74,9 +74,11 @@ echo "aws $*" >> "$CALLS"
 [ "$1 $2" = "ecr get-login-password" ] && echo password
 exit 0
 """
-# docker buildx build ... --build-context wheels=DIR ...: keep DIR's files, as the image build would see them
+# docker buildx build ... --build-context wheels=DIR ...: keep DIR's files, as the image build would see them;
+# docker login reads the password from stdin
 FAKE_DOCKER = """#!/bin/sh
 echo "docker $*" >> "$CALLS"
+[ "$1" = "login" ] && cat >/dev/null  # as docker login --password-stdin does (else aws may die of SIGPIPE)
 for arg in "$@"; do case "$arg" in wheels=*) cp -r "${arg#wheels=}/." "$CAPTURED/" ;; esac; done
 exit 0
 """
