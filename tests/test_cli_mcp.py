@@ -184,3 +184,25 @@ def test_an_mcp_config_entry_confined_with_its_grants(tmp_path: Path) -> None:
     run = agentkit("run", "assistant", "echo", "-m", replay, "--json", "--mcp-config", str(config), home=tmp_path)
     assert run.returncode == 0, run.stderr
     assert tool_results(run.stdout)[0]["content"] == "Echo: via mcp"
+
+
+@pytest.mark.parametrize(
+    "entry, named",
+    [
+        ({"command": "x", "env": {"A=B": "1"}}, "'A=B'"),
+        ({"command": "x", "env": {"": "1"}}, "''"),
+        ({"command": "x", "env": {"A": "1\u0000"}}, "'A'"),
+        ({"url": "http://127.0.0.1:1/mcp", "headers": {"X-A": "v\r\nInjected: 1"}}, "'X-A'"),
+    ],
+)
+def test_a_config_env_or_header_the_os_or_http_cannot_carry_is_named(
+    tmp_path: Path, entry: dict[str, object], named: str
+) -> None:
+    from agentkit.cli.mcp_options import mcp_servers
+    from agentkit.errors import ConfigError
+
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"s": entry}}))
+    with pytest.raises(ConfigError) as caught:
+        mcp_servers((), str(config))
+    assert "server 's'" in str(caught.value) and f"entry {named}" in str(caught.value)

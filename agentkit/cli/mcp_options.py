@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from agentkit import strict_json
-from agentkit.errors import ConfigError
+from agentkit.errors import ConfigError, clip
 
 __all__ = ["mcp_options", "mcp_servers"]
 
@@ -154,8 +154,18 @@ def _policy(grants: dict[str, Any], where: str) -> Any:
 
 
 def _strings(value: Any, where: str, key: str) -> dict[str, str] | None:
+    """An object of strings, each usable as what `key` names: an environment (a name without "=", nothing
+    holding NUL, which the OS cannot pass) or HTTP headers (nothing holding a line break or NUL)."""
     if value is None:
         return None
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise ConfigError(f'{where}: "{key}" must be an object of strings')
+    for name, text in value.items():
+        bad = "\0\r\n" if key == "headers" else "\0"
+        if not name or any(c in name or c in text for c in bad) or (key == "env" and "=" in name):
+            what = 'a variable name without "="' if key == "env" else "a header name"
+            raise ConfigError(
+                f'{where}: "{key}" entry {clip(name)!r} cannot be passed on: give {what} and a value with no NUL'
+                + (" or line break" if key == "headers" else "")
+            )
     return value
