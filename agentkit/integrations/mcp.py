@@ -3,7 +3,10 @@
 The protocol is spoken by the official `mcp` SDK (its high-level `mcp.client.Client`), never by hand. Each
 server's session lives on one daemon thread with its own event loop, as Strands' MCPClient does: the SDK's
 transports are anyio task groups that must be entered and left by the same task, and an agent may be driven
-from any loop (sync `agent(...)` calls, several `asyncio.run`s). Calls hop to that loop and back.
+from any loop (sync `agent(...)` calls, several `asyncio.run`s). Calls hop to that loop and back: the two
+thread wake-ups are most of what agentkit adds to a call (benchmarks/RESULTS.md, "MCP client"), so the outcome
+is handed straight to the caller's loop (`_Handoff`), without the concurrent Future that
+`run_coroutine_threadsafe` and `wrap_future` put between.
 
 - A server starts on first use (the agent lists its tools when a run first needs them) and stops with
   `close()` (the agent's `close()` / `with` block closes it).
