@@ -13,8 +13,10 @@ for the ratios, their spread (25th-75th percentile), so one noisy period does no
 process's CPU time per call, all threads (the servers' processes are not counted): less noisy than wall time,
 it shows what each client's layer costs. The clients are awaited from one event loop, as their agents call
 them: agentkit's figure includes validating the arguments and mapping the result, as in a run; Strands' is
-`call_tool_async`, which its agent's MCP tools use. HTTP clients share one server process; stdio clients each
-start their own, all alike (python py_server.py).
+`call_tool_async`, which its agent's MCP tools use, and the target compares with it. "strands sync" is
+`call_tool_sync`, for a caller without an event loop: its wait is a lock, cheaper than waking a loop, so it is
+shown too. HTTP clients share one server process; stdio clients each start their own, all alike (python
+py_server.py).
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ async def agentkit(stack: contextlib.AsyncExitStack, server: MCPServer) -> Call:
     return call
 
 
-async def strands(stack: contextlib.AsyncExitStack, make: Callable[[], Any]) -> Call | None:
+async def strands(stack: contextlib.AsyncExitStack, make: Callable[[], Any], *, sync: bool = False) -> Call | None:
+    """Strands' MCPClient, through `call_tool_async` (as its agent's MCP tools call it) or `call_tool_sync`."""
     try:
         from strands.tools.mcp import MCPClient
     except ImportError:
@@ -69,7 +72,10 @@ async def strands(stack: contextlib.AsyncExitStack, make: Callable[[], Any]) -> 
     client = stack.enter_context(MCPClient(make))
 
     async def call() -> None:
-        result = await client.call_tool_async("bench", "pid", {})
+        if sync:  # blocks this loop's thread on the call's concurrent Future, as a plain thread would
+            result = client.call_tool_sync("bench", "pid", {})
+        else:
+            result = await client.call_tool_async("bench", "pid", {})
         assert result["status"] == "success", result
 
     return call
@@ -113,6 +119,7 @@ async def run_stdio(rounds: int, block: int) -> Times:
             "agentkit": await agentkit(stack, MCPServer.stdio(sys.executable, [str(SERVER)])),
             "agentkit+sandbox": await agentkit(stack, MCPServer.stdio(sys.executable, [str(SERVER)], sandbox=confined)),
             "strands": await strands(stack, lambda: stdio_client(params)),
+            "strands sync": await strands(stack, lambda: stdio_client(params), sync=True),
         }
         return await measure({k: v for k, v in clients.items() if v}, rounds, block)
 
@@ -125,6 +132,7 @@ async def run_http(url: str, rounds: int, block: int) -> Times:
             "bare SDK": await bare_sdk(stack, url),
             "agentkit": await agentkit(stack, MCPServer.http(url)),
             "strands": await strands(stack, lambda: streamable_http_client(url)),
+            "strands sync": await strands(stack, lambda: streamable_http_client(url), sync=True),
         }
         return await measure({k: v for k, v in clients.items() if v}, rounds, block)
 
@@ -174,10 +182,11 @@ def report(transport: str, times: Times) -> None:
         q1, q2, q3 = quartiles(to_sdk[name])
         spread = f"{q1:.2f}-{q3:.2f}" if name != "bare SDK" else ""
         cpu = statistics.median(times.cpu[name]) * 1e6
-        print(f"{transport:<7}{name:<18}{statistics.median(values) * 1000:>9.3f}{q2:>9.2f}x{spread:>12}{cpu:>10.0f}")
-    if "strands" in times.wall:
-        q1, q2, q3 = quartiles(ratios(times.wall, "strands")["agentkit"])
-        print(f"{'':<7}{'agentkit/strands':<18}{'':>9}{q2:>9.2f}x{f'{q1:.2f}-{q3:.2f}':>12}")
+        print(f"{transport:<7}{name:<22}{statistics.median(values) * 1000:>9.3f}{q2:>9.2f}x{spread:>12}{cpu:>10.0f}")
+    for other in ("strands", "strands sync"):
+        if other in times.wall:
+            q1, q2, q3 = quartiles(ratios(times.wall, other)["agentkit"])
+            print(f"{'':<7}{'agentkit/' + other:<22}{'':>9}{q2:>9.2f}x{f'{q1:.2f}-{q3:.2f}':>12}")
 
 
 def main() -> None:
@@ -197,7 +206,7 @@ def main() -> None:
         f"MCP per-call time of a trivial tool: {args.rounds} interleaved rounds of {args.block} sequential calls "
         "per client; medians over rounds (IQR: 25th-75th percentile of the per-round ratios)"
     )
-    print(f"{'':<7}{'client':<18}{'ms/call':>9}{'vs SDK':>10}{'IQR':>12}{'CPU us':>10}")
+    print(f"{'':<7}{'client':<22}{'ms/call':>9}{'vs SDK':>10}{'IQR':>12}{'CPU us':>10}")
     for transport, times in results.items():
         report(transport, times)
     for transport, times in results.items():

@@ -42,3 +42,11 @@ def test_the_verdict_fails_past_the_target_or_at_strands(bench: Any) -> None:
     level = {"bare SDK": [1.0] * rounds, "agentkit": [1.1] * rounds, "strands": [1.1] * rounds}
     assert not bench.verdict(level)
     assert bench.verdict({"bare SDK": [1.0] * rounds, "agentkit": [1.1] * rounds})  # without Strands installed
+
+
+def test_the_verdict_compares_with_the_path_strands_agent_uses(bench: Any) -> None:
+    """call_tool_async, as Strands' agent calls its MCP tools; call_tool_sync is reported but does not decide."""
+    rounds = 20
+    wall = {"bare SDK": [1.0] * rounds, "agentkit": [1.1] * rounds, "strands": [1.15] * rounds}
+    wall["strands sync"] = [1.05] * rounds
+    assert bench.verdict(wall)
