@@ -365,9 +365,8 @@ class MCPServer:
         return asyncio.run_coroutine_threadsafe(coro, self._server_loop())
 
     async def _on_server_loop(self, coro: Any) -> Any:
-        """Await `coro` run on the server's loop: a task there, whose outcome is handed straight to this loop
-        (one wake-up each way, without the concurrent Future that run_coroutine_threadsafe and wrap_future
-        put between). A caller that gives up cancels the task."""
+        """Await `coro` run as a task on the server's loop (one wake-up each way, see the module doc); a caller
+        that gives up cancels the task."""
         loop = self._server_loop()
         waiter = asyncio.get_running_loop().create_future()
         handoff = _Handoff(coro, waiter)
