@@ -3,7 +3,10 @@
 The protocol is spoken by the official `mcp` SDK (its high-level `mcp.client.Client`), never by hand. Each
 server's session lives on one daemon thread with its own event loop, as Strands' MCPClient does: the SDK's
 transports are anyio task groups that must be entered and left by the same task, and an agent may be driven
-from any loop (sync `agent(...)` calls, several `asyncio.run`s). Calls hop to that loop and back.
+from any loop (sync `agent(...)` calls, several `asyncio.run`s). Calls hop to that loop and back: the two
+thread wake-ups are most of what agentkit adds to a call (benchmarks/RESULTS.md, "MCP client"), so the outcome
+is handed straight to the caller's loop (`_Handoff`), without the concurrent Future that
+`run_coroutine_threadsafe` and `wrap_future` put between.
 
 - A server starts on first use (the agent lists its tools when a run first needs them) and stops with
   `close()` (the agent's `close()` / `with` block closes it).
@@ -236,8 +239,7 @@ class MCPServer:
 
     def _caller(self, remote: str) -> Callable[..., Any]:
         async def call(**arguments: Any) -> Any:
-            future = self._submit(self._call(remote, arguments))
-            return await asyncio.wrap_future(future)
+            return await self._on_server_loop(self._call(remote, arguments))
 
         call.__name__ = remote
         return call
@@ -350,14 +352,30 @@ class MCPServer:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(task, 5)
 
-    def _submit(self, coro: Any) -> Future[Any]:
+    def _server_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=loop.run_forever, name=f"agentkit-mcp-{self.name}", daemon=True)
                 thread.start()
                 self._loop, self._thread, self._connecting = loop, thread, None
-            return asyncio.run_coroutine_threadsafe(coro, self._loop)
+            return self._loop
+
+    def _submit(self, coro: Any) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self._server_loop())
+
+    async def _on_server_loop(self, coro: Any) -> Any:
+        """Await `coro` run as a task on the server's loop (one wake-up each way, see the module doc); a caller
+        that gives up cancels the task."""
+        loop = self._server_loop()
+        waiter = asyncio.get_running_loop().create_future()
+        handoff = _Handoff(coro, waiter)
+        loop.call_soon_threadsafe(handoff.start, loop)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            loop.call_soon_threadsafe(handoff.cancel)
+            raise
 
     def _run(self, coro: Any, timeout: float, what: str) -> Any:
         future = self._submit(coro)
@@ -381,6 +399,41 @@ class MCPServer:
             prefixed = f"{_safe(self.name)}_{_safe(remote)}"[:64]
             return prefixed
         return remote
+
+
+class _Handoff:
+    """One coroutine run as a task on a server's loop for a caller waiting on `waiter`, on its own loop."""
+
+    __slots__ = ("coro", "task", "waiter")
+
+    def __init__(self, coro: Any, waiter: asyncio.Future[Any]) -> None:
+        self.coro = coro
+        self.waiter = waiter
+        self.task: asyncio.Task[Any] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:  # on the server's loop
+        self.task = loop.create_task(self.coro)
+        self.task.add_done_callback(self._reply)
+
+    def cancel(self) -> None:  # on the server's loop, after start
+        if self.task is not None:
+            self.task.cancel()
+
+    def _reply(self, task: asyncio.Task[Any]) -> None:
+        error = None if task.cancelled() else task.exception()  # retrieved here, so never logged as lost
+        with contextlib.suppress(RuntimeError):  # the caller's loop has closed: nobody waits any more
+            self.waiter.get_loop().call_soon_threadsafe(_settle, self.waiter, task, error)
+
+
+def _settle(waiter: asyncio.Future[Any], task: asyncio.Task[Any], error: BaseException | None) -> None:
+    if waiter.done():  # the caller gave up
+        return
+    if task.cancelled():
+        waiter.cancel()
+    elif error is not None:
+        waiter.set_exception(error)
+    else:
+        waiter.set_result(task.result())
 
 
 def _confined_target(
