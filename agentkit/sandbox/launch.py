@@ -90,12 +90,15 @@ class Launch:
                 preexec_fn=self.preexec_fn,
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            self.release()
-            raise SandboxError(
-                f"could not start {what} in the {self.backend} sandbox: {exc} (run 'agentkit sandbox doctor')"
-            ) from None
+            raise self._not_started(what, exc) from None
         finally:
             self.close_fds()
+
+    def _not_started(self, what: str, exc: BaseException) -> SandboxError:
+        self.release()
+        return SandboxError(
+            f"could not start {what} in the {self.backend} sandbox: {exc} (run 'agentkit sandbox doctor')"
+        )
 
     def _start_prejoined(self, *, stdin: int, stderr: int, what: str) -> subprocess.Popen[bytes]:
         launcher, self.launcher = self.launcher, None
@@ -113,10 +116,7 @@ class Launch:
         except OSError as exc:
             launcher.discard()
             self.cgroup = None  # the launcher's, handed back by discard
-            self.release()
-            raise SandboxError(
-                f"could not start {what} in the {self.backend} sandbox: {exc} (run 'agentkit sandbox doctor')"
-            ) from None
+            raise self._not_started(what, exc) from None
         finally:
             self.close_fds()
 

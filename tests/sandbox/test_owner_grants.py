@@ -30,6 +30,7 @@ from agentkit.sandbox.identity import grant_owner
 from agentkit.tooling import Needs, Tool
 
 from . import toolmods
+from .cli import sandbox_run_rw_dot
 
 BACKENDS = [b for b in probe().available() if b in ("bwrap", "landlock", "rlimits")]
 ISOLATING = [b for b in BACKENDS if b != "rlimits"]
@@ -202,13 +203,7 @@ def test_the_group_is_one_the_owner_has_never_root_s(shared: Path) -> None:
 
 def test_the_cli_rw_of_another_users_folder_writes_as_that_user(shared: Path) -> None:
     alice = folder(shared, "alice", ALICE)
-    done = subprocess.run(
-        [sys.executable, "-m", "agentkit", "sandbox", "run", "--rw", ".", "--", "sh", "-c", "id -u > written.txt"],
-        cwd=alice,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = sandbox_run_rw_dot(alice, "id -u > written.txt")
     assert done.returncode == 0, done.stderr
     assert (alice / "written.txt").read_text() == f"{ALICE}\n" and (alice / "written.txt").stat().st_uid == ALICE
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -27,6 +26,7 @@ from agentkit.sandbox.identity import hand_over
 from agentkit.tooling import Needs, Tool
 
 from . import toolmods
+from .cli import sandbox_run_rw_dot
 
 PY = os.path.realpath(sys.executable)
 BACKENDS = [b for b in probe().available() if b in ("bwrap", "landlock", "rlimits")]
@@ -105,13 +105,7 @@ def test_a_root_mapped_sandbox_cannot_read_root_only_files(backend: str, tmp_pat
 
 def test_the_cli_rw_dot_works_as_root_or_not(tmp_path: Path) -> None:
     folder = root_folder(tmp_path, "cwd")
-    done = subprocess.run(
-        [sys.executable, "-m", "agentkit", "sandbox", "run", "--rw", ".", "--", "sh", "-c", "echo hi > written.txt"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = sandbox_run_rw_dot(folder, "echo hi > written.txt")
     assert done.returncode == 0, done.stderr
     assert (folder / "written.txt").read_text() == "hi\n"
 
