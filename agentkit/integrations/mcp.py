@@ -167,11 +167,9 @@ class MCPServer:
             from mcp.client.streamable_http import streamable_http_client
 
             timeout = httpx2.Timeout(30.0, read=300.0)
-            hooks = {"response": [remember]}
+            client = _same_origin_client(url, last, response_hooks=[remember])
             async with (
-                httpx2.AsyncClient(
-                    headers=fixed, auth=auth, timeout=timeout, follow_redirects=True, event_hooks=hooks
-                ) as http_client,
+                client(headers=fixed, timeout=timeout, auth=auth) as http_client,
                 streamable_http_client(url, http_client=http_client) as streams,
             ):
                 yield streams
@@ -195,13 +193,16 @@ class MCPServer:
         if not re.match(r"^https?://", url):
             raise ConfigError(f"MCPServer.sse needs an http:// or https:// URL, got {url!r}")
         fixed = dict(headers or {})
+        last: dict[str, str] = {}
 
         def target() -> Any:
             from mcp.client.sse import sse_client
 
-            return sse_client(url, headers=fixed, auth=auth)
+            return sse_client(url, headers=fixed, auth=auth, httpx_client_factory=_same_origin_client(url, last))
 
-        return cls(name or _name_from_url(url), target, transport="sse", **options)
+        server = cls(name or _name_from_url(url), target, transport="sse", **options)
+        server._refusal = last
+        return server
 
     def __repr__(self) -> str:
         return f"MCPServer({self.name!r})"
@@ -525,6 +526,30 @@ def _name_from(command: str, args: Sequence[str]) -> str:
 
 def _basename(path: str) -> str:
     return re.split(r"[\\/]", path.rstrip("/\\"))[-1]
+
+
+def _same_origin_client(url: str, last: dict[str, str], response_hooks: Sequence[Any] = ()) -> Any:
+    """A factory of the SDK's HTTP clients (`headers`, `timeout`, `auth` -> httpx2.AsyncClient) that follows
+    redirects within the server's origin only. httpx drops `Authorization` on a redirect to another origin, but
+    not the rest of a signed request (SigV4's `X-Amz-Security-Token`, an API-key header): such a redirect is
+    refused, and the error says so (through `last`, like an HTTP refusal)."""
+    import httpx2
+
+    origin = httpx2.URL(url).origin
+
+    async def guard(request: Any) -> None:
+        if request.url.origin != origin:
+            last["refusal"] = (
+                f"a redirect to another origin ({request.url.scheme}://{request.url.host}), which agentkit does "
+                "not follow with this server's headers and credentials; configure the URL it redirects to"
+            )
+            raise httpx2.RequestError("redirect to another origin refused", request=request)
+
+    def make(headers: Any = None, timeout: Any = None, auth: Any = None) -> Any:
+        hooks = {"request": [guard], "response": list(response_hooks)}
+        return httpx2.AsyncClient(headers=headers, timeout=timeout, auth=auth, follow_redirects=True, event_hooks=hooks)
+
+    return make
 
 
 def _name_from_url(url: str) -> str:

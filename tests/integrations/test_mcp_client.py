@@ -406,3 +406,65 @@ def test_sigv4_signs_requests_for_an_agentcore_gateway() -> None:
     assert signer.signature(signer.string_to_sign(request, canonical), request) == parts["Signature"]
     wrong = SigV4Auth(Credentials("AKIDEXAMPLE", "other-secret", "tok"), "bedrock-agentcore", "us-west-2")
     assert wrong.signature(wrong.string_to_sign(request, canonical), request) != parts["Signature"]
+
+
+def redirecting_server(redirects: dict[str, str]) -> tuple[Any, list[tuple[str, str, dict[str, str]]], str]:
+    """A server that answers a path in `redirects` with a 307 to its target, and records every other request
+    (method, path, headers) and refuses it (HTTP 500); also returns its origin."""
+    import http.server
+
+    seen: list[tuple[str, str, dict[str, str]]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            target = redirects.get(self.path)
+            if target is None:
+                seen.append((self.command, self.path, dict(self.headers)))
+            self.send_response(307 if target else 500)
+            if target:
+                self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = do_DELETE = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, seen, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
+@pytest.mark.parametrize("transport", ["http", "sse"])
+def test_a_redirect_to_another_origin_is_refused_and_sends_no_credentials_there(transport: str) -> None:
+    """httpx drops only `Authorization` on a cross-origin redirect; a SigV4 session token or an API key would
+    have gone along. The redirect is refused and the error says why."""
+    elsewhere, reached, elsewhere_origin = redirecting_server({})
+    here, _, here_origin = redirecting_server({"/mcp": elsewhere_origin + "/mcp"})
+    module = mcp()
+    make = module.MCPServer.http if transport == "http" else module.MCPServer.sse
+    server = make(here_origin + "/mcp", headers={"X-Api-Key": "secret", "X-Amz-Security-Token": "tok"}, name="gw")
+    try:
+        with pytest.raises(module.MCPServerError, match="redirect to another origin") as caught:
+            server.tools()
+        assert "MCP server 'gw'" in str(caught.value)
+    finally:
+        server.close()
+        here.shutdown()
+        elsewhere.shutdown()
+    assert reached == []  # nothing at all reached the other origin
+
+
+def test_a_redirect_within_the_servers_origin_is_followed_with_its_headers() -> None:
+    httpd, seen, origin = redirecting_server({"/old": "/mcp"})
+    module = mcp()
+    server = module.MCPServer.http(origin + "/old", headers={"X-Api-Key": "k1"}, name="gw")
+    try:
+        with pytest.raises(module.MCPServerError, match="MCP server 'gw'"):
+            server.tools()
+    finally:
+        server.close()
+        httpd.shutdown()
+    assert seen and seen[0][:2] == ("POST", "/mcp") and seen[0][2]["X-Api-Key"] == "k1"
