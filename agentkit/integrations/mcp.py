@@ -22,7 +22,7 @@ is handed straight to the caller's loop (`_Handoff`), without the concurrent Fut
   (`_mcp_confined.py` starts it from the sandbox's launch and moves JSON-RPC lines for the SDK's session).
 - Transports: stdio, streamable HTTP (`headers=`, `auth=` an httpx2.Auth; for an AgentCore Gateway `SigV4(region)`
   with IAM authorization, a bearer token in `headers`, or `oauth_client_credentials(...)`, see `_mcp_auth.py`)
-  and the legacy HTTP+SSE one.
+  and the legacy HTTP+SSE one. Redirects are followed within the server's origin only (`_same_origin_client`).
 """
 
 from __future__ import annotations
