@@ -328,28 +328,23 @@ def test_filesystem_server_reads_a_file_in_its_root(tmp_path: Path) -> None:
         server.close()
 
 
+def refused_listing(server: Any, match: str, *servers: Any) -> pytest.ExceptionInfo[Exception]:
+    """List `server`'s tools, which must fail with an MCPServerError matching `match`; then close it and shut the
+    HTTP `servers` down."""
+    try:
+        with pytest.raises(mcp().MCPServerError, match=match) as caught:
+            server.tools()
+        return caught
+    finally:
+        server.close()
+        for httpd in servers:
+            httpd.shutdown()
+
+
 def recording_server() -> tuple[Any, list[dict[str, Any]], str]:
-    """A plain HTTP server that records each request (its headers, and its method, path and body under
-    `_method`, `_path` and `_body`) and refuses it (HTTP 500)."""
-    import http.server
-    import threading
-
-    seen: list[dict[str, Any]] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            seen.append({**dict(self.headers), "_method": "POST", "_path": self.path, "_body": body})
-            self.send_response(500)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, seen, f"http://127.0.0.1:{httpd.server_address[1]}/mcp"
+    """A plain HTTP server that records each request and refuses it (HTTP 500); see `http_server`."""
+    httpd, seen, origin = http_server({})
+    return httpd, seen, origin + "/mcp"
 
 
 def test_http_headers_and_auth_are_sent() -> None:
@@ -359,13 +354,8 @@ def test_http_headers_and_auth_are_sent() -> None:
     httpd, seen, url = recording_server()
     module = mcp()
     server = module.MCPServer.http(url, headers={"X-Api-Key": "k1"}, auth=httpx2.BasicAuth("u", "p"), name="gw")
-    try:
-        with pytest.raises(module.MCPServerError, match="MCP server 'gw'"):
-            server.tools()
-        assert seen and seen[0]["X-Api-Key"] == "k1" and seen[0]["Authorization"].startswith("Basic ")
-    finally:
-        server.close()
-        httpd.shutdown()
+    refused_listing(server, "MCP server 'gw'", httpd)
+    assert seen and seen[0]["X-Api-Key"] == "k1" and seen[0]["Authorization"].startswith("Basic ")
 
 
 def test_sigv4_signs_requests_for_an_agentcore_gateway() -> None:
@@ -382,12 +372,7 @@ def test_sigv4_signs_requests_for_an_agentcore_gateway() -> None:
         aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="wJalrXUtnFEMI", aws_session_token="tok"
     )
     server = module.MCPServer.http(url, auth=module.SigV4("us-west-2", session=session), name="gateway")
-    try:
-        with pytest.raises(module.MCPServerError, match="MCP server 'gateway'"):
-            server.tools()
-    finally:
-        server.close()
-        httpd.shutdown()
+    refused_listing(server, "MCP server 'gateway'", httpd)
     got = seen[0]
     algorithm, _, fields = got["Authorization"].partition(" ")
     parts = dict(field.strip().split("=", 1) for field in fields.split(","))
@@ -408,19 +393,20 @@ def test_sigv4_signs_requests_for_an_agentcore_gateway() -> None:
     assert wrong.signature(wrong.string_to_sign(request, canonical), request) != parts["Signature"]
 
 
-def redirecting_server(redirects: dict[str, str]) -> tuple[Any, list[tuple[str, str, dict[str, str]]], str]:
+def http_server(redirects: dict[str, str]) -> tuple[Any, list[dict[str, Any]], str]:
     """A server that answers a path in `redirects` with a 307 to its target, and records every other request
-    (method, path, headers) and refuses it (HTTP 500); also returns its origin."""
+    (its headers, and its method, path and body under `_method`, `_path` and `_body`) and refuses it (HTTP
+    500); also returns its origin."""
     import http.server
 
-    seen: list[tuple[str, str, dict[str, str]]] = []
+    seen: list[dict[str, Any]] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _answer(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             target = redirects.get(self.path)
             if target is None:
-                seen.append((self.command, self.path, dict(self.headers)))
+                seen.append({**dict(self.headers), "_method": self.command, "_path": self.path, "_body": body})
             self.send_response(307 if target else 500)
             if target:
                 self.send_header("Location", target)
@@ -441,30 +427,19 @@ def redirecting_server(redirects: dict[str, str]) -> tuple[Any, list[tuple[str, 
 def test_a_redirect_to_another_origin_is_refused_and_sends_no_credentials_there(transport: str) -> None:
     """httpx drops only `Authorization` on a cross-origin redirect; a SigV4 session token or an API key would
     have gone along. The redirect is refused and the error says why."""
-    elsewhere, reached, elsewhere_origin = redirecting_server({})
-    here, _, here_origin = redirecting_server({"/mcp": elsewhere_origin + "/mcp"})
+    elsewhere, reached, elsewhere_origin = http_server({})
+    here, _, here_origin = http_server({"/mcp": elsewhere_origin + "/mcp"})
     module = mcp()
     make = module.MCPServer.http if transport == "http" else module.MCPServer.sse
     server = make(here_origin + "/mcp", headers={"X-Api-Key": "secret", "X-Amz-Security-Token": "tok"}, name="gw")
-    try:
-        with pytest.raises(module.MCPServerError, match="redirect to another origin") as caught:
-            server.tools()
-        assert "MCP server 'gw'" in str(caught.value)
-    finally:
-        server.close()
-        here.shutdown()
-        elsewhere.shutdown()
+    caught = refused_listing(server, "redirect to another origin", here, elsewhere)
+    assert "MCP server 'gw'" in str(caught.value)
     assert reached == []  # nothing at all reached the other origin
 
 
 def test_a_redirect_within_the_servers_origin_is_followed_with_its_headers() -> None:
-    httpd, seen, origin = redirecting_server({"/old": "/mcp"})
+    httpd, seen, origin = http_server({"/old": "/mcp"})
     module = mcp()
     server = module.MCPServer.http(origin + "/old", headers={"X-Api-Key": "k1"}, name="gw")
-    try:
-        with pytest.raises(module.MCPServerError, match="MCP server 'gw'"):
-            server.tools()
-    finally:
-        server.close()
-        httpd.shutdown()
-    assert seen and seen[0][:2] == ("POST", "/mcp") and seen[0][2]["X-Api-Key"] == "k1"
+    refused_listing(server, "MCP server 'gw'", httpd)
+    assert seen and (seen[0]["_method"], seen[0]["_path"], seen[0]["X-Api-Key"]) == ("POST", "/mcp", "k1")
