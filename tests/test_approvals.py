@@ -3,6 +3,7 @@ pending approval is in the durable session, so a new process (after SIGKILL) can
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -171,26 +173,49 @@ agent = Agent(model=FunctionModel(answer), tools=[write_file])
     ],
 )
 def test_cli_asks_on_the_terminal(tmp_path: Path, agent_file: str, reply: str, expected: str) -> None:
+    with _on_a_terminal(tmp_path, agent_file, ["run", "{path}", "go"]) as (terminal, out):
+        terminal.wait_for(lambda screen: "allow launch" in screen or "allow write_file" in screen)
+        terminal.type(reply)
+    assert expected in out.read_text()
+
+
+class _Tmux:
+    """A tmux session running one command, with a 30-second budget for everything waited on."""
+
+    def __init__(self, session: str) -> None:
+        self.session = session
+        self.deadline = time.monotonic() + 30
+
+    def type(self, line: str) -> None:
+        """`line` and Enter (an empty line: Enter alone)."""
+        keys = [line, "Enter"] if line else ["Enter"]
+        subprocess.run(["tmux", "send-keys", "-t", self.session, *keys], check=True)
+
+    def wait_for(self, ready: Callable[[str], bool]) -> None:
+        """Until `ready(screen)`; the screen is in the failure when the budget runs out."""
+        while not ready(_screen(self.session)):
+            assert time.monotonic() < self.deadline, _screen(self.session)
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def _on_a_terminal(tmp_path: Path, agent_file: str, args: list[str]) -> Iterator[tuple[_Tmux, Path]]:
+    """`agentkit ARGS` ("{path}" names the agent file) on a tmux terminal; the block drives it, and on leaving
+    it the command must end with exit status 0. Yields the terminal and the file its stdout goes to."""
     path = tmp_path / "rockets.py"
     path.write_text(agent_file)
     done, out = tmp_path / "done", tmp_path / "out"
-    session = f"agentkit-approve-{os.getpid()}"
+    terminal = _Tmux(f"agentkit-approve-{os.getpid()}-{tmp_path.name}")
     env = f"AGENTKIT_HOME={os.environ['AGENTKIT_HOME']} "
-    command = f"{env}{sys.executable} -m agentkit run {path} go > {out}; echo EXIT=$? > {done}; sleep 30"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", command], check=True)
+    cli = " ".join(arg.format(path=path) for arg in args)
+    command = f"{env}{sys.executable} -m agentkit {cli} > {out}; echo EXIT=$? > {done}; sleep 30"
+    subprocess.run(["tmux", "new-session", "-d", "-s", terminal.session, "-x", "160", "-y", "40", command], check=True)
     try:
-        deadline = time.monotonic() + 30
-        while "allow launch" not in _screen(session) and "allow write_file" not in _screen(session):
-            assert time.monotonic() < deadline, _screen(session)
-            time.sleep(0.1)
-        subprocess.run(["tmux", "send-keys", "-t", session, reply, "Enter"], check=True)
-        while not done.exists():
-            assert time.monotonic() < deadline, _screen(session)
-            time.sleep(0.1)
+        yield terminal, out
+        terminal.wait_for(lambda _: done.exists())
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run(["tmux", "kill-session", "-t", terminal.session], capture_output=True)
     assert done.read_text().strip() == "EXIT=0"
-    assert expected in out.read_text()
 
 
 def _screen(session: str) -> str:
@@ -271,27 +296,9 @@ def test_a_tool_that_changes_nothing_is_not_asked_about(monkeypatch: pytest.Monk
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)")
 def test_chat_asks_on_the_terminal(tmp_path: Path) -> None:
-    path = tmp_path / "rockets.py"
-    path.write_text(AGENT_FILE)
-    done, out = tmp_path / "done", tmp_path / "out"
-    session = f"agentkit-chat-approve-{os.getpid()}"
-    env = f"AGENTKIT_HOME={os.environ['AGENTKIT_HOME']} "
-    command = f"{env}{sys.executable} -m agentkit chat {path} > {out}; echo EXIT=$? > {done}; sleep 30"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", command], check=True)
-    try:
-        deadline = time.monotonic() + 30
-        subprocess.run(["tmux", "send-keys", "-t", session, "go", "Enter"], check=True)
-        while "allow launch" not in _screen(session):
-            assert time.monotonic() < deadline, _screen(session)
-            time.sleep(0.1)
-        subprocess.run(["tmux", "send-keys", "-t", session, "y", "Enter"], check=True)
-        while "result: launched 3" not in out.read_text():
-            assert time.monotonic() < deadline, _screen(session)
-            time.sleep(0.1)
-        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)  # an empty line ends the chat
-        while not done.exists():
-            assert time.monotonic() < deadline, _screen(session)
-            time.sleep(0.1)
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-    assert done.read_text().strip() == "EXIT=0"
+    with _on_a_terminal(tmp_path, AGENT_FILE, ["chat", "{path}"]) as (terminal, out):
+        terminal.type("go")
+        terminal.wait_for(lambda screen: "allow launch" in screen)
+        terminal.type("y")
+        terminal.wait_for(lambda _: "result: launched 3" in out.read_text())
+        terminal.type("")  # an empty line ends the chat
