@@ -8,11 +8,12 @@ one loader of the service models: parsing those JSON files is most of a new clie
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 from agentkit.errors import MissingExtra
 
-__all__ = ["new_client"]
+__all__ = ["LazyClient", "new_client"]
 
 
 @functools.cache
@@ -31,3 +32,18 @@ def new_client(service: str, region: str | None) -> Any:
     core = botocore.session.Session()
     core.register_component("data_loader", _shared_loader())
     return boto3.session.Session(botocore_session=core).client(service, region_name=region)
+
+
+class LazyClient:
+    """A store's client: the one given, else `new_client(service, region)` on first use (once, from any thread)."""
+
+    def __init__(self, service: str, region: str | None, client: Any = None) -> None:
+        self.service, self.region = service, region
+        self._client = client
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = new_client(self.service, self.region)
+            return self._client

@@ -27,7 +27,7 @@ from typing import Any
 
 from agentkit import strict_json
 from agentkit.errors import SessionBusy, SessionDamaged, SessionError
-from agentkit.session_stores._aws import new_client
+from agentkit.session_stores._aws import LazyClient
 from agentkit.session_stores.base import RawRecord, RecordNumbers, SessionStore, StoredSession, Transcript
 
 __all__ = ["AgentCoreMemoryStore", "AgentCoreMemoryTranscript"]
@@ -61,15 +61,11 @@ class AgentCoreMemoryStore(SessionStore):
         self.actor_id = actor_id
         self.region = region
         self.url = url or f"agentcore-memory://{memory_id}/{actor_id}"
-        self._client = client
-        self._client_lock = threading.Lock()
+        self._client = LazyClient("bedrock-agentcore", region, client)
 
     @property
     def client(self) -> Any:
-        with self._client_lock:
-            if self._client is None:
-                self._client = new_client("bedrock-agentcore", self.region)
-            return self._client
+        return self._client.get()
 
     def transcript(self, session_id: str) -> AgentCoreMemoryTranscript:
         return AgentCoreMemoryTranscript(self, session_id)

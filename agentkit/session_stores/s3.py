@@ -47,7 +47,7 @@ from typing import Any
 
 from agentkit import strict_json
 from agentkit.errors import SessionBusy, SessionDamaged, SessionError
-from agentkit.session_stores._aws import new_client
+from agentkit.session_stores._aws import LazyClient
 from agentkit.session_stores.base import RawRecord, RecordNumbers, SessionStore, StoredSession, Transcript
 
 __all__ = ["MAX_RECORDS", "MAX_RECORD_BYTES", "MAX_SESSION_BYTES", "S3Store", "S3Transcript"]
@@ -85,16 +85,12 @@ class S3Store(SessionStore):
         self.region = region
         self.lease = lease
         self.url = url or f"s3://{bucket}/{self.prefix}"
-        self._client = client
-        self._client_lock = threading.Lock()
+        self._client = LazyClient("s3", region, client)
         self.cache = _RecordCache(CACHE_BYTES)
 
     @property
     def client(self) -> Any:
-        with self._client_lock:
-            if self._client is None:
-                self._client = new_client("s3", self.region)
-            return self._client
+        return self._client.get()
 
     def key(self, session_id: str, name: str = "") -> str:
         return f"{self.prefix}/{session_id}/{name}" if self.prefix else f"{session_id}/{name}"
