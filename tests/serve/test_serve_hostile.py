@@ -337,10 +337,9 @@ def bare_url(request: pytest.FixtureRequest) -> Iterator[str]:
     import importlib
 
     import uvicorn
+    from mcp_support import free_port
 
     from agentkit.serve_http import protocol_class
-
-    from .conftest import free_port
 
     module, name = {
         "httptools": ("uvicorn.protocols.http.httptools_impl", "HttpToolsProtocol"),

@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from s3_support import s3_client
+from serve_support import launch_serve
 
 from agentkit.sessions import Session
 
@@ -22,12 +21,6 @@ pytestmark = pytest.mark.integration
 
 AGENT = Path(__file__).parent.parent / "serve" / "agent_fixture.py"
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_serve(machine: Path, sessions: str, *, flag: bool = False) -> tuple[subprocess.Popen[bytes], str]:
@@ -46,25 +39,8 @@ def start_serve(machine: Path, sessions: str, *, flag: bool = False) -> tuple[su
     options = ["--sessions", sessions] if flag else []
     if not flag:
         env["AGENTKIT_SESSIONS"] = sessions
-    port = free_port()
-    log = (machine / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agentkit", "serve", str(AGENT), "--port", str(port), "--log-level", "info", *options],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (machine / "serve.log").read_text()
-        try:
-            if httpx.get(url + "/ping", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("agentkit serve did not answer /ping:\n" + (machine / "serve.log").read_text())
+    args = [str(AGENT), *options]
+    return launch_serve(args, env, machine / "serve.log")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
