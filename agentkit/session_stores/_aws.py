@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
-from agentkit.errors import MissingExtra
+from agentkit.errors import MissingExtra, SessionError
 
-__all__ = ["LazyClient", "new_client"]
+__all__ = ["LazyClient", "aws_errors", "error_said", "new_client"]
 
 
 @functools.cache
@@ -47,3 +49,27 @@ class LazyClient:
             if self._client is None:
                 self._client = new_client(self.service, self.region)
             return self._client
+
+
+@contextmanager
+def aws_errors(action: str, refused: Callable[[Any], NoReturn]) -> Iterator[None]:
+    """botocore's errors become SessionErrors at a store's edge: `refused(exc)` raises for a service's answer
+    (a ClientError), missing credentials and other botocore failures say what could not be done and why."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        yield
+    except ClientError as exc:
+        refused(exc)
+    except NoCredentialsError:
+        raise SessionError(
+            f"cannot {action}: no AWS credentials; configure them (AWS_PROFILE, aws configure, a role)"
+        ) from None
+    except BotoCoreError as exc:
+        raise SessionError(f"cannot {action}: {exc}") from None
+
+
+def error_said(exc: Any) -> tuple[str, str]:
+    """A ClientError's code, and its message on one line of at most 200 characters."""
+    error = exc.response.get("Error", {})
+    return str(error.get("Code", "")), " ".join(str(error.get("Message", "")).split())[:200]

@@ -22,12 +22,12 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, NoReturn
 
 from agentkit import strict_json
 from agentkit.errors import SessionBusy, SessionDamaged, SessionError
-from agentkit.session_stores._aws import LazyClient
+from agentkit.session_stores._aws import LazyClient, aws_errors, error_said
 from agentkit.session_stores.base import RawRecord, RecordNumbers, SessionStore, StoredSession, Transcript
 
 __all__ = ["AgentCoreMemoryStore", "AgentCoreMemoryTranscript"]
@@ -219,22 +219,11 @@ def _pages(action: str, call: Any, **params: Any) -> Iterator[dict[str, Any]]:
     raise SessionError(f"cannot {action}: it is more than {MAX_PAGES:,} pages of 100, more than agentkit reads")
 
 
-@contextmanager
-def _memory_errors(action: str) -> Iterator[None]:
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "")
-        message = " ".join(str(error.get("Message", "")).split())[:200]
+def _memory_errors(action: str) -> AbstractContextManager[None]:
+    def refused(exc: Any) -> NoReturn:
+        code, message = error_said(exc)
         raise SessionError(
             f"cannot {action}: AgentCore Memory said {code}: {message}; check the memory id, region and credentials"
         ) from None
-    except NoCredentialsError:
-        raise SessionError(
-            f"cannot {action}: no AWS credentials; configure them (AWS_PROFILE, aws configure, a role)"
-        ) from None
-    except BotoCoreError as exc:
-        raise SessionError(f"cannot {action}: {exc}") from None
+
+    return aws_errors(action, refused)

@@ -39,15 +39,14 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from agentkit import strict_json
 from agentkit.errors import SessionBusy, SessionDamaged, SessionError
-from agentkit.session_stores._aws import LazyClient
+from agentkit.session_stores._aws import LazyClient, aws_errors, error_said
 from agentkit.session_stores.base import RawRecord, RecordNumbers, SessionStore, StoredSession, Transcript
 
 __all__ = ["MAX_RECORDS", "MAX_RECORD_BYTES", "MAX_SESSION_BYTES", "S3Store", "S3Transcript"]
@@ -416,28 +415,18 @@ class _Missing(Exception):
     """The object is not there."""
 
 
-@contextmanager
-def _s3_errors(action: str) -> Iterator[None]:
+def _s3_errors(action: str) -> AbstractContextManager[None]:
     """boto3's errors become ours at this edge: a lost conditional write, a missing object, or a SessionError
     saying what could not be done and why."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
+    def refused(exc: Any) -> NoReturn:
+        code, message = error_said(exc)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
             raise _Conflict(code) from None
         if code in ("NoSuchKey", "404"):
             raise _Missing(code) from None
-        message = " ".join(str(error.get("Message", "")).split())[:200]
         hint = "create the bucket" if code == "NoSuchBucket" else "check the bucket, prefix, region and credentials"
         raise SessionError(f"cannot {action}: S3 said {code or status}: {message}; {hint}") from None
-    except NoCredentialsError:
-        raise SessionError(
-            f"cannot {action}: no AWS credentials; configure them (AWS_PROFILE, aws configure, a role)"
-        ) from None
-    except BotoCoreError as exc:
-        raise SessionError(f"cannot {action}: {exc}") from None
+
+    return aws_errors(action, refused)
