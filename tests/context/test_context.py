@@ -59,6 +59,11 @@ def paging_model(pages: int, seen: list[list[Message]] | None = None) -> Functio
     return FunctionModel(script)
 
 
+def paging_agent(pages: int, seen: list[list[Message]] | None = None, **options: Any) -> Agent:
+    """An agent on `paging_model` with `read_page`, system prompt "s", tools in process, and `options`."""
+    return Agent(paging_model(pages, seen), [read_page], system_prompt="s", executor=InProcessExecutor(), **options)
+
+
 def chars(messages: Sequence[Message]) -> int:
     total = 0
     for m in messages:
@@ -98,13 +103,7 @@ def test_a_2000_turn_run_with_2kb_results_fits_a_32k_window_and_the_transcript_k
 
 def test_old_results_are_cleared_with_a_note_before_turns_are_left_out() -> None:
     seen: list[list[Message]] = []
-    agent = Agent(
-        paging_model(30, seen),
-        [read_page],
-        system_prompt="s",
-        executor=InProcessExecutor(),
-        context_window=8_000,
-    )
+    agent = paging_agent(30, seen, context_window=8_000)
     events = asyncio.run(_events(agent, TASK))
     reduced = [e for e in events if isinstance(e, ContextReduced)]
     assert reduced and reduced[0].cleared > 0 and reduced[0].left_out == 0
@@ -120,14 +119,7 @@ def test_old_results_are_cleared_with_a_note_before_turns_are_left_out() -> None
 
 def test_sliding_window_leaves_out_whole_turns_and_says_so_on_the_task() -> None:
     seen: list[list[Message]] = []
-    agent = Agent(
-        paging_model(40, seen),
-        [read_page],
-        system_prompt="s",
-        executor=InProcessExecutor(),
-        context=SlidingWindow(),
-        context_window=6_000,
-    )
+    agent = paging_agent(40, seen, context=SlidingWindow(), context_window=6_000)
     assert agent(TASK).stop_reason == "end_turn"
     last = seen[-1]
     check_valid(last)
@@ -236,9 +228,7 @@ def test_before_model_call_hooks_see_the_reduced_view_and_the_retry_after_an_ove
 
 def test_a_hook_that_amends_the_request_amends_the_reduced_view() -> None:
     seen: list[list[Message]] = []
-    agent = Agent(
-        paging_model(30, seen), [read_page], system_prompt="s", executor=InProcessExecutor(), context_window=6_000
-    )
+    agent = paging_agent(30, seen, context_window=6_000)
     agent.hooks.add(
         "before_model_call",
         lambda request: dataclasses.replace(request, messages=[*request.messages[:-1], request.messages[-1]]),
@@ -372,7 +362,7 @@ def test_a_bad_context_setting_is_a_clear_config_error(kwargs: dict[str, Any], w
 
 
 def test_a_conversation_put_in_place_of_another_is_not_read_through_the_old_reduction() -> None:
-    agent = Agent(paging_model(30), [read_page], system_prompt="s", executor=InProcessExecutor(), context_window=6_000)
+    agent = paging_agent(30, context_window=6_000)
     agent(TASK)
     assert agent.context is not None and agent.context._record is not None
     fresh = [m for m in agent.messages if m.role != "system"]  # another conversation, as long as the old one
@@ -385,9 +375,7 @@ def test_a_reduction_record_rebuilds_the_same_view_and_stays_small() -> None:
     from agentkit.context import Counter
     from agentkit.context.view import decode, encode
 
-    agent = Agent(
-        paging_model(200), [read_page], system_prompt="s", executor=InProcessExecutor(), context_window=20_000
-    )
+    agent = paging_agent(200, context_window=20_000)
     agent(TASK)
     manager = agent.context
     assert manager is not None and manager._record is not None
