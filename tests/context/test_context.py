@@ -287,18 +287,23 @@ def huge_file(path: str) -> str:
     return "z" * 200_000
 
 
-def test_a_result_too_big_for_the_window_is_cut_in_the_view_with_a_note_and_kept_whole() -> None:
-    seen: list[list[Message]] = []
+def huge_file_agent(paths: list[str], answer: str, seen: list[list[Message]]) -> Agent:
+    """One turn calling `huge_file` on each of `paths` at once, then `answer`, in an 8,000-token window."""
 
     def script(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> Turn:
         seen.append(list(messages))
         if messages[-1].role == "tool":
-            return Turn(text="read it")
-        return Turn(calls=[ToolCall(name="huge_file", arguments={"path": "big.log"})])
+            return Turn(text=answer)
+        return Turn(calls=[ToolCall(name="huge_file", arguments={"path": path}) for path in paths])
 
-    agent = Agent(
+    return Agent(
         FunctionModel(script), [huge_file], system_prompt="s", executor=InProcessExecutor(), context_window=8_000
     )
+
+
+def test_a_result_too_big_for_the_window_is_cut_in_the_view_with_a_note_and_kept_whole() -> None:
+    seen: list[list[Message]] = []
+    agent = huge_file_agent(["big.log"], "read it", seen)
     assert agent(TASK).text == "read it"
     (shown,) = seen[-1][-1].tool_results
     assert len(shown.content) < 10_000
@@ -308,16 +313,7 @@ def test_a_result_too_big_for_the_window_is_cut_in_the_view_with_a_note_and_kept
 
 def test_results_of_many_calls_at_once_share_the_room_of_one_in_the_view() -> None:
     seen: list[list[Message]] = []
-
-    def script(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> Turn:
-        seen.append(list(messages))
-        if messages[-1].role == "tool":
-            return Turn(text="read them")
-        return Turn(calls=[ToolCall(name="huge_file", arguments={"path": f"big{i}.log"}) for i in range(20)])
-
-    agent = Agent(
-        FunctionModel(script), [huge_file], system_prompt="s", executor=InProcessExecutor(), context_window=8_000
-    )
+    agent = huge_file_agent([f"big{i}.log" for i in range(20)], "read them", seen)
     assert agent(TASK).text == "read them"
     assert chars(seen[-1]) < 15_000  # 20 results cut to 7,000 characters each would be 140,000: 5x the window
     assert all("cut to fit the context window" in r.content for r in seen[-1][-1].tool_results)
