@@ -6,15 +6,15 @@ on, a third of a bubblewrap cold start. A command started from a process already
 there and moves nothing. (cgroup v2's `clone3(CLONE_INTO_CGROUP)` would do the same in the kernel, but
 Python's subprocess cannot pass it, and cgroup v1 has no equivalent.)
 
-So, where per-call cgroups are made (as root), bubblewrap calls start from a launcher: a small isolated
-Python process (`python -S -I`) started in a fresh group by one background thread, holding its own stdin,
-stdout and stderr pipes and one end of a SOCK_SEQPACKET socket pair. It says "ready" and waits. A call
-takes it, sends the command (argv, environment, working directory, rlimits, and the descriptors to place,
-by SCM_RIGHTS), and the launcher sets the rlimits and execs the command in its own place: same pid, same
-`Popen`, same pipes. The next launcher starts while the call runs. The first call of a kind, and a call
-that finds none ready, start the ordinary way (fork, join, exec). A launcher is never reused: once it has
-exec'd, it is the command. The price is one waiting process per kind of call (at most `_Launchers.KEEP`)
-and, per call, one launcher start in the background (about a plain interpreter start of CPU).
+So, where per-call cgroups are made (as root), bubblewrap calls start from a launcher: a small isolated Python
+process (`python -S -I`) started in a fresh group by one background thread, holding its own stdin, stdout and
+stderr pipes and one end of a SOCK_SEQPACKET socket pair. It says "ready" and waits. A call takes it and
+sends, by SCM_RIGHTS, the descriptors to place and a memfd holding the command (argv, environment, working
+directory, rlimits); the launcher sets the rlimits and execs the command in its own place: same pid, same
+`Popen`, same pipes. The next launcher starts while the call runs. The first call of a kind, and a call that
+finds none ready, start the ordinary way (fork, join, exec). A launcher is never reused: once it has exec'd,
+it is the command. The price is one waiting process per kind of call (at most `_Launchers.KEEP`) and, per
+call, one launcher start in the background (about a plain interpreter start of CPU).
 
 Landlock and rlimits launches still move their child (their setup between fork and exec is agentkit's own
 code, which an isolated launcher would have to import: several times its start-up cost).
@@ -42,23 +42,25 @@ from agentkit.sandbox.cgroup import SandboxCgroup, cgroup_support, join
 __all__ = ["ReadyLauncher", "launchers", "start_launcher"]
 
 # Only builtin and C modules: `socket` and `json` would each double the launcher's start-up time. The
-# request is marshalled (the parent is its only writer).
+# request is marshalled (the parent is its only writer) into a memfd, the last descriptor sent: a socket
+# message is capped far below what an exec may carry (a 300 KB command line would not fit in one).
 _LAUNCHER = r"""
 import _socket, fcntl, marshal, os, resource, sys
 sock = _socket.socket(fileno=int(sys.argv[1]))
 try:
     sock.send(b"ready")
-    data, ancillary, _, _ = sock.recvmsg(1 << 20, _socket.CMSG_SPACE(16 * 4))
+    data, ancillary, _, _ = sock.recvmsg(16, _socket.CMSG_SPACE(16 * 4))
 except OSError:
-    os._exit(125)
-if not data:
     os._exit(125)
 fds = []
 for level, kind, payload in ancillary:
     if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
         fds += memoryview(payload).cast("i").tolist()
+if data != b"request" or not fds:
+    os._exit(125)
 sock.close()
-argv, env, cwd, targets, rlimits = marshal.loads(data)
+with os.fdopen(fds.pop(), "rb") as body:
+    argv, env, cwd, targets, rlimits = marshal.loads(body.read())
 try:
     held = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
     for fd in fds:
@@ -108,12 +110,12 @@ class ReadyLauncher:
                 send.append(null)
                 targets.append(target)
         limits = [(which, soft, hard) for which, (soft, hard) in rlimits.items()]
-        request = marshal.dumps((list(argv), dict(env), cwd, targets, limits))
+        body = _memfd(marshal.dumps((list(argv), dict(env), cwd, targets, limits)))
         try:
-            ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", send))] if send else []
-            self.sock.sendmsg([request], ancillary)
+            self.sock.sendmsg([b"request"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [*send, body]))])
         finally:
             self.sock.close()
+            os.close(body)
             if null >= 0:
                 os.close(null)
         for wanted, stream in ((stdin_devnull, "stdin"), (stderr_devnull, "stderr")):
@@ -134,6 +136,16 @@ class ReadyLauncher:
             if pipe is not None:
                 pipe.close()
         self.proc.wait()
+
+
+def _memfd(data: bytes) -> int:
+    """A descriptor of an anonymous file holding `data`, read from its start."""
+    fd = os.memfd_create("agentkit-launch", os.MFD_CLOEXEC)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 class _Launchers:

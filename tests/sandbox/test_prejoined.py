@@ -125,3 +125,16 @@ def test_the_runner_starts_from_waiting_launchers(sandbox: Sandbox) -> None:
     assert sandbox.run([PY, "-S", "-I", "-c", "print('ran')"]).stdout == b"ran\n"
     assert pool.waiting().get(key) != launcher_pid  # the waiting one became that call
     assert resource.getrlimit(resource.RLIMIT_CPU)[0] != 5  # the call's limits never touched this process
+
+
+def test_a_command_line_of_hundreds_of_kilobytes_starts_from_a_launcher(sandbox: Sandbox) -> None:
+    """What a plain exec carries, a launcher carries too: the request travels in a memfd, not in one socket
+    message (which refused 300 KB with EMSGSIZE)."""
+    args = [str(i) * 100_000 for i in range(6)]  # distinct strings: marshal cannot share them
+    launch = _ready_launch(sandbox, [PY, "-S", "-I", "-c", "import sys; print(sum(map(len, sys.argv[1:])))", *args])
+    proc = launch.start(stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, what="test")
+    try:
+        out, err = proc.communicate(timeout=20)
+    finally:
+        launch.release()
+    assert out.strip() == b"600000", err
