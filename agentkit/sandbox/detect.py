@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from agentkit.errors import SandboxError
 from agentkit.sandbox.bwrap_binary import candidates
-from agentkit.sandbox.kernel import landlock_abi, seccomp_error
+from agentkit.sandbox.kernel import landlock_abi, pid_limit_error, seccomp_error
 from agentkit.sandbox.policy import MINIMAL_PATH, Mode
 
 __all__ = ["BACKENDS", "BACKEND_ENV", "Capabilities", "Layer", "choose_backend", "probe"]
@@ -53,6 +53,7 @@ class Capabilities:
     bwrap_path: str | None
     root_userns: bool = False  # as root: a user namespace can be made (landlock/rlimits map root to uid 65534)
     own_userns: bool = False  # as an ordinary user: a user and PID namespace of its own can be made
+    root_pid_limit: bool = False  # as root: a PID namespace's own pid_max bounds its processes (Linux 6.14+)
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -117,6 +118,7 @@ def probe() -> Capabilities:
         bwrap_path=bwrap_path,
         root_userns=is_root and userns_error is None,
         own_userns=not is_root and _own_userns_error() is None,
+        root_pid_limit=is_root and pid_limit_error() is None,
     )
 
 

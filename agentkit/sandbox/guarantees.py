@@ -71,6 +71,8 @@ def _processes(caps: Capabilities, backend: str) -> str:
 
 def _process_count(caps: Capabilities, backend: str) -> str:
     mapped = caps.setpriv is None if backend == "bwrap" else caps.root_userns
+    if caps.is_root and caps.root_pid_limit:
+        return "at most max_processes tasks in its PID namespace (a pid_max of its own), whatever their uid"
     if caps.is_root and mapped:
         return "no per-call count (host uid 0, mapped to uid 65534, is exempt from RLIMIT_NPROC)"
     if caps.is_root:

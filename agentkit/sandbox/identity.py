@@ -1,11 +1,11 @@
 """Who a sandboxed command is when agentkit runs as root: never root, and never with a capability.
 
 - **bwrap**: the command becomes `Policy.sandbox_uid` (65534, nobody) on the host through setpriv, so root's
-  files are someone else's to it and RLIMIT_NPROC binds. When a writable grant is a folder of root's that
-  this uid cannot write (`agentkit sandbox run --rw .` as root), or setpriv is missing, bubblewrap instead
-  maps host root to the sandbox uid in a user namespace: the command is uid 65534 inside, has no capability
-  and no_new_privs, and what it writes belongs to root on the host. /etc is then shown file by file
-  (`ETC_FILES`), so root-only files such as /etc/shadow are not there to read.
+  files are someone else's to it (its process count is its own, not the uid's: see `Policy.max_processes`).
+  When a writable grant is a folder of root's that this uid cannot write (`agentkit sandbox run --rw .` as
+  root), or setpriv is missing, bubblewrap instead maps host root to the sandbox uid in a user namespace: the
+  command is uid 65534 inside, has no capability and no_new_privs, and what it writes belongs to root on the
+  host. /etc is then shown file by file (`ETC_FILES`), so root-only files such as /etc/shadow are not there.
 - **landlock** and **rlimits**: the command enters a user namespace that maps host root to the sandbox uid
   (`enter_user_namespace`, between fork and exec), then drops every capability. A real drop to nobody is not
   workable there: the interpreter usually lives under /root (a virtual environment, pyenv), which nobody
@@ -30,7 +30,8 @@ backend (bubblewrap's; for landlock and rlimits root makes one even where a cgro
 them to signal or trace them; on top, Landlock ABI 6 scopes its signals and abstract sockets, Landlock
 forbids ptrace beyond its domain and hides /proc, and seccomp refuses ptrace and process_vm_*. Under bwrap
 and landlock U's files are out of its reach except the grants; under rlimits (which confines no files) the
-command may read and write whatever U may. Without a pids cgroup, RLIMIT_NPROC counts U's own processes too.
+command may read and write whatever U may. Without a pids cgroup or a PID namespace's own pid_max, RLIMIT_NPROC
+counts U's own processes too.
 With the network granted, seccomp lets sockets through and bubblewrap shares the host's network namespace,
 so U's own Unix sockets that trust uid U (a D-Bus session bus, ssh-agent) may be reachable: abstract ones
 under bwrap and rlimits (Landlock ABI 6 scopes them), pathname ones that the command can see. The other way

@@ -381,6 +381,7 @@ def _build_launch(
     root = caps.is_root
     seccomp = seccomp_bpf(policy.network) if caps.seccomp.ok else None
     launcher_env = {"PATH": MINIMAL_PATH}  # bubblewrap's own environment is readable through /proc/1/environ
+    pid_limit = _pid_namespace_limit(policy, group, root and caps.root_pid_limit)
     if backend == "bwrap":
         inner_nproc = _inner_nproc(policy, group, root)
         if inner_nproc is not None:
@@ -395,8 +396,14 @@ def _build_launch(
             seccomp=seccomp,
         )
         _owner, mapped = _bwrap_identity(policy, root=root, setpriv=caps.setpriv)
-        limits = _rlimits(policy, group=group, per_uid_nproc=not mapped and inner_nproc is None)
-        pre = child_setup(rlimits=limits, cgroup_procs=group.procs_files if group is not None else ())
+        limits = _rlimits(policy, group=group, per_uid_nproc=not mapped and inner_nproc is None and pid_limit is None)
+        pre = child_setup(
+            rlimits=limits,
+            cgroup_procs=group.procs_files if group is not None else (),
+            pid_namespace=pid_limit is not None,  # around bubblewrap's own, which nests in it
+            pid_limit=pid_limit,
+            own_proc=pid_limit is not None,  # bubblewrap finds its children in /proc by the pids it sees
+        )
         return Launch(backend, full, launcher_env, pre, fds, list(fds), None, group, private_pids=True, rlimits=limits)
     if backend in ("landlock", "rlimits"):
         mapped = root and caps.root_userns
@@ -412,6 +419,7 @@ def _build_launch(
             mapped=mapped,
             own_userns=own_userns,
             group=group,
+            pid_limit=pid_limit,
         )
     env = policy.environment()
     if backend == "sandbox-exec":
@@ -419,6 +427,15 @@ def _build_launch(
         pre = child_setup(rlimits=_rlimits(policy, group=None))
         return Launch(backend, ["/usr/bin/sandbox-exec", "-p", profile, *argv], env, pre, cwd=cwd)
     raise ValueError(f"unknown sandbox backend {backend!r}")
+
+
+def _pid_namespace_limit(policy: Policy, group: SandboxCgroup | None, bounded_pidns: bool) -> int | None:
+    """As root without a pids cgroup: the process limit that the launch's own PID namespace holds (its pid_max,
+    see `kernel`), where the kernel has one. RLIMIT_NPROC would not do: host root is exempt from it, and uid
+    65534 is every sandbox's, so one sandbox could fill it for all the others."""
+    if not bounded_pidns or (group is not None and "pids" in group.limits):
+        return None
+    return policy.max_processes
 
 
 def _inner_nproc(policy: Policy, group: SandboxCgroup | None, root: bool) -> list[str] | None:
@@ -445,14 +462,15 @@ def _host_launch(
     mapped: bool,
     own_userns: bool,
     group: SandboxCgroup | None,
+    pid_limit: int | None = None,
 ) -> Launch:
     """Landlock or rlimits: the command runs on the host's file system, with a private TMPDIR of its own;
     as root it becomes the sandbox uid, in a user namespace mapped to root where one can be made (`mapped`),
     else on the host, or, for another user's writable folder, that user on the host (see `identity`).
     Without a cgroup to find its leftovers and count its processes, the command becomes the init of its own
     PID namespace (an ordinary user's in a user namespace of its own, `own_userns`, where RLIMIT_NPROC then
-    counts this sandbox's processes only); run as a folder's owner, always, so it cannot signal that user's
-    other processes."""
+    counts this sandbox's processes only; root's holds at most `pid_limit` tasks, see `_pid_namespace_limit`);
+    run as a folder's owner, always, so it cannot signal that user's other processes."""
     _refuse_host_wide(policy)
     become = None
     owner = grant_owner(policy) if root else None
@@ -475,20 +493,21 @@ def _host_launch(
     if env.get("HOME") == "/tmp":
         env["HOME"] = tmp
     rules = None
-    private_pids = (group is None and (root or own_userns)) or owner is not None
+    private_pids = (group is None and (root or own_userns)) or owner is not None or pid_limit is not None
     if backend == "landlock":
         visible = [p for p in (*extra_ro, *([cwd] if cwd else [])) if not _host_wide(p)]
         read = (*_SYSTEM_DIRS, *ETC_FILES, *_DEV_FILES, *visible, *policy.read_paths)
         rules = (landlock_abi(), read, (*policy.write_paths, "/dev/null"), policy.network)
     pre = child_setup(
         # mapped root keeps host uid 0, which the kernel exempts from RLIMIT_NPROC in any namespace
-        rlimits=_rlimits(policy, group=group, per_uid_nproc=not mapped),
+        rlimits=_rlimits(policy, group=group, per_uid_nproc=not mapped and pid_limit is None),
         seccomp=seccomp,
         landlock=rules,
         drop_caps=root or own_userns,
         cgroup_procs=group.procs_files if group is not None else (),
         pid_namespace=private_pids,
         own_user_namespace=own_userns,
+        pid_limit=pid_limit,
         become=become,
         become_after_landlock=not mapped,
     )

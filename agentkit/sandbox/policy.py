@@ -36,8 +36,11 @@ class Policy:
       memory and tmpfs; see `cgroup.py`), plus RLIMIT_DATA per process; without a cgroup, RLIMIT_AS at 4x
       this (RLIMIT_AS at 1x would break programs that start many threads). bubblewrap's private /tmp
       holds at most this much.
-    - `max_processes`: pids.max of the sandbox's own cgroup; without one, RLIMIT_NPROC (per uid, so shared
-      by every sandbox of that uid, and ignored by the kernel for root).
+    - `max_processes`: tasks (processes and threads) at once: pids.max of the sandbox's own cgroup; without
+      one, as root, the pid_max of its own PID namespace (Linux 6.14+; at least 2); as an ordinary user,
+      RLIMIT_NPROC in a user namespace of its own. Where none of these can be made, RLIMIT_NPROC of the
+      uid (shared by every sandbox of that uid, and ignored by the kernel for root). `sandbox doctor` says
+      which holds here.
     - `max_output_bytes`: stdout and stderr are each cut at this many bytes (the rest is drained and dropped).
     - `max_file_bytes`: RLIMIT_FSIZE (writes past it fail with EFBIG); `max_open_files`: RLIMIT_NOFILE.
     - `network`: off by default (a private network namespace, plus seccomp refusing internet sockets).

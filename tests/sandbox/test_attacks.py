@@ -23,6 +23,8 @@ from _requires import require
 from agentkit.sandbox import Policy, Sandbox
 from agentkit.sandbox.detect import probe
 
+from .switches import switch_off_cgroups
+
 PY = os.path.realpath(sys.executable)
 BACKENDS = [b for b in probe().available() if b in ("bwrap", "landlock", "rlimits")]
 ISOLATING = [b for b in BACKENDS if b != "rlimits"]
@@ -99,10 +101,9 @@ def test_escaped_daemon_dies_and_a_clean_exit_is_rc_0(backend: str) -> None:
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "bwrap"])
 def test_escaped_daemon_dies_without_a_cgroup_too(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point 4 where no cgroup can be made (a container's read-only /sys/fs/cgroup): a PID namespace."""
-    import agentkit.sandbox.cgroup
 
     _pid_namespace_or_skip(backend)
-    monkeypatch.setattr(agentkit.sandbox.cgroup, "cgroup_support", lambda: (False, "switched off by the test"))
+    switch_off_cgroups(monkeypatch)
     token = uuid.uuid4().hex
     code, out, err, res = run(backend, DAEMON.replace("TOKEN", token), wall_seconds=10)
     assert (code, out, res.timed_out) == (0, "parent done\n", False), err  # type: ignore[attr-defined]
@@ -125,7 +126,7 @@ def test_escaped_daemon_of_a_tool_dies_with_its_call(
         pytest.skip(f"no cgroup can be made here: {agentkit.sandbox.cgroup.cgroup_support()[1]}")
     if not cgroup:
         _pid_namespace_or_skip(backend)
-        monkeypatch.setattr(agentkit.sandbox.cgroup, "cgroup_support", lambda: (False, "switched off by the test"))
+        switch_off_cgroups(monkeypatch)
     token = uuid.uuid4().hex
     with WarmWorker(Policy(cpu_seconds=2, wall_seconds=10), sandbox=Sandbox(backend=backend)) as worker:
         assert worker.call(toolmods.__name__, "spawn_daemon", {"token": token}) == "spawned"
@@ -189,8 +190,12 @@ else:
 
 
 def _pids_bound_or_skip(backend: str) -> None:
-    if os.geteuid() == 0 and backend != "bwrap" and not probe().cgroup.ok:
-        pytest.skip(f"RLIMIT_NPROC does not bind root: {backend} needs a cgroup, and {probe().cgroup.detail}")
+    caps = probe()
+    if os.geteuid() == 0 and backend != "bwrap" and not caps.cgroup.ok and not caps.root_pid_limit:
+        pytest.skip(
+            f"RLIMIT_NPROC does not bind root: {backend} needs a cgroup or a PID namespace with a pid_max of its "
+            f"own (Linux 6.14+), and {caps.cgroup.detail}"
+        )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -234,18 +239,16 @@ def test_one_sandbox_full_of_processes_does_not_starve_another(backend: str) -> 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_without_a_cgroup_process_limits_are_per_sandbox_too(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point 7 where no cgroup can be made: RLIMIT_NPROC is set inside a user namespace of the sandbox's own,
-    where the kernel counts that sandbox's processes only: bubblewrap's for an ordinary user, the landlock and
-    rlimits launch's own for an ordinary user. As root there is no such count without a cgroup: RLIMIT_NPROC
-    of uid 65534 is shared, and host uid 0 (mapped to 65534) is exempt from it."""
-    import agentkit.sandbox.cgroup
-
+    """Point 7 where no cgroup can be made. An ordinary user: RLIMIT_NPROC is set inside a user namespace of
+    the sandbox's own, where the kernel counts that sandbox's processes only (bubblewrap's, or the landlock and
+    rlimits launch's own). Root: the sandbox's PID namespace has a pid_max of its own (Linux 6.14+), since
+    RLIMIT_NPROC of uid 65534 is every sandbox's, and host uid 0 (mapped to 65534) is exempt from it."""
     caps = probe()
-    if caps.is_root:
-        pytest.skip("as root without a cgroup there is no per-sandbox process count (see the docstring)")
-    if backend != "bwrap" and not caps.own_userns:
+    if caps.is_root and not caps.root_pid_limit:
+        pytest.skip("as root without a cgroup, the count needs a PID namespace with a pid_max of its own (6.14+)")
+    if not caps.is_root and backend != "bwrap" and not caps.own_userns:
         pytest.skip("no user namespace can be made here: RLIMIT_NPROC counts per uid")
-    monkeypatch.setattr(agentkit.sandbox.cgroup, "cgroup_support", lambda: (False, "switched off by the test"))
+    switch_off_cgroups(monkeypatch)
     _assert_process_limits_are_per_sandbox(backend)
 
 
