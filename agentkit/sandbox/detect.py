@@ -53,6 +53,7 @@ class Capabilities:
     bwrap_path: str | None
     root_userns: bool = False  # as root: a user namespace can be made (landlock/rlimits map root to uid 65534)
     own_userns: bool = False  # as an ordinary user: a user and PID namespace of its own can be made
+    root_pidns: bool = False  # as root: a PID namespace can be made (container runtimes may refuse it)
     root_pid_limit: bool = False  # as root: a PID namespace's own pid_max bounds its processes (Linux 6.14+)
 
     @property
@@ -102,6 +103,7 @@ def probe() -> Capabilities:
     cg_ok, cg_detail = cgroup_support()
     bwrap, bwrap_path = _choose_bwrap(is_root, setpriv, sec_err is None)
     userns_error = _root_userns_error() if is_root else None
+    root_pidns = is_root and _pid_namespace_error(own_user=False) is None
     return Capabilities(
         platform=platform,
         is_root=is_root,
@@ -117,8 +119,9 @@ def probe() -> Capabilities:
         setpriv=setpriv,
         bwrap_path=bwrap_path,
         root_userns=is_root and userns_error is None,
-        own_userns=not is_root and _own_userns_error() is None,
-        root_pid_limit=is_root and pid_limit_error() is None,
+        own_userns=not is_root and _pid_namespace_error(own_user=True) is None,
+        root_pidns=root_pidns,
+        root_pid_limit=root_pidns and pid_limit_error() is None,
     )
 
 
@@ -187,12 +190,13 @@ def _root_userns_error() -> str | None:
     return None
 
 
-def _own_userns_error() -> str | None:
-    """None when an ordinary user can start a command as the init of a PID namespace in a user namespace of
-    its own (landlock and rlimits do, where no cgroup can be made), else why not."""
+def _pid_namespace_error(*, own_user: bool) -> str | None:
+    """None when a command can start as the init of a PID namespace (landlock and rlimits do, where no cgroup
+    can be made): root's directly, an ordinary user's (`own_user`) in a user namespace of its own; else why
+    not."""
     from agentkit.sandbox.kernel import child_setup
 
-    setup = child_setup(rlimits={}, pid_namespace=True, own_user_namespace=True)
+    setup = child_setup(rlimits={}, pid_namespace=True, own_user_namespace=own_user)
     try:
         done = subprocess.run(
             ["sh", "-c", "echo $$"], preexec_fn=setup, env={"PATH": MINIMAL_PATH}, capture_output=True, timeout=10
@@ -200,7 +204,7 @@ def _own_userns_error() -> str | None:
     except (OSError, subprocess.SubprocessError) as exc:
         return str(exc)
     if done.stdout.strip() != b"1":  # the init of a new PID namespace is pid 1
-        return "unshare(CLONE_NEWUSER | CLONE_NEWPID) is refused here"
+        return f"unshare({'CLONE_NEWUSER | ' if own_user else ''}CLONE_NEWPID) is refused here"
     return None
 
 

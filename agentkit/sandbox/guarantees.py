@@ -59,7 +59,7 @@ def _processes(caps: Capabilities, backend: str) -> str:
             "a cgroup of its own per call or worker (pids.max): no sandbox can starve another or the agent, which "
             "stays outside; whatever a call leaves running (a daemon too) is killed when it ends"
         )
-    own_namespace = backend == "bwrap" or caps.is_root or caps.own_userns
+    own_namespace = backend == "bwrap" or caps.root_pidns or caps.own_userns
     if backend == "bwrap":
         lifetime = "a PID namespace (no process outlives the call)"
     elif own_namespace:
@@ -72,7 +72,10 @@ def _processes(caps: Capabilities, backend: str) -> str:
 def _process_count(caps: Capabilities, backend: str) -> str:
     mapped = caps.setpriv is None if backend == "bwrap" else caps.root_userns
     if caps.is_root and caps.root_pid_limit:
-        return "at most max_processes tasks in its PID namespace (a pid_max of its own), whatever their uid"
+        return (
+            "at most max_processes tasks in its PID namespace (a pid_max of its own, whatever their uid): no sandbox "
+            "can starve another or the agent"
+        )
     if caps.is_root and mapped:
         return "no per-call count (host uid 0, mapped to uid 65534, is exempt from RLIMIT_NPROC)"
     if caps.is_root:

@@ -115,7 +115,13 @@ def test_a_bad_forced_backend_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
 def test_process_and_memory_lines_follow_the_cgroup() -> None:
     with_cgroup = dataclasses.replace(probe(), cgroup=Layer("cgroup", True, "v1"))
     without = dataclasses.replace(
-        probe(), cgroup=Layer("cgroup", False, "read-only"), is_root=False, root_userns=False, own_userns=False
+        probe(),
+        cgroup=Layer("cgroup", False, "read-only"),
+        is_root=False,
+        root_userns=False,
+        own_userns=False,
+        root_pidns=False,
+        root_pid_limit=False,
     )
     for backend in ("bwrap", "landlock"):
         assert "cgroup of its own" in guarantees(with_cgroup, backend)["processes"]
@@ -127,3 +133,7 @@ def test_process_and_memory_lines_follow_the_cgroup() -> None:
     assert "no process outlives the call" in guarantees(with_userns, "landlock")["processes"]
     assert "counts this sandbox's processes only" in guarantees(with_userns, "landlock")["processes"]
     assert "shared with your own processes" in guarantees(without, "landlock")["processes"]
+    # root in a container that refuses unshare (no CAP_SYS_ADMIN): no namespace, and the doctor says so
+    refused = dataclasses.replace(without, is_root=True)
+    assert "can outlive the call" in guarantees(refused, "landlock")["processes"]
+    assert "RLIMIT_NPROC of uid 65534, shared by every sandbox" in guarantees(refused, "landlock")["processes"]
