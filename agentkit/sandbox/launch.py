@@ -351,6 +351,9 @@ def build_launch(
     ready = None
     if prejoined and backend == "bwrap" and (pool := launchers()) is not None:
         ready = pool.take(pids_max=policy.max_processes, memory_bytes=policy.memory_bytes)
+        if ready is not None and "pids" not in ready.group.limits:  # its process limit needs our preexec_fn
+            ready.discard()
+            ready = None
     group = ready.group if ready is not None else None
     if group is None and backend in ("bwrap", "landlock", "rlimits"):
         group = SandboxCgroup.create(pids_max=policy.max_processes, memory_bytes=policy.memory_bytes)
