@@ -1,17 +1,14 @@
 #!/usr/bin/env bash
 # Root on a machine whose cgroup hierarchy is read-only (a container's /sys/fs/cgroup): the sandbox,
-# repo-optimizer and edit-tool tests once per isolating backend, with every cgroup mount remounted read-only in
-# a private mount namespace. Processes are then bounded by each sandbox's PID namespace (see
-# agentkit/sandbox/kernel.py, pid_limit_error), memory by RLIMIT_AS.
+# repo-optimizer and edit-tool tests once per isolating backend, under .ci/without-cgroups. Processes are then
+# bounded by each sandbox's PID namespace (agentkit/sandbox/kernel.py, pid_limit_error), memory by RLIMIT_AS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "$(id -u)" != 0 ]; then
   echo "this step is about root without a writable cgroup; CI runs it as root (skipped: uid $(id -u))"
   exit 0
 fi
-exec unshare --mount --propagation private bash -euo pipefail -c '
-for mount in $(awk "\$3 ~ /^cgroup/ {print \$2}" /proc/self/mounts); do mount -o remount,bind,ro "$mount"; done
-backends=$(python - <<PY
+backends=$(.ci/without-cgroups python - <<'PY'
 from agentkit.sandbox.detect import probe
 caps = probe()
 assert not caps.cgroup.ok, caps.cgroup
@@ -20,6 +17,6 @@ PY
 )
 for backend in $backends; do
   echo "== sandbox backend: $backend, as root, cgroups read-only"
-  AGENTKIT_SANDBOX_BACKEND=$backend python -m pytest -q -p no:cacheprovider tests/sandbox tests/agents tests/tools/test_edit.py
+  AGENTKIT_SANDBOX_BACKEND=$backend .ci/without-cgroups python -m pytest -q -p no:cacheprovider \
+    tests/sandbox tests/agents tests/tools/test_edit.py
 done
-'
