@@ -19,6 +19,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from typing import Any
 
 
@@ -117,21 +118,37 @@ def _reap_namespace() -> None:
 
     Only where the parent says the worker started in a PID namespace of its own and the worker's pid proves it
     (1 as the namespace's init, 2 under bubblewrap's init: numbers no process of the host namespace can have):
-    kill(-1) there reaches this namespace only, never the user's other processes. Then reap the orphans that
-    came to us as init."""
+    kill(-1) there reaches this namespace only, never the user's other processes. Then wait (at most
+    `_REAP_SECONDS`) until they are gone: a killed process still counts against the namespace's process limit
+    until it is reaped, by us (our children, and orphans when we are init) or by bubblewrap's init."""
     if os.getpid() not in (1, 2):
         return
     try:
         os.kill(-1, signal.SIGKILL)
     except OSError:
         pass
-    while True:
+    deadline = time.monotonic() + _REAP_SECONDS
+    while time.monotonic() < deadline:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            break
         if pid == 0:
-            return
+            time.sleep(0.001)
+    while os.getpid() == 2 and time.monotonic() < deadline and _others_in_namespace():
+        time.sleep(0.001)
+
+
+_REAP_SECONDS = 2.0
+
+
+def _others_in_namespace() -> bool:
+    """Under bubblewrap (whose /proc is the namespace's own): whether a process besides its init and us is
+    still there, a zombie included."""
+    try:
+        return any(name.isdigit() and name not in ("1", "2") for name in os.listdir("/proc"))
+    except OSError:
+        return False
 
 
 def main() -> None:

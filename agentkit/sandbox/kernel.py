@@ -208,7 +208,8 @@ def _bound_pid_namespace(max_processes: int) -> None:
 
 
 _CLONE_NEWNS = 0x00020000
-_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT = 0x1, 0x2, 0x4, 0x8, 0x20
+_MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
 
 
 def _mount_own_proc() -> None:
@@ -218,6 +219,16 @@ def _mount_own_proc() -> None:
     _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _check(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "making / private")
     _check(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None), "mounting /proc")
+
+
+def _seal_proc_sys() -> None:
+    """Make that /proc's sys read-only, once `_bound_pid_namespace` wrote it: from 6.14 a process of host uid 0
+    may raise its namespace's pid_max with no capability (root mapped into a user namespace is such a
+    process), and the mount, made before the command's user namespace, is locked for it."""
+    libc = _libc()
+    _check(libc.mount(b"/proc/sys", b"/proc/sys", None, _MS_BIND | _MS_REC, None), "binding /proc/sys")
+    flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    _check(libc.mount(None, b"/proc/sys", None, flags, None), "making /proc/sys read-only")
 
 
 def _enter_pid_namespace(own_user: bool, pid_limit: int | None = None, own_proc: bool = False) -> None:
@@ -231,7 +242,7 @@ def _enter_pid_namespace(own_user: bool, pid_limit: int | None = None, own_proc:
     the command's status; the child is the namespace's init, dies with the monitor, and goes on to exec.
     Where the namespace cannot be made, nothing changes. With `pid_limit` (root only, after `pid_limit_error`
     said yes) the namespace holds no more than that many tasks, and is required: without it, the call fails.
-    With `own_proc` (root only), /proc shows the new namespace (see `_mount_own_proc`)."""
+    With `own_proc` (root only), /proc shows the new namespace (see `_mount_own_proc`), its sys read-only."""
     libc = _libc()
     uid, gid = os.geteuid(), os.getegid()
     if libc.unshare(_CLONE_NEWPID | (_CLONE_NEWUSER if own_user else 0)) != 0:
@@ -247,6 +258,8 @@ def _enter_pid_namespace(own_user: bool, pid_limit: int | None = None, own_proc:
             _mount_own_proc()
         if pid_limit is not None:
             _bound_pid_namespace(pid_limit)
+        if own_proc:
+            _seal_proc_sys()
         return
     os.closerange(0, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
     while True:

@@ -511,6 +511,8 @@ def _host_launch(
         pid_namespace=private_pids,
         own_user_namespace=own_userns,
         pid_limit=pid_limit,
+        # rlimits confines no files: mapped root could raise the limit through /proc/sys (Landlock hides it)
+        own_proc=pid_limit is not None and backend == "rlimits",
         become=become,
         become_after_landlock=not mapped,
     )

@@ -40,7 +40,7 @@ class Policy:
       one, as root, the pid_max of its own PID namespace (Linux 6.14+; at least 2); as an ordinary user,
       RLIMIT_NPROC in a user namespace of its own. Where none of these can be made, RLIMIT_NPROC of the
       uid (shared by every sandbox of that uid, and ignored by the kernel for root). `sandbox doctor` says
-      which holds here.
+      which holds here. Under bwrap, its own two processes count too.
     - `max_output_bytes`: stdout and stderr are each cut at this many bytes (the rest is drained and dropped).
     - `max_file_bytes`: RLIMIT_FSIZE (writes past it fail with EFBIG); `max_open_files`: RLIMIT_NOFILE.
     - `network`: off by default (a private network namespace, plus seccomp refusing internet sockets).

@@ -103,3 +103,40 @@ def test_without_a_pid_limit_the_guarantees_say_what_counts() -> None:
     for backend in ("bwrap", "landlock"):
         assert "at most max_processes tasks in its PID namespace" in guarantees(bounded, backend)["processes"]
     assert "shared by every sandbox" in guarantees(unbounded, "bwrap")["processes"]
+
+
+RAISE_THEN_FORK = """
+import os
+for path, value in (("/proc/sys/kernel/pid_max", b"32768"), ("/proc/sys/kernel/ns_last_pid", b"2")):
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        os.write(fd, value)
+        print("raised", path)
+    except OSError:
+        pass
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_command_cannot_raise_its_own_limit(backend: str, bounded_pid_namespaces: None) -> None:
+    """From 6.14 a process of host uid 0 may write its namespace's pid_max with no capability: root mapped into
+    a user namespace (landlock and rlimits) is one. Landlock hides /proc; rlimits gets a read-only /proc/sys."""
+    sandbox = Sandbox(Policy(max_processes=40, wall_seconds=10, cpu_seconds=5), backend=backend, mode="best_effort")
+    result = sandbox.run([sys.executable, "-S", "-I", "-c", textwrap.dedent(RAISE_THEN_FORK) + FORK_LOOP])
+    out = result.stdout.decode()
+    assert "raised" not in out, out
+    assert out.split()[:2] == ["stopped", "37" if backend == "bwrap" else "39"], (out, result.stderr)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_warm_worker_gets_its_whole_limit_on_every_call(backend: str, bounded_pid_namespaces: None) -> None:
+    """What a call left is killed and reaped before the reply: a killed process that is not reaped yet (a
+    zombie) still holds a pid, and would take it from the next call."""
+    from agentkit.sandbox import WarmWorker
+
+    from . import toolmods
+
+    policy = Policy(max_processes=40, wall_seconds=20, cpu_seconds=10)
+    with WarmWorker(policy, sandbox=Sandbox(backend=backend, mode="best_effort")) as worker:
+        made = [worker.call(toolmods.__name__, "fork_many", {"count": 200, "hold": 30}) for _ in range(4)]
+    assert len(set(made)) == 1 and 30 < made[0] < 40, made
