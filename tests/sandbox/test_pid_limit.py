@@ -13,25 +13,9 @@ from agentkit.sandbox import Policy, Sandbox, kernel
 from agentkit.sandbox.detect import probe
 
 from .switches import switch_off_cgroups
+from .test_attacks import FORK_LOOP
 
 BACKENDS = [b for b in probe().available() if b in ("bwrap", "landlock", "rlimits")]
-FORK_LOOP = """
-import os, time
-made = 0
-for _ in range(400):
-    try:
-        pid = os.fork()
-    except OSError as exc:
-        print("stopped", made, exc.errno)
-        break
-    if pid == 0:
-        os.close(1); os.close(2)
-        time.sleep(3)
-        os._exit(0)
-    made += 1
-else:
-    print("all", made)
-"""
 
 
 @pytest.fixture
