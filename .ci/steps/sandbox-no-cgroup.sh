@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Root on a machine whose cgroup hierarchy is read-only (a container's /sys/fs/cgroup): the sandbox,
 # repo-optimizer and edit-tool tests once per isolating backend, under .ci/without-cgroups. Processes are then
-# bounded by each sandbox's PID namespace (agentkit/sandbox/kernel.py, pid_limit_error), memory by RLIMIT_AS.
+# bounded by each sandbox's PID namespace (agentkit/sandbox/pid_namespace.py), memory by RLIMIT_AS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "$(id -u)" != 0 ]; then

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from agentkit.errors import SandboxError
 from agentkit.sandbox.bwrap_binary import candidates
-from agentkit.sandbox.kernel import landlock_abi, pid_limit_error, seccomp_error
+from agentkit.sandbox.kernel import landlock_abi, seccomp_error
+from agentkit.sandbox.pid_namespace import PID_MAX, pid_max_for
 from agentkit.sandbox.policy import MINIMAL_PATH, Mode
 
-__all__ = ["BACKENDS", "BACKEND_ENV", "Capabilities", "Layer", "choose_backend", "probe"]
+__all__ = ["BACKENDS", "BACKEND_ENV", "Capabilities", "Layer", "choose_backend", "pid_limit_error", "probe"]
 
 BACKENDS = ("bwrap", "landlock", "rlimits", "sandbox-exec")
 RLIMITS_WARNING = (
@@ -206,6 +207,41 @@ def _pid_namespace_error(*, own_user: bool) -> str | None:
     if done.stdout.strip() != b"1":  # the init of a new PID namespace is pid 1
         return f"unshare({'CLONE_NEWUSER | ' if own_user else ''}CLONE_NEWPID) is refused here"
     return None
+
+
+def pid_limit_error() -> str | None:
+    """None when root can bound a PID namespace's processes with a pid_max of its own (Linux 6.14+), else
+    why not. Tried for real: /proc/sys is read-only in many containers.
+
+    The kernel version is checked first, and not only as a shortcut: before 6.14 pid_max is one value for the
+    whole machine, and root writing it from inside a new PID namespace would set the host's."""
+    from agentkit.sandbox.kernel import child_setup
+
+    release = os.uname().release.split("-")[0].split(".")
+    try:
+        version = (int(release[0]), int(release[1]))
+    except (IndexError, ValueError):
+        return f"the kernel version {os.uname().release!r} cannot be read"
+    if version < (6, 14):
+        return f"Linux {version[0]}.{version[1]} has one pid_max for the machine (per namespace from 6.14)"
+    before = _read_sysctl(PID_MAX)
+    setup = child_setup(rlimits={}, pid_namespace=True, pid_limit=64)
+    try:
+        done = subprocess.run(
+            ["cat", PID_MAX], preexec_fn=setup, env={"PATH": MINIMAL_PATH}, capture_output=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"a PID namespace with a pid_max of its own cannot be made: {exc}"
+    if _read_sysctl(PID_MAX) != before:
+        return "pid_max is not per namespace here"
+    if done.returncode != 0 or done.stdout.strip() != str(pid_max_for(64)).encode():
+        return "a PID namespace with a pid_max of its own cannot be made here"
+    return None
+
+
+def _read_sysctl(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read().strip()
 
 
 def _landlock_layer(abi: int, is_root: bool, userns_error: str | None) -> Layer:

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from agentkit.sandbox import Policy, Sandbox, kernel
+from agentkit.sandbox import Policy, Sandbox, detect
 from agentkit.sandbox.detect import probe
 
 from .switches import switch_off_cgroups
@@ -23,7 +23,7 @@ def bounded_pid_namespaces(monkeypatch: pytest.MonkeyPatch) -> None:
     if not probe().is_root:
         pytest.skip("the pid_max bound is root's (an ordinary user's count is RLIMIT_NPROC in a user namespace)")
     if not probe().root_pid_limit:
-        pytest.skip(f"no PID namespace with a pid_max of its own here: {kernel.pid_limit_error()}")
+        pytest.skip(f"no PID namespace with a pid_max of its own here: {detect.pid_limit_error()}")
     switch_off_cgroups(monkeypatch)
 
 
@@ -69,9 +69,9 @@ def test_before_linux_6_14_pid_max_is_never_written(monkeypatch: pytest.MonkeyPa
     class Old:
         release = "6.1.0-28-amd64"
 
-    monkeypatch.setattr(kernel.os, "uname", lambda: Old())
-    monkeypatch.setattr(kernel.subprocess, "run", lambda *a, **k: pytest.fail("nothing may run on an old kernel"))
-    error = kernel.pid_limit_error()
+    monkeypatch.setattr(detect.os, "uname", lambda: Old())
+    monkeypatch.setattr(detect.subprocess, "run", lambda *a, **k: pytest.fail("nothing may run on an old kernel"))
+    error = detect.pid_limit_error()
     assert error is not None and "Linux 6.1 has one pid_max for the machine" in error
 
 
