@@ -60,8 +60,10 @@ class Measurement:
 
     tests_passed: bool | None
     tests_output: str = ""
+    tests_exit_code: int | None = None
     bench_seconds: list[float] = field(default_factory=list)
     bench_failed: str | None = None
+    bench_exit_code: int | None = None
 
     @property
     def median(self) -> float | None:
@@ -118,8 +120,10 @@ class RepoOptimizer(Agent):
                 [*repo_tools(self.workspace.path), *edit_tools(self.workspace), self._evaluate_tool()]
             )
             self.protected = _protected_paths(self.repo, test, bench)
+            self._check_interpreter()
             print("measuring the starting point…", file=sys.stderr)
             self.baseline = self.measure()
+            self._refuse_unstartable(self.baseline)
             self.profile = self._profile() if bench else ""
             self.initial_prompt = self._first_prompt()
         except BaseException:
@@ -164,17 +168,48 @@ class RepoOptimizer(Agent):
             self.workspace.set_aside(set(self.workspace.diff()["changed"]) - before)
         return result
 
+    def _check_interpreter(self) -> None:
+        """`python` in the commands is agentkit's own interpreter: one clear error, before anything is measured,
+        where the sandbox cannot run it here (see `agentkit sandbox doctor`)."""
+        from agentkit.sandbox.policy import Policy
+        from agentkit.sandbox.runner import Sandbox
+
+        policy = Policy(wall_seconds=60, cpu_seconds=30)
+        done = Sandbox(policy).run([sys.executable, "-S", "-c", "pass"], cwd=self.workspace.path, policy=policy)
+        if done.returncode != 0:
+            raise ConfigError(
+                f"the sandbox cannot run this Python ({sys.executable}): "
+                f"{done.stderr.decode(errors='replace').strip()[-300:] or f'exit code {done.returncode}'}; "
+                "run 'agentkit sandbox doctor' to see why"
+            )
+
+    def _refuse_unstartable(self, baseline: Measurement) -> None:
+        """A command that cannot start (exit 126 or 127: not executable, not found) is a set-up problem no change
+        can fix: say so now, with what the shell said, instead of letting the model work against it."""
+        for name, command, code, output in (
+            ("test", self.test, baseline.tests_exit_code, baseline.tests_output),
+            ("benchmark", self.bench, baseline.bench_exit_code, baseline.bench_failed or ""),
+        ):
+            if code in (126, 127):
+                raise ConfigError(
+                    f"the {name} command {command!r} cannot start in the sandbox (exit code {code}): "
+                    f"{output.strip()[-300:]}; see what the sandbox does with it: "
+                    f"agentkit sandbox run -- sh -c {shlex.quote(command or '')}"
+                )
+
     def measure(self, repeats: int | None = None) -> Measurement:
         m = Measurement(tests_passed=None)
         if self.test:
             run = self._sh(self.test)
             m.tests_passed = run["exit_code"] == 0 and not run["timed_out"]
+            m.tests_exit_code = run["exit_code"]
             m.tests_output = (run["stdout"] + run["stderr"])[-2000:]
         if self.bench:
             for _ in range(repeats or self.repeats):
                 run = self._sh(self.bench)
                 if run["exit_code"] != 0 or run["timed_out"]:
                     m.bench_failed = (run["stdout"] + run["stderr"])[-2000:] or f"exit code {run['exit_code']}"
+                    m.bench_exit_code = run["exit_code"]
                     break
                 m.bench_seconds.append(run["duration_s"])
         return m

@@ -184,11 +184,20 @@ def _root_userns_error() -> str | None:
     from agentkit.sandbox.identity import enter_user_namespace, libc_handle
 
     libc_handle()
-    try:
-        subprocess.run(["true"], preexec_fn=lambda: enter_user_namespace(65534), env={"PATH": MINIMAL_PATH}, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return str(exc)
-    return None
+    pid = os.fork()
+    if pid == 0:  # tried in a child of our own, which reports the errno (a preexec_fn's error says only that it failed)
+        try:
+            enter_user_namespace(65534)
+        except OSError as exc:
+            os._exit(exc.errno or 255)
+        except BaseException:
+            os._exit(255)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code == 0:
+        return None
+    return f"unshare(CLONE_NEWUSER): {os.strerror(code)}" if 0 < code < 255 else f"the trial exited with {code}"
 
 
 def _pid_namespace_error(*, own_user: bool) -> str | None:

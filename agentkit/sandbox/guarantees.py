@@ -9,8 +9,10 @@ and where a daemon can outlive its call.
 from __future__ import annotations
 
 import shutil
+import sys
 
 from agentkit.sandbox.detect import Capabilities
+from agentkit.sandbox.identity import closed_step
 from agentkit.sandbox.kernel import landlock_abi
 from agentkit.sandbox.policy import MINIMAL_PATH
 
@@ -113,7 +115,14 @@ def _root_uid(caps: Capabilities, backend: str) -> str:
             "mapped to root), no capabilities, no_new_privs"
         )
     if not caps.root_userns:
-        return "uid 65534 on the host (setresuid: no user namespace can be made here), no capabilities, no_new_privs"
+        line = "uid 65534 on the host (setresuid: no user namespace can be made here), no capabilities, no_new_privs"
+        closed = closed_step(sys.executable, 65534, 65534)
+        if closed is not None:
+            line += (
+                f"; it CANNOT run this Python ({sys.executable}: {closed} is closed to it), so no sandboxed Python "
+                "tool can run"
+            )
+        return line
     line = (
         "uid 65534 in a user namespace mapped to root (root's owner rights on what it can reach), no capabilities,"
         " no_new_privs"
@@ -127,7 +136,8 @@ def _owner_uid(caps: Capabilities, backend: str) -> str:
     """Who the command is for a writable grant of another user's folder (see `identity.grant_owner`)."""
     if backend == "bwrap" and not caps.setpriv:
         return "a writable grant of another user's folder is refused (that needs setpriv)"
-    how = "through setpriv" if backend == "bwrap" else "on the host (setresuid), in a PID namespace of its own"
+    pidns = "in a PID namespace of its own" if caps.root_pidns else "with no PID namespace (none can be made here)"
+    how = "through setpriv" if backend == "bwrap" else f"on the host (setresuid), {pidns}"
     line = f"for a writable grant of another user's folder: that user's uid {how}, no capabilities, no_new_privs"
     if backend == "rlimits":
         line += ", with that user's access to every file"

@@ -59,6 +59,8 @@ from agentkit.sandbox.policy import Policy
 
 __all__ = [
     "ETC_FILES",
+    "NO_USERNS_REASON",
+    "closed_step",
     "drop_bounding_set",
     "drop_to",
     "enter_user_namespace",
@@ -165,26 +167,44 @@ def _group_for(uid: int, folder_gid: int) -> int:
     return 65534  # nogroup: owns nothing
 
 
-def refuse_unreachable(paths: Iterable[str], uid: int, gid: int) -> None:
-    """Before running a command as host `uid`/`gid` (a folder owner, see `grant_owner`) on the host's own file
-    system: one clear error when that user could not reach one of `paths` (the program, an interpreter beneath
-    /root, a granted folder beneath a folder of root's)."""
+OWNER_REASON = (
+    "the owner of its writable folders",
+    "put it where that user can reach it, or use the bwrap backend (AGENTKIT_SANDBOX_BACKEND=bwrap), which shows "
+    "it inside",
+)
+NO_USERNS_REASON = (
+    "as no user namespace can be made here",
+    "install it where every user can read it (beneath /usr/local or /opt, say: a Python beneath /root, such as "
+    "pyenv's, is closed to other users), or let this machine or container make user namespaces",
+)
+
+
+def refuse_unreachable(paths: Iterable[str], uid: int, gid: int, reason: tuple[str, str] = OWNER_REASON) -> None:
+    """Before running a command as host `uid`/`gid` (a folder owner, see `grant_owner`, or the sandbox uid
+    where no user namespace can be made) on the host's own file system: one clear error when that user could not
+    reach one of `paths` (the program, an interpreter beneath /root, a granted folder beneath a folder of
+    root's). `reason` says why the command runs as that user, and what to do."""
+    why, fix = reason
     for path in paths:
-        real = os.path.realpath(path)
-        parts = real.split("/")
-        for depth in range(1, len(parts) + 1):
-            step = "/".join(parts[:depth]) or "/"
-            try:
-                ok = _permits(os.stat(step), uid, gid, 0o1)
-            except OSError:
-                break  # not there (yet): the command says so itself
-            if not ok:
-                raise SandboxError(
-                    f"the sandbox runs this command as {_who(uid)}, the owner of its writable folders, on this "
-                    f"machine's own files, and that user cannot reach {path!r} ({step!r} is closed to it); put it "
-                    "where that user can reach it, or use the bwrap backend (AGENTKIT_SANDBOX_BACKEND=bwrap), "
-                    "which shows it inside"
-                )
+        step = closed_step(path, uid, gid)
+        if step is not None:
+            raise SandboxError(
+                f"the sandbox runs this command as {_who(uid)}, {why}, on this machine's own files, and that "
+                f"user cannot reach {path!r} ({step!r} is closed to it); {fix}"
+            )
+
+
+def closed_step(path: str, uid: int, gid: int) -> str | None:
+    """The first folder on the way to `path` (symlinks resolved) that host `uid`/`gid` may not pass, if any."""
+    parts = os.path.realpath(path).split("/")
+    for depth in range(1, len(parts) + 1):
+        step = "/".join(parts[:depth]) or "/"
+        try:
+            if not _permits(os.stat(step), uid, gid, 0o1):
+                return step
+        except OSError:
+            return None  # not there (yet): the command says so itself
+    return None
 
 
 def needs_root_mapping(policy: Policy) -> bool:

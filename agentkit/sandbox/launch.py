@@ -36,6 +36,7 @@ from agentkit.errors import SandboxError
 from agentkit.sandbox.cgroup import SandboxCgroup
 from agentkit.sandbox.identity import (
     ETC_FILES,
+    NO_USERNS_REASON,
     drop_to,
     enter_user_namespace,
     grant_owner,
@@ -480,10 +481,11 @@ def _host_launch(
     uid, gid = owner or (policy.sandbox_uid, policy.sandbox_uid)
     if owner is not None:
         mapped = False
-        program = argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0], path=policy.environment().get("PATH"))
-        refuse_unreachable([p for p in (program, cwd, *policy.write_paths) if p], uid, gid)
+        refuse_unreachable([p for p in (_program(argv, policy), cwd, *policy.write_paths) if p], uid, gid)
     elif root:
         refuse_unwritable(policy, root_mapping=mapped)
+        if not mapped:  # uid 65534 on the host: an interpreter beneath /root is out of its reach
+            refuse_unreachable([p for p in (_program(argv, policy), cwd) if p], uid, gid, NO_USERNS_REASON)
     if root:
         libc_handle()  # loaded now: nothing may be loaded between fork and exec
         become = (lambda: enter_user_namespace(uid)) if mapped else (lambda: drop_to(uid, gid))
@@ -517,6 +519,11 @@ def _host_launch(
         become_after_landlock=not mapped,
     )
     return Launch(backend, list(argv), env, pre, cwd=cwd, cgroup=group, temp_dirs=[tmp], private_pids=private_pids)
+
+
+def _program(argv: Sequence[str], policy: Policy) -> str | None:
+    """The file `argv` executes, found on the command's own PATH."""
+    return argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0], path=policy.environment().get("PATH"))
 
 
 def _seatbelt_profile(policy: Policy, extra_ro: Sequence[str], cwd: str | None) -> str:
