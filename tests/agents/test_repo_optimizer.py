@@ -277,3 +277,15 @@ def test_replaying_the_optimizer_transcript_with_another_agent_is_an_error(tmp_p
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr
     assert "was recorded for an agent with the tools apply_patch, diff, edit_file, evaluate" in run.stderr
+
+
+def test_a_test_command_that_cannot_start_is_one_clear_line_before_the_model_runs(repo: Path, tmp_path: Path) -> None:
+    """Exit 127 (not found) or 126 (not executable) is a set-up problem no change can fix: no model turn is
+    spent on it, and the line says what the shell said and how to try the command in the sandbox."""
+    run = optimize(repo, EXAMPLES / "repo-optimizer.qwen3coder.jsonl", tmp_path, test="no-such-test-runner -q")
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the test command 'no-such-test-runner -q' cannot start in the sandbox"), last
+    assert "exit code 127" in last and "not found" in last
+    assert "agentkit sandbox run -- sh -c 'no-such-test-runner -q'" in last
+    assert "→" not in run.stdout  # no tool call was made

@@ -244,6 +244,56 @@ def test_without_user_namespaces_root_becomes_the_sandbox_uid_on_the_host(
         shutil.rmtree(parent)
 
 
+@as_root
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "bwrap"])
+def test_without_user_namespaces_a_program_the_sandbox_uid_cannot_reach_is_refused_clearly(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container that refuses unshare: the command runs as uid 65534 on the host, where an interpreter beneath
+    a folder of root's (pyenv's, under /root) is out of its reach. One error names the folder and what to do,
+    instead of "Permission denied" from deep inside the command (or a tool that never answers)."""
+    import dataclasses
+
+    from agentkit.sandbox import detect, runner
+
+    caps = dataclasses.replace(probe(), root_userns=False)
+    monkeypatch.setattr(detect, "probe", lambda: caps)
+    monkeypatch.setattr(runner, "probe", lambda: caps)
+    closed = tempfile.mkdtemp(prefix="agentkit-test-")  # 0700, root's
+    try:
+        program = os.path.join(closed, "true")
+        shutil.copy("/bin/true", program)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sandbox = Sandbox(Policy(wall_seconds=10), backend=backend, mode="best_effort")
+            with pytest.raises(SandboxError) as refused:
+                sandbox.run([program])
+        message = str(refused.value)
+        assert "as uid 65534 (nobody), as no user namespace can be made here" in message
+        assert f"cannot reach {program!r} ({closed!r} is closed to it)" in message
+        assert "install it where every user can read it" in message
+        done = sandbox.run(["/bin/true"])  # a program it can reach still runs
+        assert done.returncode == 0
+    finally:
+        shutil.rmtree(closed)
+
+
+def test_the_doctor_says_when_the_sandbox_uid_cannot_run_this_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from agentkit.sandbox import guarantees as words
+
+    caps = dataclasses.replace(probe(), is_root=True, root_userns=False, root_pidns=False)
+    closed = tempfile.mkdtemp(prefix="agentkit-test-")  # 0700: closed to uid 65534
+    try:
+        monkeypatch.setattr(words.sys, "executable", os.path.join(closed, "python3"))
+        line = words.guarantees(caps, "landlock")["uid"]
+    finally:
+        shutil.rmtree(closed)
+    assert f"it CANNOT run this Python ({closed}/python3: {closed} is closed to it)" in line
+    assert "with no PID namespace (none can be made here)" in line
+
+
 SETUID_PROBE = """
 import os, tempfile
 path = os.path.join(tempfile.gettempdir(), "probe")
