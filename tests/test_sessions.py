@@ -608,3 +608,51 @@ def test_a_forked_child_does_not_keep_the_parents_session_lock(tmp_path: Path) -
         os.waitpid(child, 0)
         os.close(ready)
         os.close(tell)
+
+
+def test_a_session_file_over_the_size_bound_is_refused_by_its_size(tmp_path: Path) -> None:
+    """A session file is read whole into memory: one past MAX_SESSION_BYTES (a damaged or hostile file; here a
+    sparse one, which costs no disk) is one clear error, by its size, before any byte of it is read; `sessions
+    list` marks it and lists the others."""
+    from agentkit.session_stores.local import MAX_SESSION_BYTES
+
+    Agent(model=ScriptedModel(["small"]), session=tmp_path / "small.jsonl")("q")
+    big = tmp_path / "big.jsonl"
+    with big.open("wb") as fh:
+        fh.truncate(MAX_SESSION_BYTES + 1)
+    with pytest.raises(SessionError, match=rf"big.jsonl is {MAX_SESSION_BYTES + 1:,} bytes, more than the"):
+        Session(big).load()
+    listed = {info.id: info.problem for info in list_sessions(tmp_path)}
+    assert listed["small"] is None and "more than the" in (listed["big"] or "")
+    with pytest.raises(SessionError, match="more than the"):  # an agent does not start on it, nor append to it
+        Agent(model=ScriptedModel(["more"]), session=big)("q")
+    assert big.stat().st_size == MAX_SESSION_BYTES + 1
+
+
+def test_an_append_past_the_size_bound_writes_nothing_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentkit.session_stores import local
+
+    path = tmp_path / "s.jsonl"
+    Agent(model=ScriptedModel(["first"]), session=path)("q1")
+    before = path.read_bytes()
+    monkeypatch.setattr(local, "MAX_SESSION_BYTES", len(before) + 50)
+    agent = Agent(model=ScriptedModel(["x" * 200]), session=path)
+    with pytest.raises(SessionError, match=r"would grow to .* past the .* nothing was written"):
+        agent("q2")
+    assert path.read_bytes().startswith(before)
+    Session(path).load()  # what is there still reads back
+
+
+def test_a_torn_last_line_is_repaired_reading_only_the_end(tmp_path: Path) -> None:
+    """The repair before the first append reads the last line from the end, not the whole file."""
+    path = tmp_path / "s.jsonl"
+    Agent(model=ScriptedModel(["fine"]), session=path)("q1")
+    whole = path.read_bytes()
+    torn = b'{"type": "message", "message": {"role": "assi' + b"x" * 200_000  # longer than one block
+    path.write_bytes(whole + torn)
+    Agent(model=ScriptedModel(["again"]), session=path)("q2")
+    data = path.read_bytes()
+    assert data.startswith(whole) and b"xxxx" not in data
+    assert [m.role for m in Session(path).load().messages] == ["user", "assistant", "user", "assistant"]

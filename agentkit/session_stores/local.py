@@ -4,6 +4,10 @@ A record is one line. Each is written and fsynced before `append()` returns, so 
 loses at most the record in flight; an unterminated last line (the process died mid-write) is reported as
 possibly torn, and the first later write cuts it off, or gives it its newline when it is a whole record.
 
+A session file is at most `MAX_SESSION_BYTES` (as an S3 session): its records are held in memory together when
+it is read, so a larger file (a damaged or hostile one) is refused by its size before anything is read, and an
+append that would grow it past the bound writes nothing and says so.
+
 The writer lock is an advisory `fcntl.flock` on `<transcript>.lock`, which records "pid N on HOST" so a
 second writer's SessionBusy can name the holder. The lock file stays when released: removing it would
 race with the next writer. Change detection compares the file's size with what this handle last saw.
@@ -16,12 +20,16 @@ import os
 import socket
 import weakref
 from pathlib import Path
+from typing import BinaryIO
 
 from agentkit import strict_json
 from agentkit.errors import SessionBusy, SessionError
 from agentkit.session_stores.base import RawRecord, SessionStore, StoredSession, Transcript
 
-__all__ = ["LocalStore", "LocalTranscript"]
+__all__ = ["MAX_SESSION_BYTES", "LocalStore", "LocalTranscript"]
+
+MAX_SESSION_BYTES = 1024 * 1024 * 1024  # what reading a session back may hold in memory
+_TAIL_BLOCK = 64 * 1024
 
 # Only used to tell a complete but unterminated last line from a torn one.
 _TAIL_LIMITS = strict_json.Limits(max_depth=256, max_values=1_000_000, max_number_digits=4300)
@@ -61,28 +69,37 @@ class LocalTranscript(Transcript):
 
     def append(self, data: bytes) -> None:
         if self._fd is None:
+            self._refuse_growth(_size(self.path), data)  # before the repair, which reads the last line
             self._repair_tail()
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._refuse_growth(os.fstat(self._fd).st_size, data)
         os.write(self._fd, data + b"\n")
         os.fsync(self._fd)
         self._known_size = os.fstat(self._fd).st_size
+
+    def _refuse_growth(self, size: int, data: bytes) -> None:
+        if size + len(data) + 1 > MAX_SESSION_BYTES:  # written, it would make the session unreadable
+            raise SessionError(
+                f"session {self.path} would grow to {size + len(data) + 1:,} bytes, past the {MAX_SESSION_BYTES:,} "
+                "a session may hold; nothing was written: continue in a new session"
+            )
 
     def _repair_tail(self) -> None:
         """Make the next record start on a line of its own: a torn last line is cut off, while a complete
         record that only lacks its newline (as `read()` accepts it) is kept and given one."""
         try:
-            data = self.path.read_bytes()
+            fh = self.path.open("r+b")
         except FileNotFoundError:
             return
-        if not data or data.endswith(b"\n"):
-            return
-        tail = data[data.rfind(b"\n") + 1 :]
-        with self.path.open("r+b") as fh:
+        with fh:
+            size = fh.seek(0, os.SEEK_END)
+            tail = _last_line(fh, size)
+            if tail is None:
+                return
             if _is_record(tail):
-                fh.seek(0, os.SEEK_END)
                 fh.write(b"\n")
             else:
-                fh.truncate(len(data) - len(tail))
+                fh.truncate(size - len(tail))
 
     def close(self) -> None:
         if self._fd is not None:
@@ -128,7 +145,14 @@ class LocalTranscript(Transcript):
 
     def read(self) -> list[RawRecord]:
         try:
-            data = self.path.read_bytes()
+            with self.path.open("rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size > MAX_SESSION_BYTES:
+                    raise SessionError(
+                        f"session {self.path} is {size:,} bytes, more than the {MAX_SESSION_BYTES:,} agentkit reads "
+                        "back (its records are held in memory together); it was not read"
+                    )
+                data = fh.read(MAX_SESSION_BYTES + 1)
         except FileNotFoundError:
             self._known_size = 0
             return []
@@ -160,11 +184,35 @@ def _forget_locks_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_locks_in_child)
 
 
+def _last_line(fh: BinaryIO, size: int) -> bytes | None:
+    """The bytes after the file's last newline, read from the end block by block (None when the file is empty
+    or ends with a newline). A line is at most the whole file, which `append()` bounds before it calls this."""
+    tail = b""
+    position = size
+    while position > 0:
+        step = min(_TAIL_BLOCK, position)
+        position -= step
+        fh.seek(position)
+        tail = fh.read(step) + tail
+        if b"\n" in tail:
+            tail = tail[tail.rfind(b"\n") + 1 :]
+            break
+    fh.seek(0, os.SEEK_END)
+    return tail or None
+
+
 def _is_record(raw: bytes) -> bool:
     try:
         return isinstance(strict_json.loads(raw, _TAIL_LIMITS), dict)
     except strict_json.JSONError:
         return False
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _mtime(path: Path) -> float:
