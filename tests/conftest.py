@@ -30,6 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if config.option.basetemp:
         return
+    if _sandbox_runs_as_nobody_on_the_host():
+        config.option.basetemp = tempfile.mkdtemp(prefix="agentkit-pytest-")  # opened by _reachable_tmp_path
+        return
     root = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir())
     shared = root / f"pytest-of-{getpass.getuser()}"
     try:
@@ -50,6 +53,26 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
     # botocore must not find the developer's ~/.aws files either
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
+
+
+def _sandbox_runs_as_nobody_on_the_host() -> bool:
+    """Root where no user namespace can be made (a container's defaults): sandboxed commands run as uid 65534 on
+    the host's files, so a test's folders must be reachable by it, as a user's project folder is (/app, /srv)."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return False
+    from agentkit.sandbox.detect import probe
+
+    return probe().platform == "linux" and not probe().root_userns
+
+
+@pytest.fixture(autouse=True)
+def _reachable_tmp_path(request: pytest.FixtureRequest) -> None:
+    """See `_sandbox_runs_as_nobody_on_the_host`: pytest makes each tmp_path and the base folder above it (the
+    suite's own there, see pytest_configure) 0700; both are opened for passing, not for reading."""
+    if "tmp_path" in request.fixturenames and _sandbox_runs_as_nobody_on_the_host():
+        tmp_path = request.getfixturevalue("tmp_path")
+        os.chmod(tmp_path.parent, 0o711)
+        os.chmod(tmp_path, 0o711)
 
 
 @pytest.fixture

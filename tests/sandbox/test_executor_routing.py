@@ -157,6 +157,7 @@ def test_a_cancelled_run_records_an_isolated_call_that_finished(tmp_path: Path) 
 
     done = tmp_path / "done"
     done.mkdir()
+    done.chmod(0o777)  # writable by the sandbox uid, also where it is uid 65534 on the host (no user namespace)
     params = {"type": "object", "properties": {"path": {"type": "string"}, "text": {"type": "string"}}}
     needs = Needs(isolated=True, write_paths=(str(done),))
     tool = Tool.from_schema("slow_write", "d", params, toolmods.slow_write_file, needs=needs)
