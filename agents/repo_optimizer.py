@@ -175,7 +175,7 @@ class RepoOptimizer(Agent):
         from agentkit.sandbox.runner import Sandbox
 
         policy = Policy(wall_seconds=60, cpu_seconds=30)
-        done = Sandbox(policy).run([sys.executable, "-S", "-c", "pass"], cwd=self.workspace.path, policy=policy)
+        done = Sandbox(policy).run([sys.executable, "-c", "import sys"], cwd=self.workspace.path, policy=policy)
         if done.returncode != 0:
             raise ConfigError(
                 f"the sandbox cannot run this Python ({sys.executable}): "

@@ -113,6 +113,9 @@ def _empty(path: str) -> None:
                 pass
 
 
+_REAP_SECONDS = 2.0
+
+
 def _reap_namespace() -> None:
     """Kill what the call left running (a setsid daemon too), where no cgroup finds it for the parent.
 
@@ -137,9 +140,6 @@ def _reap_namespace() -> None:
             time.sleep(0.001)
     while os.getpid() == 2 and time.monotonic() < deadline and _others_in_namespace():
         time.sleep(0.001)
-
-
-_REAP_SECONDS = 2.0
 
 
 def _others_in_namespace() -> bool:

@@ -220,7 +220,8 @@ def _pid_namespace_error(*, own_user: bool) -> str | None:
 
 def pid_limit_error() -> str | None:
     """None when root can bound a PID namespace's processes with a pid_max of its own (Linux 6.14+), else
-    why not. Tried for real: /proc/sys is read-only in many containers.
+    why not. Tried for real, as the launches use it (with a /proc of its own, its sys then read-only): /proc/sys
+    is read-only in many containers, and some refuse mounts.
 
     The kernel version is checked first, and not only as a shortcut: before 6.14 pid_max is one value for the
     whole machine, and root writing it from inside a new PID namespace would set the host's."""
@@ -234,7 +235,7 @@ def pid_limit_error() -> str | None:
     if version < (6, 14):
         return f"Linux {version[0]}.{version[1]} has one pid_max for the machine (per namespace from 6.14)"
     before = _read_sysctl(PID_MAX)
-    setup = child_setup(rlimits={}, pid_namespace=True, pid_limit=64)
+    setup = child_setup(rlimits={}, pid_namespace=True, pid_limit=64, own_proc=True, read_only_sysctl=True)
     try:
         done = subprocess.run(
             ["cat", PID_MAX], preexec_fn=setup, env={"PATH": MINIMAL_PATH}, capture_output=True, timeout=10

@@ -195,15 +195,18 @@ def refuse_unreachable(paths: Iterable[str], uid: int, gid: int, reason: tuple[s
 
 
 def closed_step(path: str, uid: int, gid: int) -> str | None:
-    """The first folder on the way to `path` (symlinks resolved) that host `uid`/`gid` may not pass, if any."""
-    parts = os.path.realpath(path).split("/")
-    for depth in range(1, len(parts) + 1):
-        step = "/".join(parts[:depth]) or "/"
-        try:
-            if not _permits(os.stat(step), uid, gid, 0o1):
-                return step
-        except OSError:
-            return None  # not there (yet): the command says so itself
+    """The first folder on the way to `path` that host `uid`/`gid` may not pass, if any: on the way as written
+    (a virtual environment's `bin/python` beneath /root is closed even when it links to /usr/bin/python3) and
+    to where its symlinks lead."""
+    written = os.path.abspath(path).split("/")[:-1]  # the last part may be a symlink: its folders must open
+    for parts in (written, os.path.realpath(path).split("/")):
+        for depth in range(1, len(parts) + 1):
+            step = "/".join(parts[:depth]) or "/"
+            try:
+                if not _permits(os.stat(step), uid, gid, 0o1):
+                    return step
+            except OSError:
+                break  # not there (yet): the command says so itself
     return None
 
 
@@ -256,6 +259,7 @@ def hand_over(path: str, uid: int, gid: int | None = None) -> None:
                 pass
 
 
+@functools.cache
 @functools.cache
 def libc_handle() -> ctypes.CDLL:
     """libc, opened in the parent (call it before forking: nothing is loaded between fork and exec)."""

@@ -158,12 +158,14 @@ def child_setup(
     own_user_namespace: bool = False,
     pid_limit: int | None = None,
     own_proc: bool = False,
+    read_only_sysctl: bool = False,
     become: Callable[[], None] | None = None,
     become_after_landlock: bool = False,
 ) -> Callable[[], None]:
     """A `preexec_fn`: join the sandbox's cgroup (first: Landlock and the capability drop would forbid it) or enter
     a PID namespace (in a user namespace of its own with `own_user_namespace`; holding at most `pid_limit`
-    tasks, as root, where that is given; with its own /proc, as root, with `own_proc`), rlimits, then (optionally)
+    tasks, as root, where that is given; with its own /proc with `own_proc`, its /proc/sys read-only with
+    `read_only_sysctl`: see `pid_namespace`), rlimits, then (optionally)
     capability drop, `become` (the uid change of `identity`), no_new_privs, Landlock and seccomp.
     `become_after_landlock` moves the uid change after Landlock, so that its rules are opened as root (a plain
     uid drop could not reach folders beneath root's 0700 ones)."""
@@ -173,7 +175,7 @@ def child_setup(
     def setup() -> None:
         join_cgroup(cgroup_procs)
         if pid_namespace:
-            enter_pid_namespace(own_user_namespace, pid_limit, own_proc)
+            enter_pid_namespace(own_user_namespace, pid_limit, own_proc, read_only_sysctl)
         for which, limits in rlimits.items():
             resource.setrlimit(which, limits)
         if drop_caps:

@@ -349,11 +349,13 @@ def build_launch(
     where one can be made (the caller releases it with `Launch.release` once the call is over). With
     `prejoined`, a bwrap launch starts from a launcher already waiting in its cgroup where one is ready
     (see `prejoined`; only `Launch.start` may start it then)."""
+    from agentkit.sandbox.detect import probe
+
     ready = None
     if prejoined and backend == "bwrap" and (pool := launchers()) is not None:
         ready = pool.take(pids_max=policy.max_processes, memory_bytes=policy.memory_bytes)
-        if ready is not None and "pids" not in ready.group.limits:  # its process limit needs our preexec_fn
-            ready.discard()
+        if ready is not None and "pids" not in ready.group.limits and probe().root_pid_limit:
+            ready.discard()  # the process limit is then the PID namespace's, which our preexec_fn makes
             ready = None
     group = ready.group if ready is not None else None
     if group is None and backend in ("bwrap", "landlock", "rlimits"):
@@ -514,7 +516,7 @@ def _host_launch(
         own_user_namespace=own_userns,
         pid_limit=pid_limit,
         # rlimits confines no files: mapped root could raise the limit through /proc/sys (Landlock hides it)
-        own_proc=pid_limit is not None and backend == "rlimits",
+        read_only_sysctl=pid_limit is not None and backend == "rlimits",
         become=become,
         become_after_landlock=not mapped,
     )

@@ -12,18 +12,12 @@ Everything here runs in the child between fork and exec: plain system calls thro
 from __future__ import annotations
 
 import ctypes
-import functools
 import os
 import resource
 
-from agentkit.sandbox.identity import map_ids
+from agentkit.sandbox.identity import libc_handle, map_ids
 
 __all__ = ["PID_MAX", "enter_pid_namespace", "pid_max_for"]
-
-
-@functools.cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
 
 
 def _check(rc: int, what: str) -> None:
@@ -63,26 +57,34 @@ _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT = 0x1, 0x2, 0x4, 0x8,
 _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
 
 
-def _mount_own_proc() -> None:
-    """Show the new PID namespace's own /proc, in a mount namespace of its own (nothing propagates back):
-    bubblewrap started in it looks its children up there by the pids it sees."""
-    libc = _libc()
+def _private_mounts() -> None:
+    """A mount namespace of its own (nothing propagates back to the host's)."""
+    libc = libc_handle()
     _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _check(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "making / private")
-    _check(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None), "mounting /proc")
+
+
+def _mount_own_proc() -> None:
+    """Show the new PID namespace's own /proc: bubblewrap started in it looks its children up there by the pids
+    it sees. (Left whole: bubblewrap, mapping root in a user namespace, may mount a proc only where every proc
+    mount it can see is uncovered.)"""
+    flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    _check(libc_handle().mount(b"proc", b"/proc", b"proc", flags, None), "mounting /proc")
 
 
 def _seal_proc_sys() -> None:
-    """Make that /proc's sys read-only, once `_bound_pid_namespace` wrote it: from 6.14 a process of host uid 0
-    may raise its namespace's pid_max with no capability (root mapped into a user namespace is such a
-    process), and the mount, made before the command's user namespace, is locked for it."""
-    libc = _libc()
+    """Make /proc/sys read-only, once `_bound_pid_namespace` wrote it: from 6.14 a process of host uid 0 may raise
+    its namespace's pid_max with no capability (root mapped into a user namespace is such a process), and the
+    mount, made before the command's user namespace, is locked for it."""
+    libc = libc_handle()
     _check(libc.mount(b"/proc/sys", b"/proc/sys", None, _MS_BIND | _MS_REC, None), "binding /proc/sys")
     flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
     _check(libc.mount(None, b"/proc/sys", None, flags, None), "making /proc/sys read-only")
 
 
-def enter_pid_namespace(own_user: bool, pid_limit: int | None = None, own_proc: bool = False) -> None:
+def enter_pid_namespace(
+    own_user: bool, pid_limit: int | None = None, own_proc: bool = False, read_only_sysctl: bool = False
+) -> None:
     """Make the command pid 1 of a new PID namespace, so that when it exits the kernel kills everything it
     left behind, setsid daemons included. Root makes it directly; an ordinary user (`own_user`) makes a user
     namespace of its own first, mapped to itself, which also makes RLIMIT_NPROC count this sandbox's
@@ -93,8 +95,9 @@ def enter_pid_namespace(own_user: bool, pid_limit: int | None = None, own_proc: 
     the command's status; the child is the namespace's init, dies with the monitor, and goes on to exec.
     Where the namespace cannot be made, nothing changes. With `pid_limit` (root only, after `detect.pid_limit_error`
     said yes) the namespace holds no more than that many tasks, and is required: without it, the call fails.
-    With `own_proc` (root only), /proc shows the new namespace (see `_mount_own_proc`), its sys read-only."""
-    libc = _libc()
+    With `own_proc` (root only), /proc shows the new namespace (see `_mount_own_proc`); with `read_only_sysctl`
+    (root only), /proc/sys is read-only (see `_seal_proc_sys`). Both in a mount namespace of its own."""
+    libc = libc_handle()
     uid, gid = os.geteuid(), os.getegid()
     if libc.unshare(_CLONE_NEWPID | (_CLONE_NEWUSER if own_user else 0)) != 0:
         if pid_limit is not None:
@@ -105,11 +108,13 @@ def enter_pid_namespace(own_user: bool, pid_limit: int | None = None, own_proc: 
     pid = os.fork()
     if pid == 0:
         libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)  # SIGKILL when the monitor goes (a killpg, say)
+        if own_proc or read_only_sysctl:
+            _private_mounts()
         if own_proc:
             _mount_own_proc()
         if pid_limit is not None:
             _bound_pid_namespace(pid_limit)
-        if own_proc:
+        if read_only_sysctl:
             _seal_proc_sys()
         return
     os.closerange(0, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-__all__ = ["RawRecord", "RecordNumbers", "SessionStore", "StoredSession", "Transcript"]
+__all__ = ["MAX_SESSION_BYTES", "RawRecord", "RecordNumbers", "SessionStore", "StoredSession", "Transcript"]
+
+MAX_SESSION_BYTES = 1024 * 1024 * 1024  # all of a session's records: what reading it back may hold in memory
 
 
 @dataclass(slots=True, frozen=True)

@@ -24,11 +24,10 @@ from typing import BinaryIO
 
 from agentkit import strict_json
 from agentkit.errors import SessionBusy, SessionError
-from agentkit.session_stores.base import RawRecord, SessionStore, StoredSession, Transcript
+from agentkit.session_stores.base import MAX_SESSION_BYTES, RawRecord, SessionStore, StoredSession, Transcript
 
 __all__ = ["MAX_SESSION_BYTES", "LocalStore", "LocalTranscript"]
 
-MAX_SESSION_BYTES = 1024 * 1024 * 1024  # what reading a session back may hold in memory
 _TAIL_BLOCK = 64 * 1024
 
 # Only used to tell a complete but unterminated last line from a torn one.
@@ -153,6 +152,8 @@ class LocalTranscript(Transcript):
                         "back (its records are held in memory together); it was not read"
                     )
                 data = fh.read(MAX_SESSION_BYTES + 1)
+                if len(data) > MAX_SESSION_BYTES:  # it grew after the size was taken
+                    raise SessionError(f"session {self.path} grew past the {MAX_SESSION_BYTES:,} bytes agentkit reads")
         except FileNotFoundError:
             self._known_size = 0
             return []
@@ -187,16 +188,18 @@ os.register_at_fork(after_in_child=_forget_locks_in_child)
 def _last_line(fh: BinaryIO, size: int) -> bytes | None:
     """The bytes after the file's last newline, read from the end block by block (None when the file is empty
     or ends with a newline). A line is at most the whole file, which `append()` bounds before it calls this."""
-    tail = b""
-    position = size
+    start = position = size
     while position > 0:
         step = min(_TAIL_BLOCK, position)
         position -= step
         fh.seek(position)
-        tail = fh.read(step) + tail
-        if b"\n" in tail:
-            tail = tail[tail.rfind(b"\n") + 1 :]
+        newline = fh.read(step).rfind(b"\n")
+        if newline >= 0:
+            start = position + newline + 1
             break
+        start = position
+    fh.seek(start)
+    tail = fh.read(size - start)
     fh.seek(0, os.SEEK_END)
     return tail or None
 

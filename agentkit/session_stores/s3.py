@@ -47,14 +47,20 @@ from typing import Any, NoReturn
 from agentkit import strict_json
 from agentkit.errors import SessionBusy, SessionDamaged, SessionError
 from agentkit.session_stores._aws import LazyClient, aws_errors, error_said
-from agentkit.session_stores.base import RawRecord, RecordNumbers, SessionStore, StoredSession, Transcript
+from agentkit.session_stores.base import (
+    MAX_SESSION_BYTES,
+    RawRecord,
+    RecordNumbers,
+    SessionStore,
+    StoredSession,
+    Transcript,
+)
 
 __all__ = ["MAX_RECORDS", "MAX_RECORD_BYTES", "MAX_SESSION_BYTES", "S3Store", "S3Transcript"]
 
 log = logging.getLogger("agentkit.sessions")
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
-MAX_SESSION_BYTES = 1024 * 1024 * 1024  # all of a session's records: what reading it may hold in memory
 MAX_RECORDS = 1_000_000
 CACHE_BYTES = 64 * 1024 * 1024
 _MAX_LOCK_BYTES = 4096

@@ -286,6 +286,10 @@ def test_without_user_namespaces_a_program_the_sandbox_uid_cannot_reach_is_refus
         assert "as uid 65534 (nobody), as no user namespace can be made here" in message
         assert f"cannot reach {program!r} ({closed!r} is closed to it)" in message
         assert "install it where every user can read it" in message
+        link = os.path.join(closed, "python3")  # a virtual environment beneath /root: a link to a system program
+        os.symlink("/bin/true", link)
+        with pytest.raises(SandboxError, match=f"cannot reach '{link}' \\('{closed}' is closed to it\\)"):
+            sandbox.run([link])
         done = sandbox.run(["/bin/true"])  # a program it can reach still runs
         assert done.returncode == 0
     finally:
