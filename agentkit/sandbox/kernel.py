@@ -48,9 +48,7 @@ _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
 
 
-@functools.cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
+_libc = libc_handle  # one handle for every layer, loaded in the parent
 
 
 def _check(rc: int, what: str) -> int:

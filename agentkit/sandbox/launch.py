@@ -349,12 +349,10 @@ def build_launch(
     where one can be made (the caller releases it with `Launch.release` once the call is over). With
     `prejoined`, a bwrap launch starts from a launcher already waiting in its cgroup where one is ready
     (see `prejoined`; only `Launch.start` may start it then)."""
-    from agentkit.sandbox.detect import probe
-
     ready = None
     if prejoined and backend == "bwrap" and (pool := launchers()) is not None:
         ready = pool.take(pids_max=policy.max_processes, memory_bytes=policy.memory_bytes)
-        if ready is not None and "pids" not in ready.group.limits and probe().root_pid_limit:
+        if ready is not None and "pids" not in ready.group.limits and _pid_limit_holds():
             ready.discard()  # the process limit is then the PID namespace's, which our preexec_fn makes
             ready = None
     group = ready.group if ready is not None else None
@@ -437,11 +435,17 @@ def _build_launch(
 
 def _pid_namespace_limit(policy: Policy, group: SandboxCgroup | None, bounded_pidns: bool) -> int | None:
     """As root without a pids cgroup: the process limit that the launch's own PID namespace holds (its pid_max,
-    see `kernel`), where the kernel has one. RLIMIT_NPROC would not do: host root is exempt from it, and uid
+    see `pid_namespace`), where the kernel has one. RLIMIT_NPROC would not do: host root is exempt from it, and uid
     65534 is every sandbox's, so one sandbox could fill it for all the others."""
     if not bounded_pidns or (group is not None and "pids" in group.limits):
         return None
     return policy.max_processes
+
+
+def _pid_limit_holds() -> bool:
+    from agentkit.sandbox.detect import probe  # detect imports this module
+
+    return probe().root_pid_limit
 
 
 def _inner_nproc(policy: Policy, group: SandboxCgroup | None, root: bool) -> list[str] | None:

@@ -289,3 +289,25 @@ def test_a_test_command_that_cannot_start_is_one_clear_line_before_the_model_run
     assert "exit code 127" in last and "not found" in last
     assert "agentkit sandbox run -- sh -c 'no-such-test-runner -q'" in last
     assert "→" not in run.stdout  # no tool call was made
+
+
+def test_a_python_the_sandbox_cannot_run_is_one_clear_error_before_measuring(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python` in the commands is agentkit's own interpreter: where the sandbox cannot start it (a venv beneath
+    /root in a container that allows no namespace: see tests/sandbox/test_root_identity.py), the run stops at
+    once, with what the sandbox said, before anything is measured or a model is asked."""
+    from agentkit.agents.repo_optimizer import build
+    from agentkit.errors import ConfigError
+    from agentkit.sandbox import RunResult, runner
+
+    ran: list[list[str]] = []
+
+    def cannot_start(self: object, argv: list[str], **_: object) -> RunResult:
+        ran.append(list(argv))
+        return RunResult(126, b"", b"python3: Permission denied", False, False, 0.01, "landlock")
+
+    monkeypatch.setattr(runner.Sandbox, "run", cannot_start)
+    with pytest.raises(ConfigError, match=r"the sandbox cannot run this Python \(.*\): python3: Permission denied"):
+        build("replay:" + str(EXAMPLES / "repo-optimizer.qwen3coder.jsonl"), str(repo), test=TEST_CMD)
+    assert ran == [[sys.executable, "-c", "import sys"]]  # nothing else ran: no measurement

@@ -137,3 +137,18 @@ def test_process_and_memory_lines_follow_the_cgroup() -> None:
     refused = dataclasses.replace(without, is_root=True)
     assert "can outlive the call" in guarantees(refused, "landlock")["processes"]
     assert "RLIMIT_NPROC of uid 65534, shared by every sandbox" in guarantees(refused, "landlock")["processes"]
+
+
+def test_a_refused_user_namespace_is_named_by_its_errno(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The doctor's reason where root can make no user namespace (a container's seccomp profile) names the
+    refusal, not "Exception occurred in preexec_fn"."""
+    import errno
+    import os
+
+    from agentkit.sandbox import identity
+
+    def refused(uid: int) -> None:
+        raise OSError(errno.EPERM, "cannot create a user namespace")
+
+    monkeypatch.setattr(identity, "enter_user_namespace", refused)  # the trial's child is a fork of this process
+    assert detect._root_userns_error() == f"unshare(CLONE_NEWUSER): {os.strerror(errno.EPERM)}"
